@@ -1,0 +1,33 @@
+# make demo  : create .venv (first use), train RL^2 on RL2Bandit-v0 and compare it with baselines
+# make test  : create .venv (first use) and run the whole test suite
+# make bench : run the benchmark scripts (figures go to docs/results.md by hand)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test bench clean venv
+
+venv: $(STAMP)
+
+# torch is pinned and installed first so that pip takes the CPU wheel present on the machine
+# instead of downloading the CUDA build; everything else is a range in pyproject.toml.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e ".[dev,zoo]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m rl2_agent demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/env_throughput.py
+	$(BIN)/python benchmarks/train_speed.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

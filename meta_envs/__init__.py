@@ -1,0 +1,19 @@
+"""meta_envs: RL^2 trial-level meta-RL environments for gymnasium (numpy only).
+
+``import meta_envs`` registers every env id (see :mod:`meta_envs.registration`)::
+
+    import gymnasium as gym
+    import meta_envs
+
+    env = gym.make("RL2Bandit-v0", num_arms=5, episodes_per_trial=10)
+    layout = env.get_wrapper_attr("obs_layout")
+"""
+
+from meta_envs.registration import ENV_IDS, register_all
+from meta_envs.trial import BatchedTaskFamily, BatchedTrialEnv, ObsLayout, TaskFamily, TrialEnv
+
+__version__ = "0.1.0"
+
+register_all()
+
+__all__ = ["ENV_IDS", "BatchedTaskFamily", "BatchedTrialEnv", "ObsLayout", "TaskFamily", "TrialEnv", "__version__"]

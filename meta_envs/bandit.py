@@ -1,0 +1,142 @@
+"""Bernoulli multi-armed bandits (RL^2 Table 1; RL^3's bandit domain).
+
+Description
+    A task is a vector of ``num_arms`` success probabilities ``p``. Each pull of arm ``a`` pays
+    1 with probability ``p[a]``, else 0. One pull is one inner episode, so a trial of
+    ``episodes_per_trial = n`` episodes is n pulls of the same arms.
+Action Space
+    ``Discrete(num_arms)``: the arm to pull.
+Observation Space
+    The inner observation is ``Discrete(1)`` (there is no state); the trial observation is
+    ``Box(float32, (1 + num_arms + 2,))``: ``[1, one-hot previous arm, previous reward, done]``.
+    See ``env.get_wrapper_attr("obs_layout")``.
+Rewards
+    0 or 1 per pull.
+Starting State
+    ``p ~ U[0, 1]^k`` per trial (``arm_prior="uniform"``), or the RL^3 out-of-distribution
+    test ``p ~ N(0.5, 0.5)`` clipped to [0, 1] (``arm_prior="normal"``).
+Episode End
+    Every inner episode is one pull; the trial (the gymnasium episode) terminates after
+    ``episodes_per_trial`` pulls (or ``steps_per_trial``, which is the same here).
+Arguments
+    ``gym.make("RL2Bandit-v0", num_arms=5, episodes_per_trial=10, arm_prior="uniform")``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from meta_envs.trial import BatchedTrialEnv, TrialEnv, check_choice, check_positive_int, strict_kwargs
+
+ARM_PRIORS = ("uniform", "normal")
+
+
+def sample_arm_probs(rng: np.random.Generator, num_arms: int, arm_prior: str, size: int | None = None) -> np.ndarray:
+    """Draw arm probabilities: shape ``(num_arms,)``, or ``(size, num_arms)`` if ``size`` is given."""
+    shape = (num_arms,) if size is None else (size, num_arms)
+    if arm_prior == "uniform":
+        return rng.random(shape)
+    return np.clip(rng.normal(0.5, 0.5, shape), 0.0, 1.0)
+
+
+class BernoulliBandit(gym.Env):
+    """Task family of ``num_arms``-armed Bernoulli bandits (one pull per inner episode).
+
+    The task is the array of arm probabilities, shape ``(num_arms,)``.
+    """
+
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(self, num_arms: int = 5, arm_prior: str = "uniform") -> None:
+        self.num_arms = check_positive_int("num_arms", num_arms, minimum=2)
+        self.arm_prior = check_choice("arm_prior", arm_prior, ARM_PRIORS)
+        self.observation_space = spaces.Discrete(1)
+        self.action_space = spaces.Discrete(self.num_arms)
+        self.episode_length = 1
+        self.probs = np.full(self.num_arms, 0.5)
+
+    def sample_task(self, rng: np.random.Generator) -> np.ndarray:
+        return sample_arm_probs(rng, self.num_arms, self.arm_prior)
+
+    def set_task(self, task: Any) -> None:
+        probs = np.asarray(task, dtype=np.float64)
+        if probs.shape != (self.num_arms,) or np.any(probs < 0) or np.any(probs > 1):
+            raise ValueError(f"task must be {self.num_arms} arm probabilities in [0, 1], got {task!r}")
+        self.probs = probs
+
+    def describe_task(self) -> str:
+        return "arm probabilities " + np.array2string(self.probs, precision=2)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[int, dict]:
+        super().reset(seed=seed)
+        return 0, {}
+
+    def step(self, action: int) -> tuple[int, float, bool, bool, dict]:
+        reward = float(self.np_random.random() < self.probs[action])
+        return 0, reward, True, False, {}
+
+
+class BatchedBernoulliBandit:
+    """``num_envs`` bandit tasks in arrays (see :class:`meta_envs.trial.BatchedTaskFamily`)."""
+
+    def __init__(self, num_envs: int, num_arms: int = 5, arm_prior: str = "uniform") -> None:
+        self.num_envs = check_positive_int("num_envs", num_envs)
+        self._single = BernoulliBandit(num_arms, arm_prior)
+        self.num_arms, self.arm_prior = self._single.num_arms, self._single.arm_prior
+        self.observation_space = self._single.observation_space
+        self.action_space = self._single.action_space
+        self.probs = np.full((self.num_envs, self.num_arms), 0.5)
+        self._zeros = np.zeros(self.num_envs, dtype=np.int64)
+        self._rows = np.arange(self.num_envs)
+
+    def sample_task(self, rng: np.random.Generator) -> np.ndarray:
+        return self._single.sample_task(rng)
+
+    def set_task(self, index: int, task: Any) -> None:
+        self._single.set_task(task)
+        self.probs[index] = self._single.probs
+
+    def resample_tasks(self, mask: np.ndarray, rng: np.random.Generator) -> None:
+        self.probs[mask] = sample_arm_probs(rng, self.num_arms, self.arm_prior, size=int(mask.sum()))
+
+    def reset_episodes(self, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return self._zeros
+
+    def step(self, actions: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rewards = (rng.random(self.num_envs) < self.probs[self._rows, actions]).astype(np.float64)
+        return self._zeros, rewards, np.ones(self.num_envs, dtype=bool)
+
+
+@strict_kwargs
+def make_env(
+    num_arms: int = 5,
+    episodes_per_trial: int | None = 10,
+    arm_prior: str = "uniform",
+    steps_per_trial: int | None = None,
+    render_mode: str | None = None,
+) -> TrialEnv:
+    """Entry point of ``RL2Bandit-v0``."""
+    if steps_per_trial is not None:
+        episodes_per_trial = None
+    return TrialEnv(BernoulliBandit(num_arms, arm_prior), episodes_per_trial, steps_per_trial, render_mode)
+
+
+@strict_kwargs
+def make_vector_env(
+    num_envs: int = 1,
+    num_arms: int = 5,
+    episodes_per_trial: int | None = 10,
+    arm_prior: str = "uniform",
+    steps_per_trial: int | None = None,
+    render_mode: str | None = None,
+) -> BatchedTrialEnv:
+    """Vector entry point of ``RL2Bandit-v0`` (``gym.make_vec(..., vectorization_mode="vector_entry_point")``)."""
+    if render_mode is not None:
+        raise ValueError("the batched bandit env does not render; use render_mode=None")
+    if steps_per_trial is not None:
+        episodes_per_trial = None
+    return BatchedTrialEnv(BatchedBernoulliBandit(num_envs, num_arms, arm_prior), episodes_per_trial, steps_per_trial)

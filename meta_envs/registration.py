@@ -1,0 +1,24 @@
+"""Every env id of the package is registered here, and only here.
+
+Each id has a single-env entry point (``gym.make``) returning a :class:`~meta_envs.trial.TrialEnv`
+and, where a numpy-batched implementation exists, a vector entry point
+(``gym.make_vec(id, num_envs, vectorization_mode="vector_entry_point")``).
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+# id -> (entry point, vector entry point or None)
+ENV_IDS: dict[str, tuple[str, str | None]] = {
+    "RL2Bandit-v0": ("meta_envs.bandit:make_env", "meta_envs.bandit:make_vector_env"),
+    "RL2TabularMDP-v0": ("meta_envs.tabular_mdp:make_env", "meta_envs.tabular_mdp:make_vector_env"),
+}
+
+
+def register_all() -> None:
+    """Register every id in :data:`ENV_IDS` (idempotent)."""
+    for env_id, (entry_point, vector_entry_point) in ENV_IDS.items():
+        if env_id in gym.registry:
+            continue
+        gym.register(id=env_id, entry_point=entry_point, vector_entry_point=vector_entry_point, disable_env_checker=False)

@@ -1,0 +1,219 @@
+"""Random tabular MDPs (RL^2 Table 2; RL^3's MDP domain).
+
+Description
+    A task is an MDP with ``num_states`` states and ``num_actions`` actions: transition
+    probabilities ``T(s, a, .) ~ Dirichlet(dirichlet_alpha, ..., dirichlet_alpha)`` and mean
+    rewards ``R(s, a) ~ N(1, 1)``; an observed reward is ``N(R(s, a), 1)``
+    (``reward_kind="gaussian"``, as RL^2). The RL^3 out-of-distribution test
+    (``reward_kind="deterministic_uniform"``) uses ``R(s, a) ~ U(0, 2)`` paid deterministically.
+Action Space
+    ``Discrete(num_actions)``.
+Observation Space
+    Inner observation ``Discrete(num_states)`` (the current state); trial observation
+    ``Box(float32, (num_states + num_actions + 2,))``: ``[one-hot state, one-hot previous action,
+    previous reward, done]``. See ``env.get_wrapper_attr("obs_layout")``.
+Rewards
+    As above, per step.
+Starting State
+    Every inner episode starts in state 0; a new MDP is drawn per trial.
+Episode End
+    An inner episode is truncated after ``episode_length`` steps (the done flag is then 1 in the
+    next observation); the trial terminates after ``episodes_per_trial`` episodes
+    (``episodes_per_trial * episode_length`` steps) or after ``steps_per_trial`` steps.
+Arguments
+    ``gym.make("RL2TabularMDP-v0", num_states=10, num_actions=5, episode_length=10,
+    episodes_per_trial=10, reward_kind="gaussian", dirichlet_alpha=1.0)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from meta_envs.trial import BatchedTrialEnv, TrialEnv, check_choice, check_positive_float, check_positive_int, strict_kwargs
+
+REWARD_KINDS = ("gaussian", "deterministic_uniform")
+
+
+@dataclass
+class MDPTask:
+    """A tabular MDP: ``transitions`` shape ``(S, A, S)`` (rows sum to 1), ``rewards`` shape ``(S, A)``."""
+
+    transitions: np.ndarray
+    rewards: np.ndarray
+
+
+def sample_mdp(
+    rng: np.random.Generator, num_states: int, num_actions: int, dirichlet_alpha: float, reward_kind: str, size: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Draw transitions ``(..., S, A, S)`` and mean rewards ``(..., S, A)``; ``...`` is ``(size,)`` if given."""
+    lead = () if size is None else (size,)
+    gam = rng.gamma(dirichlet_alpha, 1.0, lead + (num_states, num_actions, num_states))
+    transitions = gam / np.maximum(gam.sum(-1, keepdims=True), 1e-300)
+    # guard against all-zero draws for tiny alpha: fall back to a self-loop
+    dead = gam.sum(-1) == 0
+    if np.any(dead):
+        transitions[dead] = np.eye(num_states)[np.nonzero(dead)[-2]]
+    if reward_kind == "gaussian":
+        rewards = rng.normal(1.0, 1.0, lead + (num_states, num_actions))
+    else:
+        rewards = rng.uniform(0.0, 2.0, lead + (num_states, num_actions))
+    return transitions, rewards
+
+
+def _cumulative(transitions: np.ndarray) -> np.ndarray:
+    cum = np.cumsum(transitions, axis=-1)
+    cum[..., -1] = 1.0 + 1e-9  # so that u in [0, 1) never falls past the last state
+    return cum
+
+
+class TabularMDP(gym.Env):
+    """Task family of random tabular MDPs; the task is an :class:`MDPTask`."""
+
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(
+        self,
+        num_states: int = 10,
+        num_actions: int = 5,
+        episode_length: int = 10,
+        reward_kind: str = "gaussian",
+        dirichlet_alpha: float = 1.0,
+    ) -> None:
+        self.num_states = check_positive_int("num_states", num_states)
+        self.num_actions = check_positive_int("num_actions", num_actions)
+        self.episode_length = check_positive_int("episode_length", episode_length)
+        self.reward_kind = check_choice("reward_kind", reward_kind, REWARD_KINDS)
+        self.dirichlet_alpha = check_positive_float("dirichlet_alpha", dirichlet_alpha)
+        self.observation_space = spaces.Discrete(self.num_states)
+        self.action_space = spaces.Discrete(self.num_actions)
+        self.set_task(
+            MDPTask(np.full((num_states, num_actions, num_states), 1.0 / num_states), np.zeros((num_states, num_actions)))
+        )
+        self.state, self.t = 0, 0
+
+    def sample_task(self, rng: np.random.Generator) -> MDPTask:
+        return MDPTask(*sample_mdp(rng, self.num_states, self.num_actions, self.dirichlet_alpha, self.reward_kind))
+
+    def set_task(self, task: Any) -> None:
+        S, A = self.num_states, self.num_actions
+        if not isinstance(task, MDPTask) or task.transitions.shape != (S, A, S) or task.rewards.shape != (S, A):
+            raise ValueError(f"task must be an MDPTask with transitions of shape {(S, A, S)} and rewards of shape {(S, A)}")
+        if not np.allclose(task.transitions.sum(-1), 1.0):
+            raise ValueError("task.transitions rows must sum to 1")
+        self.task = task
+        self._cum = _cumulative(task.transitions)
+
+    def describe_task(self) -> str:
+        best = self.task.rewards.max(1)
+        return f"{self.num_states}-state MDP, state {self.state}, step {self.t}/{self.episode_length}, max_a R(s,a) " + np.array2string(best, precision=2)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[int, dict]:
+        super().reset(seed=seed)
+        self.state, self.t = 0, 0
+        return 0, {}
+
+    def step(self, action: int) -> tuple[int, float, bool, bool, dict]:
+        s = self.state
+        reward = self.task.rewards[s, action]
+        if self.reward_kind == "gaussian":
+            reward += self.np_random.normal()
+        self.state = int(np.searchsorted(self._cum[s, action], self.np_random.random(), side="right"))
+        self.t += 1
+        return self.state, float(reward), False, self.t >= self.episode_length, {}
+
+
+class BatchedTabularMDP:
+    """``num_envs`` MDP tasks in arrays (see :class:`meta_envs.trial.BatchedTaskFamily`)."""
+
+    def __init__(self, num_envs: int, **family_kwargs: Any) -> None:
+        self.num_envs = check_positive_int("num_envs", num_envs)
+        self._single = TabularMDP(**family_kwargs)
+        f = self._single
+        S, A, n = f.num_states, f.num_actions, self.num_envs
+        self.observation_space, self.action_space = f.observation_space, f.action_space
+        self.episode_length = f.episode_length
+        self.rewards = np.zeros((n, S, A))
+        self.cum = np.tile(f._cum, (n, 1, 1, 1))
+        self.state = np.zeros(n, dtype=np.int64)
+        self.t = np.zeros(n, dtype=np.int64)
+        self._rows = np.arange(n)
+
+    def sample_task(self, rng: np.random.Generator) -> MDPTask:
+        return self._single.sample_task(rng)
+
+    def set_task(self, index: int, task: Any) -> None:
+        self._single.set_task(task)
+        self.rewards[index] = task.rewards
+        self.cum[index] = self._single._cum
+
+    def resample_tasks(self, mask: np.ndarray, rng: np.random.Generator) -> None:
+        f = self._single
+        T, R = sample_mdp(rng, f.num_states, f.num_actions, f.dirichlet_alpha, f.reward_kind, size=int(mask.sum()))
+        self.rewards[mask] = R
+        self.cum[mask] = _cumulative(T)
+
+    def reset_episodes(self, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        self.state[mask] = 0
+        self.t[mask] = 0
+        return self.state.copy()
+
+    def step(self, actions: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rows, s = self._rows, self.state
+        rewards = self.rewards[rows, s, actions]
+        if self._single.reward_kind == "gaussian":
+            rewards = rewards + rng.standard_normal(self.num_envs)
+        u = rng.random(self.num_envs)
+        self.state = (self.cum[rows, s, actions] <= u[:, None]).sum(1)
+        self.t += 1
+        return self.state.copy(), rewards, self.t >= self.episode_length
+
+
+@strict_kwargs
+def make_env(
+    num_states: int = 10,
+    num_actions: int = 5,
+    episode_length: int = 10,
+    episodes_per_trial: int | None = 10,
+    reward_kind: str = "gaussian",
+    dirichlet_alpha: float = 1.0,
+    steps_per_trial: int | None = None,
+    render_mode: str | None = None,
+) -> TrialEnv:
+    """Entry point of ``RL2TabularMDP-v0``."""
+    if steps_per_trial is not None:
+        episodes_per_trial = None
+    family = TabularMDP(num_states, num_actions, episode_length, reward_kind, dirichlet_alpha)
+    return TrialEnv(family, episodes_per_trial, steps_per_trial, render_mode)
+
+
+@strict_kwargs
+def make_vector_env(
+    num_envs: int = 1,
+    num_states: int = 10,
+    num_actions: int = 5,
+    episode_length: int = 10,
+    episodes_per_trial: int | None = 10,
+    reward_kind: str = "gaussian",
+    dirichlet_alpha: float = 1.0,
+    steps_per_trial: int | None = None,
+    render_mode: str | None = None,
+) -> BatchedTrialEnv:
+    """Vector entry point of ``RL2TabularMDP-v0``."""
+    if render_mode is not None:
+        raise ValueError("the batched tabular MDP env does not render; use render_mode=None")
+    if steps_per_trial is not None:
+        episodes_per_trial = None
+    family = BatchedTabularMDP(
+        num_envs,
+        num_states=num_states,
+        num_actions=num_actions,
+        episode_length=episode_length,
+        reward_kind=reward_kind,
+        dirichlet_alpha=dirichlet_alpha,
+    )
+    return BatchedTrialEnv(family, episodes_per_trial, steps_per_trial)

@@ -1,0 +1,542 @@
+"""The RL^2 trial contract: one gymnasium episode is one trial of several inner episodes.
+
+A *task family* is an ordinary gymnasium :class:`~gymnasium.Env` (its ``reset`` starts a new
+episode of the CURRENT task) with two extra methods::
+
+    sample_task(rng: np.random.Generator) -> task
+    set_task(task) -> None
+
+:class:`TrialEnv` wraps a task family so that:
+
+* ``reset(seed=...)`` samples a new task with the env's own ``np_random`` (a seeded reset is
+  reproducible and fully determines the task), or takes ``options={"task": task}``;
+* ``step(a)`` steps the inner env; when an inner episode ends (terminated or truncated) the
+  inner env is reset in place on the SAME task and the returned observation is the first
+  observation of the next inner episode;
+* the trial ends with ``terminated=True`` after ``episodes_per_trial`` inner episodes (or after
+  ``steps_per_trial`` steps); ``truncated`` is left to outer time limits;
+* the observation is ``[inner obs, previous action, previous reward, done flag]`` (flat float32),
+  or ``Dict(image=uint8 HxWxC, context=float32)`` for image task families, where ``context``
+  holds the augmentation. ``obs_layout`` maps names to slices of the flat vector (of
+  ``context`` for images).
+
+:class:`BatchedTrialEnv` implements the same contract for a whole vector of tasks held in numpy
+arrays (a :class:`BatchedTaskFamily`), as a gymnasium :class:`~gymnasium.vector.VectorEnv` with
+same-step autoreset.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any, Callable, Protocol, SupportsFloat, TypeVar, runtime_checkable
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from gymnasium.vector.vector_env import AutoresetMode
+
+ObsLayout = dict[str, slice]
+
+__all__ = [
+    "BatchedTaskFamily",
+    "BatchedTrialEnv",
+    "ObsLayout",
+    "TaskFamily",
+    "TrialEnv",
+    "check_positive_int",
+    "check_choice",
+    "strict_kwargs",
+    "UnknownKwargError",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+# --------------------------------------------------------------------------------------
+# validation helpers (shared by every env family)
+# --------------------------------------------------------------------------------------
+def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    """Return ``value`` as an int, or raise ``ValueError`` naming ``name`` and the allowed range."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_positive_float(name: str, value: Any) -> float:
+    """Return ``value`` as a float, or raise ``ValueError`` if it is not a finite number > 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``allowed``, else raise ``ValueError`` listing them."""
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+    return value
+
+
+class UnknownKwargError(TypeError, ValueError):
+    """An env kwarg that the env does not take (both a TypeError, as Python raises, and a ValueError)."""
+
+
+def strict_kwargs(fn: F) -> F:
+    """Make an env entry point reject unknown kwargs with an error that lists the allowed ones."""
+    allowed = [p for p in inspect.signature(fn).parameters]
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        unknown = sorted(set(kwargs) - set(allowed))
+        if unknown:
+            raise UnknownKwargError(f"unknown env kwarg(s) {unknown} for {fn.__module__}.{fn.__name__}; allowed kwargs: {allowed}")
+        return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def check_trial_length(episodes_per_trial: int | None, steps_per_trial: int | None) -> tuple[int | None, int | None]:
+    """Validate that exactly one of the two trial-length arguments is given."""
+    if (episodes_per_trial is None) == (steps_per_trial is None):
+        raise ValueError(
+            "give exactly one of episodes_per_trial (integer >= 1) or steps_per_trial (integer >= 1), "
+            f"got episodes_per_trial={episodes_per_trial!r}, steps_per_trial={steps_per_trial!r}"
+        )
+    if episodes_per_trial is not None:
+        return check_positive_int("episodes_per_trial", episodes_per_trial), None
+    return None, check_positive_int("steps_per_trial", steps_per_trial)
+
+
+# --------------------------------------------------------------------------------------
+# protocols
+# --------------------------------------------------------------------------------------
+@runtime_checkable
+class TaskFamily(Protocol):
+    """A gymnasium env over the CURRENT task, plus task sampling.
+
+    ``reset()`` starts a new episode of the current task; ``step`` is the usual gymnasium step.
+    """
+
+    observation_space: spaces.Space
+    action_space: spaces.Space
+
+    def sample_task(self, rng: np.random.Generator) -> Any:
+        """Draw a task from the task distribution using ``rng`` only."""
+
+    def set_task(self, task: Any) -> None:
+        """Make ``task`` the current task (takes effect at the next ``reset``)."""
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]: ...
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict]: ...
+
+
+class BatchedTaskFamily(Protocol):
+    """A vector of ``num_envs`` tasks of one family, held in numpy arrays.
+
+    ``observation_space``/``action_space`` are the SINGLE inner spaces (Discrete or Box).
+    Discrete observations are returned as an int array of shape ``(num_envs,)``.
+    """
+
+    num_envs: int
+    observation_space: spaces.Space
+    action_space: spaces.Space
+
+    def sample_task(self, rng: np.random.Generator) -> Any:
+        """Same distribution and same draws as the single-env family's ``sample_task``."""
+
+    def set_task(self, index: int, task: Any) -> None:
+        """Make ``task`` the task of env ``index``."""
+
+    def resample_tasks(self, mask: np.ndarray, rng: np.random.Generator) -> None:
+        """Draw new tasks (vectorised) for the envs where ``mask`` is True."""
+
+    def reset_episodes(self, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Start new inner episodes where ``mask`` is True; return the inner obs of ALL envs."""
+
+    def step(self, actions: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Step every env: ``(inner_obs, rewards (float64), episode_ended (bool))``."""
+
+
+# --------------------------------------------------------------------------------------
+# observation layout (shared by the single and the batched env)
+# --------------------------------------------------------------------------------------
+def _space_dim(space: spaces.Space) -> int:
+    if isinstance(space, spaces.Discrete):
+        return int(space.n)
+    if isinstance(space, spaces.Box):
+        return int(np.prod(space.shape))
+    raise TypeError(f"unsupported space {space!r}: only Discrete and Box are supported")
+
+
+def _is_image(space: spaces.Space) -> bool:
+    return isinstance(space, spaces.Box) and space.dtype == np.uint8 and len(space.shape) == 3
+
+
+def _bounds(space: spaces.Space) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(space, spaces.Discrete):
+        return np.zeros(space.n, np.float32), np.ones(space.n, np.float32)
+    return space.low.reshape(-1).astype(np.float32), space.high.reshape(-1).astype(np.float32)
+
+
+def build_layout(
+    inner_obs_space: spaces.Space, action_space: spaces.Space, extra: dict[str, tuple[int, float, float]] | None = None
+) -> tuple[spaces.Space, ObsLayout, spaces.Box]:
+    """Observation space and ``obs_layout`` of a trial env.
+
+    Parameters
+    ----------
+    inner_obs_space, action_space:
+        The task family's spaces.
+    extra:
+        Optional extra named entries appended after the done flag (used by RL^3), as
+        ``name -> (size, low, high)``.
+
+    Returns
+    -------
+    (observation_space, obs_layout, flat_box)
+        ``flat_box`` is the flat augmented part (the whole observation for non-image families,
+        ``context`` for image families).
+    """
+    image = _is_image(inner_obs_space)
+    parts: list[tuple[str, np.ndarray, np.ndarray]] = []
+    if not image:
+        parts.append(("obs", *_bounds(inner_obs_space)))
+    parts.append(("prev_action", *_bounds(action_space)))
+    parts.append(("prev_reward", np.full(1, -np.inf, np.float32), np.full(1, np.inf, np.float32)))
+    parts.append(("done", np.zeros(1, np.float32), np.ones(1, np.float32)))
+    for name, (size, lo, hi) in (extra or {}).items():
+        parts.append((name, np.full(size, lo, np.float32), np.full(size, hi, np.float32)))
+    layout: ObsLayout = {}
+    start = 0
+    for name, lo, _ in parts:
+        layout[name] = slice(start, start + lo.size)
+        start += lo.size
+    flat = spaces.Box(np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]), dtype=np.float32)
+    if image:
+        return spaces.Dict({"image": inner_obs_space, "context": flat}), layout, flat
+    return flat, layout, flat
+
+
+def validate_action(space: spaces.Space, action: Any) -> Any:
+    """Raise ``ValueError`` naming the allowed actions if ``action`` is not valid for ``space``."""
+    if isinstance(space, spaces.Discrete):
+        a = np.asarray(action)
+        if a.shape not in ((), (1,)) or not np.issubdtype(a.dtype, np.integer) or not (0 <= int(a.reshape(())) < space.n):
+            raise ValueError(f"action must be an integer in [0, {space.n - 1}], got {action!r}")
+        return int(a.reshape(()))
+    a = np.asarray(action, dtype=space.dtype)
+    if a.shape != space.shape or not np.all(np.isfinite(a)):
+        raise ValueError(f"action must be a finite array of shape {space.shape}, got {action!r}")
+    return a
+
+
+# --------------------------------------------------------------------------------------
+# the single-env trial wrapper
+# --------------------------------------------------------------------------------------
+class TrialEnv(gym.Env):
+    """One gymnasium episode = one RL^2 trial of a task family (see the module docstring).
+
+    Parameters
+    ----------
+    task_family:
+        A :class:`TaskFamily` instance; the TrialEnv owns it.
+    episodes_per_trial:
+        Number of inner episodes per trial (give this or ``steps_per_trial``).
+    steps_per_trial:
+        Number of steps per trial, whatever the inner episodes (RL^3's horizon ``H``).
+    render_mode:
+        ``"ansi"`` (text: task summary, step, last action and reward) or any mode the task
+        family supports (e.g. ``"rgb_array"``).
+    """
+
+    def __init__(
+        self,
+        task_family: TaskFamily,
+        episodes_per_trial: int | None = None,
+        steps_per_trial: int | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        for method in ("sample_task", "set_task", "reset", "step"):
+            if not callable(getattr(task_family, method, None)):
+                raise TypeError(f"task_family must have a callable {method}() (see meta_envs.trial.TaskFamily)")
+        self.family = task_family
+        self.episodes_per_trial, self.steps_per_trial = check_trial_length(episodes_per_trial, steps_per_trial)
+        modes = list(dict.fromkeys(["ansi", *getattr(task_family, "metadata", {}).get("render_modes", [])]))
+        self.metadata = {"render_modes": modes, "render_fps": getattr(task_family, "metadata", {}).get("render_fps", 4)}
+        if render_mode is not None and render_mode not in modes:
+            raise ValueError(f"render_mode must be one of {modes} or None, got {render_mode!r}")
+        self.render_mode = render_mode
+        self.action_space = task_family.action_space
+        self._image = _is_image(task_family.observation_space)
+        self.observation_space, self._layout, _ = build_layout(task_family.observation_space, self.action_space)
+        self._flat_dim = self._layout["done"].stop
+        self._task: Any = None
+        self._last_action: Any = None
+        self._last_reward = 0.0
+        self._reset_counters()
+
+    # ------------------------------------------------------------------ public attributes
+    @property
+    def obs_layout(self) -> ObsLayout:
+        """Name -> slice of the flat observation (of ``context`` for image families)."""
+        return dict(self._layout)
+
+    @property
+    def task(self) -> Any:
+        """The task of the current trial."""
+        return self._task
+
+    @property
+    def trial_length(self) -> int:
+        """Number of steps of a trial when it is fixed (``steps_per_trial`` or n * episode_length)."""
+        if self.steps_per_trial is not None:
+            return self.steps_per_trial
+        ep_len = getattr(self.family, "episode_length", None)
+        if ep_len is None:
+            raise AttributeError("trial length is not fixed for this task family")
+        return self.episodes_per_trial * int(ep_len)
+
+    # ------------------------------------------------------------------ gymnasium API
+    def _reset_counters(self) -> None:
+        self._episode_index = 0
+        self._step_in_trial = 0
+        self._episode_return = 0.0
+        self._trial_returns: list[float] = []
+
+    def _augment(self, inner_obs: Any, action: Any, reward: float, done: bool) -> Any:
+        flat = np.zeros(self._flat_dim, dtype=np.float32)
+        lay = self._layout
+        if not self._image:
+            if isinstance(self.family.observation_space, spaces.Discrete):
+                flat[lay["obs"].start + int(inner_obs)] = 1.0
+            else:
+                flat[lay["obs"]] = np.asarray(inner_obs, dtype=np.float32).reshape(-1)
+        if action is not None:
+            if isinstance(self.action_space, spaces.Discrete):
+                flat[lay["prev_action"].start + int(action)] = 1.0
+            else:
+                flat[lay["prev_action"]] = np.asarray(action, dtype=np.float32).reshape(-1)
+        flat[lay["prev_reward"].start] = reward
+        flat[lay["done"].start] = float(done)
+        if self._image:
+            return {"image": inner_obs, "context": flat}
+        return flat
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        """Start a new trial: sample a task (or take ``options["task"]``) and reset the inner env.
+
+        ``reset(seed=s)`` fully determines the task and the trial's randomness, so evaluating
+        several agents on seeds ``s0 .. s0+N-1`` compares them on the same N tasks.
+        """
+        super().reset(seed=seed)
+        # the family shares the trial's generator: one seed determines the whole trial
+        self.family.np_random = self.np_random
+        if options and "task" in options:
+            self._task = options["task"]
+        else:
+            self._task = self.family.sample_task(self.np_random)
+        self.family.set_task(self._task)
+        inner_obs, _ = self.family.reset()
+        self._reset_counters()
+        self._last_action, self._last_reward = None, 0.0
+        return self._augment(inner_obs, None, 0.0, False), {"episode_index": 0, "inner_done": False}
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        if self._task is None:
+            raise RuntimeError("call reset() before step()")
+        action = validate_action(self.action_space, action)
+        inner_obs, reward, terminated, truncated, _ = self.family.step(action)
+        reward = float(reward)
+        self._episode_return += reward
+        self._step_in_trial += 1
+        info: dict[str, Any] = {"episode_index": self._episode_index, "inner_done": bool(terminated or truncated)}
+        inner_done = info["inner_done"]
+        if inner_done:
+            self._trial_returns.append(self._episode_return)
+            self._episode_return = 0.0
+            self._episode_index += 1
+        if self.steps_per_trial is not None:
+            trial_over = self._step_in_trial >= self.steps_per_trial
+        else:
+            trial_over = self._episode_index >= self.episodes_per_trial
+        if inner_done and not trial_over:
+            inner_obs, _ = self.family.reset()
+        if trial_over:
+            if not inner_done and self._step_in_trial > 0:
+                self._trial_returns.append(self._episode_return)  # partial last episode (steps_per_trial)
+            info["trial_returns"] = np.asarray(self._trial_returns, dtype=np.float64)
+        self._last_action, self._last_reward = action, reward
+        obs = self._augment(inner_obs, action, reward, inner_done)
+        return obs, reward, trial_over, False, info
+
+    def render(self) -> Any:
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' to gym.make")
+            return None
+        if self.render_mode == "ansi":
+            summary = self.family.describe_task() if hasattr(self.family, "describe_task") else repr(self._task)
+            return (
+                f"{summary}\n"
+                f"trial step {self._step_in_trial}, episode {self._episode_index}"
+                f"{'/' + str(self.episodes_per_trial) if self.episodes_per_trial else ''}, "
+                f"last action {self._last_action}, last reward {self._last_reward:.3f}\n"
+            )
+        return self.family.render()
+
+    def close(self) -> None:
+        self.family.close()
+
+
+# --------------------------------------------------------------------------------------
+# the batched trial env (numpy arrays, same semantics)
+# --------------------------------------------------------------------------------------
+class BatchedTrialEnv(gym.vector.VectorEnv):
+    """``num_envs`` trials stepped together in numpy, with the semantics of :class:`TrialEnv`.
+
+    Autoreset is same-step (``metadata["autoreset_mode"] == AutoresetMode.SAME_STEP``): when a
+    trial ends, the returned observation is the first one of the next trial and
+    ``infos["final_obs"][i]`` holds the last observation of the finished one, with
+    ``infos["trial_returns"][i]`` its per-episode returns.
+
+    ``reset(seed=s)`` gives env ``i`` the task that ``TrialEnv.reset(seed=s + i)`` gives (a list
+    of seeds is used as is), so held-out evaluation tasks are the same in both.
+    ``reset(options={"tasks": [...]})`` sets the tasks explicitly.
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+
+    def __init__(
+        self, family: BatchedTaskFamily, episodes_per_trial: int | None = None, steps_per_trial: int | None = None
+    ) -> None:
+        self.family = family
+        self.num_envs = family.num_envs
+        self.episodes_per_trial, self.steps_per_trial = check_trial_length(episodes_per_trial, steps_per_trial)
+        self.single_action_space = family.action_space
+        self.single_observation_space, self._layout, _ = build_layout(family.observation_space, family.action_space)
+        if _is_image(family.observation_space):
+            raise TypeError("BatchedTrialEnv supports flat (Discrete/Box) inner observations only")
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = gym.vector.utils.batch_space(self.single_action_space, self.num_envs)
+        self._discrete_obs = isinstance(family.observation_space, spaces.Discrete)
+        self._discrete_act = isinstance(family.action_space, spaces.Discrete)
+        n = self.num_envs
+        self._rows = np.arange(n)
+        max_eps = self.episodes_per_trial if self.episodes_per_trial is not None else self.steps_per_trial
+        self._returns = np.zeros((n, max_eps + 1))
+        self._ep_return = np.zeros(n)
+        self._ep_index = np.zeros(n, dtype=np.int64)
+        self._t = np.zeros(n, dtype=np.int64)
+        self._obs = np.zeros((n, self._layout["done"].stop), dtype=np.float32)
+        self._rng, _ = seeding.np_random(None)
+        self._started = False
+
+    @property
+    def obs_layout(self) -> ObsLayout:
+        return dict(self._layout)
+
+    def _write_obs(self, inner: np.ndarray, actions: np.ndarray | None, rewards: np.ndarray, done: np.ndarray) -> None:
+        lay, obs = self._layout, self._obs
+        obs.fill(0.0)
+        if self._discrete_obs:
+            obs[self._rows, lay["obs"].start + inner] = 1.0
+        else:
+            obs[:, lay["obs"]] = inner.reshape(self.num_envs, -1)
+        if actions is not None:
+            if self._discrete_act:
+                obs[self._rows, lay["prev_action"].start + actions] = 1.0
+            else:
+                obs[:, lay["prev_action"]] = actions.reshape(self.num_envs, -1)
+        obs[:, lay["prev_reward"].start] = rewards
+        obs[:, lay["done"].start] = done
+
+    def _start_trials(self, mask: np.ndarray) -> np.ndarray:
+        self._ep_index[mask] = 0
+        self._t[mask] = 0
+        self._ep_return[mask] = 0.0
+        self._returns[mask] = 0.0
+        return self.family.reset_episodes(mask, self._rng)
+
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        n = self.num_envs
+        if seed is not None:
+            seeds = list(seed) if isinstance(seed, (list, tuple, np.ndarray)) else [int(seed) + i for i in range(n)]
+            if len(seeds) != n:
+                raise ValueError(f"seed must be an int or a list of {n} ints, got {len(seeds)} seeds")
+            self._rng, _ = seeding.np_random(int(seeds[0]) if seeds[0] is not None else None)
+            for i, s in enumerate(seeds):
+                self.family.set_task(i, self.family.sample_task(seeding.np_random(s)[0]))
+        elif options and "tasks" in options:
+            tasks = list(options["tasks"])
+            if len(tasks) != n:
+                raise ValueError(f"options['tasks'] must hold {n} tasks, got {len(tasks)}")
+            for i, task in enumerate(tasks):
+                self.family.set_task(i, task)
+        else:
+            self.family.resample_tasks(np.ones(n, bool), self._rng)
+        inner = self._start_trials(np.ones(n, bool))
+        zeros = np.zeros(n)
+        self._write_obs(inner, None, zeros, zeros)
+        self._started = True
+        return self._obs.copy(), {"episode_index": np.zeros(n, np.int64), "inner_done": np.zeros(n, bool)}
+
+    def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
+        actions = self._validate(actions)
+        inner, rewards, ep_end = self.family.step(actions, self._rng)
+        self._ep_return += rewards
+        self._t += 1
+        ep_index = self._ep_index.copy()
+        ends = np.flatnonzero(ep_end)
+        if ends.size:
+            self._returns[ends, self._ep_index[ends]] = self._ep_return[ends]
+            self._ep_return[ends] = 0.0
+            self._ep_index[ends] += 1
+        if self.steps_per_trial is not None:
+            trial_over = self._t >= self.steps_per_trial
+        else:
+            trial_over = self._ep_index >= self.episodes_per_trial
+        restart = ep_end & ~trial_over
+        if restart.any():
+            inner = np.where(restart if inner.ndim == 1 else restart[:, None], self.family.reset_episodes(restart, self._rng), inner)
+        self._write_obs(inner, actions, rewards, ep_end)
+        infos: dict[str, Any] = {"episode_index": ep_index, "inner_done": ep_end.copy()}
+        if trial_over.any():
+            idx = np.flatnonzero(trial_over)
+            final_obs = np.empty(self.num_envs, dtype=object)
+            trial_returns = np.empty(self.num_envs, dtype=object)
+            for i in idx:
+                final_obs[i] = self._obs[i].copy()
+                n_eps = self._ep_index[i] + (0 if ep_end[i] else 1)  # partial last episode in steps mode
+                if not ep_end[i]:
+                    self._returns[i, self._ep_index[i]] = self._ep_return[i]
+                trial_returns[i] = self._returns[i, :n_eps].copy()
+            infos.update(
+                final_obs=final_obs, _final_obs=trial_over.copy(), trial_returns=trial_returns, _trial_returns=trial_over.copy()
+            )
+            self.family.resample_tasks(trial_over, self._rng)
+            fresh = self._start_trials(trial_over)
+            self._obs[idx] = 0.0
+            if self._discrete_obs:
+                self._obs[idx, self._layout["obs"].start + fresh[idx]] = 1.0
+            else:
+                self._obs[idx, self._layout["obs"]] = fresh[idx].reshape(idx.size, -1)
+        return self._obs.copy(), rewards.astype(np.float64), trial_over, np.zeros(self.num_envs, bool), infos
+
+    def _validate(self, actions: Any) -> np.ndarray:
+        a = np.asarray(actions)
+        if self._discrete_act:
+            if a.shape != (self.num_envs,) or not np.issubdtype(a.dtype, np.integer):
+                raise ValueError(f"actions must be an integer array of shape ({self.num_envs},), got {a.dtype} {a.shape}")
+            n = self.single_action_space.n
+            if a.min() < 0 or a.max() >= n:
+                raise ValueError(f"actions must be integers in [0, {n - 1}], got values in [{a.min()}, {a.max()}]")
+            return a.astype(np.int64, copy=False)
+        shape = (self.num_envs, *self.single_action_space.shape)
+        if a.shape != shape or not np.all(np.isfinite(a)):
+            raise ValueError(f"actions must be a finite array of shape {shape}, got {a.shape}")
+        return a.astype(np.float32, copy=False)
