@@ -13,6 +13,9 @@ import gymnasium as gym
 ENV_IDS: dict[str, tuple[str, str | None]] = {
     "RL2Bandit-v0": ("meta_envs.bandit:make_env", "meta_envs.bandit:make_vector_env"),
     "RL2TabularMDP-v0": ("meta_envs.tabular_mdp:make_env", "meta_envs.tabular_mdp:make_vector_env"),
+    "RL2GridNav-v0": ("meta_envs.navigation.grid_nav:make_env", None),
+    "RL2Maze-v0": ("meta_envs.navigation.first_person:make_env", None),
+    "RL2PointNav-v0": ("meta_envs.navigation.point_nav:make_env", None),
 }
 
 

@@ -52,7 +52,9 @@ def sample_mdp(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw transitions ``(..., S, A, S)`` and mean rewards ``(..., S, A)``; ``...`` is ``(size,)`` if given."""
     lead = () if size is None else (size,)
-    gam = rng.gamma(dirichlet_alpha, 1.0, lead + (num_states, num_actions, num_states))
+    shape = lead + (num_states, num_actions, num_states)
+    # Dirichlet via normalised Gamma draws; Gamma(1, 1) is Exp(1), which numpy draws ~4x faster
+    gam = rng.standard_exponential(shape) if dirichlet_alpha == 1.0 else rng.gamma(dirichlet_alpha, 1.0, shape)
     transitions = gam / np.maximum(gam.sum(-1, keepdims=True), 1e-300)
     # guard against all-zero draws for tiny alpha: fall back to a self-loop
     dead = gam.sum(-1) == 0
@@ -141,7 +143,7 @@ class BatchedTabularMDP:
         self.cum = np.tile(f._cum, (n, 1, 1, 1))
         self.state = np.zeros(n, dtype=np.int64)
         self.t = np.zeros(n, dtype=np.int64)
-        self._rows = np.arange(n)
+        self._sa_base = np.arange(n) * S * A
 
     def sample_task(self, rng: np.random.Generator) -> MDPTask:
         return self._single.sample_task(rng)
@@ -163,12 +165,13 @@ class BatchedTabularMDP:
         return self.state.copy()
 
     def step(self, actions: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        rows, s = self._rows, self.state
-        rewards = self.rewards[rows, s, actions]
+        flat = self._sa_base + self.state * self.action_space.n + actions  # index of (env, s, a)
+        rewards = self.rewards.reshape(-1).take(flat)
         if self._single.reward_kind == "gaussian":
-            rewards = rewards + rng.standard_normal(self.num_envs)
+            rewards += rng.standard_normal(self.num_envs)
         u = rng.random(self.num_envs)
-        self.state = (self.cum[rows, s, actions] <= u[:, None]).sum(1)
+        cum = self.cum.reshape(-1, self.observation_space.n).take(flat, axis=0)
+        self.state = np.count_nonzero(cum <= u[:, None], axis=1)
         self.t += 1
         return self.state.copy(), rewards, self.t >= self.episode_length
 

@@ -429,6 +429,9 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
         self._ep_index = np.zeros(n, dtype=np.int64)
         self._t = np.zeros(n, dtype=np.int64)
         self._obs = np.zeros((n, self._layout["done"].stop), dtype=np.float32)
+        self._obs_flat = self._obs.reshape(-1)  # a view
+        self._row_base = self._rows * self._obs.shape[1]
+        self._no_truncation = np.zeros(n, dtype=bool)
         self._rng, _ = seeding.np_random(None)
         self._started = False
 
@@ -437,15 +440,15 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
         return dict(self._layout)
 
     def _write_obs(self, inner: np.ndarray, actions: np.ndarray | None, rewards: np.ndarray, done: np.ndarray) -> None:
-        lay, obs = self._layout, self._obs
-        obs.fill(0.0)
+        lay, obs, flat = self._layout, self._obs, self._obs_flat
+        obs.fill(0.0)  # cheaper than clearing the previous one-hot entries
         if self._discrete_obs:
-            obs[self._rows, lay["obs"].start + inner] = 1.0
+            flat[self._row_base + inner] = 1.0  # 1-D scatter is faster than 2-D fancy indexing
         else:
             obs[:, lay["obs"]] = inner.reshape(self.num_envs, -1)
         if actions is not None:
             if self._discrete_act:
-                obs[self._rows, lay["prev_action"].start + actions] = 1.0
+                flat[self._row_base + (lay["prev_action"].start + actions)] = 1.0
             else:
                 obs[:, lay["prev_action"]] = actions.reshape(self.num_envs, -1)
         obs[:, lay["prev_reward"].start] = rewards
@@ -488,35 +491,41 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
             raise RuntimeError("call reset() before step()")
         actions = self._validate(actions)
         inner, rewards, ep_end = self.family.step(actions, self._rng)
-        self._ep_return += rewards
+        ep_return, ep_index = self._ep_return, self._ep_index
+        ep_return += rewards
         self._t += 1
-        ep_index = self._ep_index.copy()
-        ends = np.flatnonzero(ep_end)
-        if ends.size:
-            self._returns[ends, self._ep_index[ends]] = self._ep_return[ends]
-            self._ep_return[ends] = 0.0
-            self._ep_index[ends] += 1
+        infos: dict[str, Any] = {"episode_index": ep_index.copy(), "inner_done": ep_end}
+        n_ended = np.count_nonzero(ep_end)  # count_nonzero is much cheaper than .any()/.all() on small arrays
+        if n_ended == self.num_envs:  # e.g. bandits: every step ends an inner episode
+            self._returns[self._rows, ep_index] = ep_return
+            ep_return.fill(0.0)
+            ep_index += 1
+        elif n_ended:
+            ends = np.flatnonzero(ep_end)
+            self._returns[ends, ep_index[ends]] = ep_return[ends]
+            ep_return[ends] = 0.0
+            ep_index[ends] += 1
         if self.steps_per_trial is not None:
             trial_over = self._t >= self.steps_per_trial
         else:
-            trial_over = self._ep_index >= self.episodes_per_trial
-        restart = ep_end & ~trial_over
-        if restart.any():
-            inner = np.where(restart if inner.ndim == 1 else restart[:, None], self.family.reset_episodes(restart, self._rng), inner)
+            trial_over = ep_index >= self.episodes_per_trial
+        any_over = np.count_nonzero(trial_over) > 0
+        restart = ep_end & ~trial_over if any_over else ep_end
+        if n_ended and np.count_nonzero(restart):
+            fresh = self.family.reset_episodes(restart, self._rng)
+            inner = np.where(restart if inner.ndim == 1 else restart[:, None], fresh, inner)
         self._write_obs(inner, actions, rewards, ep_end)
-        infos: dict[str, Any] = {"episode_index": ep_index, "inner_done": ep_end.copy()}
-        if trial_over.any():
+        if any_over:
             idx = np.flatnonzero(trial_over)
             final_obs = np.empty(self.num_envs, dtype=object)
             trial_returns = np.empty(self.num_envs, dtype=object)
             for i in idx:
                 final_obs[i] = self._obs[i].copy()
-                n_eps = self._ep_index[i] + (0 if ep_end[i] else 1)  # partial last episode in steps mode
-                if not ep_end[i]:
-                    self._returns[i, self._ep_index[i]] = self._ep_return[i]
-                trial_returns[i] = self._returns[i, :n_eps].copy()
+                if not ep_end[i]:  # partial last episode (steps_per_trial)
+                    self._returns[i, ep_index[i]] = ep_return[i]
+                trial_returns[i] = self._returns[i, : ep_index[i] + (0 if ep_end[i] else 1)].copy()
             infos.update(
-                final_obs=final_obs, _final_obs=trial_over.copy(), trial_returns=trial_returns, _trial_returns=trial_over.copy()
+                final_obs=final_obs, _final_obs=trial_over, trial_returns=trial_returns, _trial_returns=trial_over
             )
             self.family.resample_tasks(trial_over, self._rng)
             fresh = self._start_trials(trial_over)
@@ -525,17 +534,18 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
                 self._obs[idx, self._layout["obs"].start + fresh[idx]] = 1.0
             else:
                 self._obs[idx, self._layout["obs"]] = fresh[idx].reshape(idx.size, -1)
-        return self._obs.copy(), rewards.astype(np.float64), trial_over, np.zeros(self.num_envs, bool), infos
+        return self._obs.copy(), rewards, trial_over, self._no_truncation, infos
 
     def _validate(self, actions: Any) -> np.ndarray:
         a = np.asarray(actions)
         if self._discrete_act:
-            if a.shape != (self.num_envs,) or not np.issubdtype(a.dtype, np.integer):
+            if a.shape != (self.num_envs,) or a.dtype.kind not in "iu":
                 raise ValueError(f"actions must be an integer array of shape ({self.num_envs},), got {a.dtype} {a.shape}")
+            a = a.astype(np.int64, copy=False)
             n = self.single_action_space.n
-            if a.min() < 0 or a.max() >= n:
+            if np.count_nonzero(a.view(np.uint64) >= n):  # negative values wrap to huge unsigned ones
                 raise ValueError(f"actions must be integers in [0, {n - 1}], got values in [{a.min()}, {a.max()}]")
-            return a.astype(np.int64, copy=False)
+            return a
         shape = (self.num_envs, *self.single_action_space.shape)
         if a.shape != shape or not np.all(np.isfinite(a)):
             raise ValueError(f"actions must be a finite array of shape {shape}, got {a.shape}")

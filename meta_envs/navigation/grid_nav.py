@@ -1,0 +1,232 @@
+"""Maze navigation with an egocentric partial view (the grid version of RL^2's visual navigation).
+
+Description
+    A task is a perfect maze (randomized Prim's algorithm on 3x3 cells, ``size="small"``: a 7x7
+    array whose inner 5x5 grid is the paper's "5x5" maze; or 5x5 cells, ``size="large"``: 11x11,
+    inner 9x9), a start cell with a start heading, and a distinct goal cell, all fixed for the
+    whole trial: every inner episode starts from the same pose and the agent can use what it
+    learnt about the maze in earlier episodes to reach the goal faster.
+Action Space
+    ``Discrete(3)``: 0 move forward one square (no move if a wall is ahead), 1 turn left 90
+    degrees, 2 turn right 90 degrees.
+Observation Space
+    Inner observation ``Box(0, 1, (view_size**2 * 4 + 4,), float32)``: the ``view_size x
+    view_size`` window of squares centred on the agent, rotated so that the agent's heading points
+    up (row 0 is ahead, column 0 on the agent's left), each square one-hot over (wall, free, goal,
+    outside the maze), row-major; then the absolute heading one-hot (north, east, south, west).
+    The trial observation appends the previous action (one-hot), reward and done flag.
+Rewards
+    -0.01 per step, -0.001 more for a forward move into a wall, +1 on reaching the goal.
+Starting State
+    The task's start square and heading, at every inner episode.
+Episode End
+    An inner episode terminates on reaching the goal, or is truncated after
+    ``max_episode_length`` steps (250 small, 1000 large by default); the trial terminates after
+    ``episodes_per_trial`` (2) inner episodes. (``max_episode_length`` is not called
+    ``max_episode_steps`` because ``gym.make`` takes that name for its own time limit.)
+Arguments
+    ``gym.make("RL2GridNav-v0", size="small", view_size=3, max_episode_length=None,
+    episodes_per_trial=2)``. The task is a :class:`MazeTask`: ``reset(options={"task": task})``.
+    ``env.unwrapped.family.episode_paths`` holds the squares visited in each inner episode of the
+    current trial; :func:`episode_stats` and :func:`scaling_metrics` turn them into the scaling
+    experiment's metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from meta_envs.navigation.maze import ACTION_NAMES, FREE, WALL, Pose, generate_maze, maze_cells, next_pose
+from meta_envs.trial import TrialEnv, check_choice, check_positive_int, strict_kwargs
+
+MAZE_SIZES = {"small": 3, "large": 5}  # size -> cells per side
+DEFAULT_EPISODE_LENGTHS = {"small": 250, "large": 1000}
+GOAL_REWARD, STEP_PENALTY, BUMP_PENALTY = 1.0, 0.01, 0.001
+VIEW_CELL_TYPES = ("wall", "free", "goal", "outside")
+_VIEW_WALL, _VIEW_FREE, _VIEW_GOAL, _VIEW_OUTSIDE = range(4)
+
+
+@dataclass(frozen=True, eq=False)
+class MazeTask:
+    """A navigation task: the maze ``grid`` (see :mod:`meta_envs.navigation.maze`), the start
+    square ``(row, col)`` and ``heading`` (0..3 = N, E, S, W), and the ``goal`` square."""
+
+    grid: np.ndarray
+    start: tuple[int, int]
+    heading: int
+    goal: tuple[int, int]
+
+
+def check_episode_length(max_episode_length: Any, size: str) -> int:
+    """``max_episode_length`` validated, or the size's default when None."""
+    if max_episode_length is None:
+        return DEFAULT_EPISODE_LENGTHS[size]
+    return check_positive_int("max_episode_length", max_episode_length)
+
+
+class MazeNavigation(gym.Env):
+    """Task family of maze navigation: tasks, dynamics and rewards; subclasses define the observation.
+
+    Subclasses set ``observation_space`` and implement ``_observe()``; they may extend
+    ``set_task`` to precompute per-task data.
+    """
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(self, size: str = "small", max_episode_length: int | None = None, render_mode: str | None = None) -> None:
+        self.size = check_choice("size", size, tuple(MAZE_SIZES))
+        self.cells = MAZE_SIZES[self.size]
+        self.grid_size = 2 * self.cells + 1
+        self.max_episode_length = check_episode_length(max_episode_length, self.size)
+        if render_mode is not None:
+            check_choice("render_mode", render_mode, tuple(self.metadata["render_modes"]))
+        self.render_mode = render_mode
+        self.action_space = spaces.Discrete(len(ACTION_NAMES))
+        self.task: MazeTask | None = None
+        self.pose: Pose = (1, 1, 0)
+        self.t = 0
+        self.episode_paths: list[list[tuple[int, int]]] = []
+
+    def sample_task(self, rng: np.random.Generator) -> MazeTask:
+        grid = generate_maze(rng, self.cells)
+        start, goal = maze_cells(self.cells)[rng.choice(self.cells**2, size=2, replace=False)]
+        return MazeTask(grid, (int(start[0]), int(start[1])), int(rng.integers(4)), (int(goal[0]), int(goal[1])))
+
+    def set_task(self, task: Any) -> None:
+        """Make ``task`` current and start a new record of ``episode_paths`` (a new trial)."""
+        n = self.grid_size
+        if not isinstance(task, MazeTask) or np.shape(task.grid) != (n, n):
+            raise ValueError(f"task must be a MazeTask with a grid of shape {(n, n)} (size={self.size!r}), got {task!r}")
+        grid = np.asarray(task.grid, dtype=np.uint8)
+        squares: dict[str, tuple[int, int]] = {}
+        for name in ("start", "goal"):
+            row, col = (int(x) for x in getattr(task, name))
+            if not (0 <= row < n and 0 <= col < n) or grid[row, col] != FREE:
+                raise ValueError(f"task.{name} must be a free square of the grid, got {getattr(task, name)!r}")
+            squares[name] = (row, col)
+        if squares["start"] == squares["goal"]:
+            raise ValueError(f"task.start and task.goal must differ, got {task.start!r}")
+        if task.heading not in range(4):
+            raise ValueError(f"task.heading must be one of [0, 1, 2, 3], got {task.heading!r}")
+        self.task = MazeTask(grid, squares["start"], int(task.heading), squares["goal"])
+        self.episode_paths = []
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        if self.task is None:
+            raise RuntimeError("call set_task() before reset()")
+        self.pose = (*self.task.start, self.task.heading)
+        self.t = 0
+        self.episode_paths.append([self.task.start])
+        return self._observe(), {}
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        self.pose, bumped = next_pose(self.task.grid, self.pose, int(action))
+        self.t += 1
+        square = self.pose[:2]
+        self.episode_paths[-1].append(square)
+        reached = square == self.task.goal
+        reward = -STEP_PENALTY - BUMP_PENALTY * bumped + GOAL_REWARD * reached
+        truncated = not reached and self.t >= self.max_episode_length
+        return self._observe(), reward, reached, truncated, {"pose": self.pose, "bumped": bumped}
+
+    def _observe(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def describe_task(self) -> str:
+        """The maze as text: ``#`` wall, ``G`` goal, ``^ > v <`` the agent facing N, E, S, W."""
+        chars = np.where(self.task.grid == WALL, "#", " ").astype("<U1")
+        chars[self.task.goal] = "G"
+        row, col, heading = self.pose
+        chars[row, col] = "^>v<"[heading]
+        maze = "\n".join("".join(line) for line in chars)
+        return f"{maze}\nstep {self.t}/{self.max_episode_length}"
+
+    def render(self) -> Any:
+        if self.render_mode == "ansi":
+            return self.describe_task()
+        return None
+
+
+class GridNav(MazeNavigation):
+    """Maze navigation observed through an egocentric ``view_size x view_size`` window."""
+
+    def __init__(
+        self, size: str = "small", view_size: int = 3, max_episode_length: int | None = None, render_mode: str | None = None
+    ) -> None:
+        super().__init__(size, max_episode_length, render_mode)
+        self.view_size = check_positive_int("view_size", view_size, minimum=3)
+        if self.view_size % 2 == 0:
+            raise ValueError(f"view_size must be an odd integer >= 3, got {view_size!r}")
+        k = self.view_size
+        self.observation_space = spaces.Box(0.0, 1.0, (k * k * len(VIEW_CELL_TYPES) + 4,), dtype=np.float32)
+        self._one_hot = np.eye(len(VIEW_CELL_TYPES), dtype=np.float32)
+        self._headings = np.eye(4, dtype=np.float32)
+
+    def set_task(self, task: Any) -> None:
+        super().set_task(task)
+        margin = self.view_size // 2
+        types = np.where(self.task.grid == WALL, _VIEW_WALL, _VIEW_FREE)
+        types[self.task.goal] = _VIEW_GOAL
+        self._view_types = np.pad(types, margin, constant_values=_VIEW_OUTSIDE)
+
+    def view(self) -> np.ndarray:
+        """The egocentric window of square types (indices into ``VIEW_CELL_TYPES``), heading up."""
+        row, col, heading = self.pose
+        k = self.view_size
+        return np.rot90(self._view_types[row : row + k, col : col + k], heading)
+
+    def _observe(self) -> np.ndarray:
+        return np.concatenate([self._one_hot[self.view()].reshape(-1), self._headings[self.pose[2]]])
+
+
+def episode_stats(paths: Sequence[Sequence[tuple[int, int]]], goal: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per inner episode of one trial: ``(lengths in steps, reached the goal)``.
+
+    ``paths`` are the squares visited in each episode, start included (as recorded in
+    ``MazeNavigation.episode_paths``).
+    """
+    lengths = np.array([len(path) - 1 for path in paths], dtype=np.int64)
+    success = np.array([tuple(path[-1]) == tuple(goal) for path in paths], dtype=bool)
+    return lengths, success
+
+
+def scaling_metrics(trials: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    """The RL^2 scaling-experiment table from :func:`episode_stats` of many 2-episode trials.
+
+    Returns, for episodes ``i = 1, 2``: ``success_rate_ep{i}`` and ``mean_success_length_ep{i}``
+    (mean length of the successful episodes; nan if none), and ``frac_ep2_not_longer`` (fraction
+    of trials whose second episode is not longer than the first; a failed episode counts with
+    its full length).
+    """
+    lengths = np.array([t[0][:2] for t in trials], dtype=np.float64)
+    success = np.array([t[1][:2] for t in trials], dtype=bool)
+    if lengths.ndim != 2 or lengths.shape[1] != 2:
+        raise ValueError("trials must hold at least 2 episodes each")
+    out: dict[str, float] = {}
+    for i in range(2):
+        out[f"success_rate_ep{i + 1}"] = float(success[:, i].mean())
+        ok = lengths[success[:, i], i]
+        out[f"mean_success_length_ep{i + 1}"] = float(ok.mean()) if ok.size else float("nan")
+    out["frac_ep2_not_longer"] = float((lengths[:, 1] <= lengths[:, 0]).mean())
+    return out
+
+
+@strict_kwargs
+def make_env(
+    size: str = "small",
+    view_size: int = 3,
+    max_episode_length: int | None = None,
+    episodes_per_trial: int | None = 2,
+    steps_per_trial: int | None = None,
+    render_mode: str | None = None,
+) -> TrialEnv:
+    """Entry point of ``RL2GridNav-v0``."""
+    if steps_per_trial is not None:
+        episodes_per_trial = None
+    return TrialEnv(GridNav(size, view_size, max_episode_length, render_mode), episodes_per_trial, steps_per_trial, render_mode)

@@ -1,0 +1,106 @@
+"""2D point-robot navigation to an unknown goal (PEARL / VariBAD sparse variant, MAML dense variant).
+
+Description
+    A point robot starts every inner episode at the origin and moves by ``0.1 * action`` per step
+    towards a goal it does not observe; the goal (the task) is fixed for the trial.
+    ``reward="sparse"`` (PEARL, VariBAD): the goal is on the upper half of the unit circle,
+    angle ~ U[0, pi], and a reward is paid only within ``goal_radius`` of it.
+    ``reward="dense"`` (MAML): the goal is ~ U[-0.5, 0.5]^2 and the reward is minus the distance.
+Action Space
+    ``Box(-1, 1, (2,), float32)``; actions are clipped to the box, then scaled by 0.1.
+Observation Space
+    Inner observation ``Box(-L, L, (2,), float32)``: the position, with ``L = 0.1 *
+    episode_length`` (the farthest the robot can go). The trial observation appends the previous
+    action, reward and done flag.
+Rewards
+    Computed at the new position, with ``d`` its distance to the goal. Sparse: ``1 - d`` if
+    ``d <= goal_radius`` else 0, exactly as PEARL's and VariBAD's ``SparsePointEnv`` (so it lies
+    in ``[1 - goal_radius, 1]`` inside the radius). Dense: ``-d``.
+Starting State
+    The origin, at every inner episode.
+Episode End
+    An inner episode is truncated after ``episode_length`` (100) steps; reaching the goal does
+    not end it. The trial terminates after ``episodes_per_trial`` (3, VariBAD's RL^2 setting)
+    episodes or ``steps_per_trial`` steps.
+Arguments
+    ``gym.make("RL2PointNav-v0", reward="sparse", goal_radius=0.2, episode_length=100,
+    episodes_per_trial=3)``. The task is the goal, an array of shape (2,).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from meta_envs.trial import TrialEnv, check_choice, check_positive_float, check_positive_int, strict_kwargs
+
+REWARD_KINDS = ("sparse", "dense")
+ACTION_SCALE = 0.1
+
+
+class PointNavigation(gym.Env):
+    """Task family of point-robot navigation; the task is the goal position, shape ``(2,)``."""
+
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(self, reward: str = "sparse", goal_radius: float = 0.2, episode_length: int = 100) -> None:
+        self.reward_kind = check_choice("reward", reward, REWARD_KINDS)
+        self.goal_radius = check_positive_float("goal_radius", goal_radius)
+        self.episode_length = check_positive_int("episode_length", episode_length)
+        self.limit = ACTION_SCALE * self.episode_length
+        self.action_space = spaces.Box(-1.0, 1.0, (2,), dtype=np.float32)
+        self.observation_space = spaces.Box(-self.limit, self.limit, (2,), dtype=np.float32)
+        self.goal = np.zeros(2)
+        self.position = np.zeros(2)
+        self.t = 0
+
+    def sample_task(self, rng: np.random.Generator) -> np.ndarray:
+        if self.reward_kind == "sparse":
+            angle = rng.uniform(0.0, np.pi)
+            return np.array([np.cos(angle), np.sin(angle)])
+        return rng.uniform(-0.5, 0.5, 2)
+
+    def set_task(self, task: Any) -> None:
+        goal = np.asarray(task, dtype=np.float64)
+        if goal.shape != (2,) or not np.all(np.isfinite(goal)):
+            raise ValueError(f"task must be a finite goal position of shape (2,), got {task!r}")
+        self.goal = goal
+
+    def describe_task(self) -> str:
+        x, y = self.position
+        return f"goal ({self.goal[0]:.2f}, {self.goal[1]:.2f}), position ({x:.2f}, {y:.2f}), step {self.t}/{self.episode_length}"
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
+        super().reset(seed=seed)
+        self.position = np.zeros(2)
+        self.t = 0
+        return self.position.astype(np.float32), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict]:
+        move = ACTION_SCALE * np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
+        self.position = np.clip(self.position + move, -self.limit, self.limit)
+        self.t += 1
+        distance = float(np.linalg.norm(self.position - self.goal))
+        if self.reward_kind == "dense":
+            reward = -distance
+        else:
+            reward = 1.0 - distance if distance <= self.goal_radius else 0.0
+        return self.position.astype(np.float32), reward, False, self.t >= self.episode_length, {"distance": distance}
+
+
+@strict_kwargs
+def make_env(
+    reward: str = "sparse",
+    goal_radius: float = 0.2,
+    episode_length: int = 100,
+    episodes_per_trial: int | None = 3,
+    steps_per_trial: int | None = None,
+    render_mode: str | None = None,
+) -> TrialEnv:
+    """Entry point of ``RL2PointNav-v0``."""
+    if steps_per_trial is not None:
+        episodes_per_trial = None
+    return TrialEnv(PointNavigation(reward, goal_radius, episode_length), episodes_per_trial, steps_per_trial, render_mode)

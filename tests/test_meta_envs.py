@@ -1,0 +1,359 @@
+"""The trial contract, the bandit and tabular-MDP families, their batched twins."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+
+import meta_envs
+from meta_envs.bandit import BernoulliBandit
+from meta_envs.tabular_mdp import MDPTask, TabularMDP
+from meta_envs.trial import TrialEnv
+
+KWARG_CASES = [
+    ("RL2Bandit-v0", {}),
+    ("RL2Bandit-v0", {"num_arms": 10, "episodes_per_trial": 100}),
+    ("RL2Bandit-v0", {"num_arms": 50, "episodes_per_trial": 3, "arm_prior": "normal"}),
+    ("RL2TabularMDP-v0", {}),
+    ("RL2TabularMDP-v0", {"episodes_per_trial": 3, "reward_kind": "deterministic_uniform", "dirichlet_alpha": 0.3}),
+    ("RL2TabularMDP-v0", {"num_states": 4, "num_actions": 2, "episode_length": 5, "steps_per_trial": 17}),
+]
+
+
+def run_trial(env: gym.Env, policy=None, seed: int | None = None, options: dict | None = None):
+    """Play one trial from a reset; return observations, rewards, infos (lists)."""
+    obs, info = env.reset(seed=seed, options=options)
+    observations, rewards, infos = [obs], [], [info]
+    rng = np.random.default_rng(0)
+    while True:
+        action = policy(obs) if policy else int(rng.integers(env.action_space.n))
+        obs, reward, terminated, truncated, info = env.step(action)
+        observations.append(obs)
+        rewards.append(reward)
+        infos.append(info)
+        assert not truncated
+        if terminated:
+            return observations, rewards, infos
+
+
+@pytest.mark.parametrize("env_id,kwargs", KWARG_CASES)
+def test_checkers_pass(env_id, kwargs):
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    env = gym.make(env_id, **kwargs)
+    gym_check_env(env.unwrapped, skip_render_check=True)
+    sb3_check_env(gym.make(env_id, **kwargs), warn=False)
+
+
+def test_importing_meta_envs_does_not_import_torch():
+    code = "import sys, gymnasium as gym, meta_envs; gym.make('RL2Bandit-v0'); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"
+
+
+def test_module_prefixed_id_and_unwrapped_is_trial_env():
+    env = gym.make("meta_envs:RL2Bandit-v0")
+    assert isinstance(env.unwrapped, TrialEnv)
+    assert set(meta_envs.ENV_IDS) >= {"RL2Bandit-v0", "RL2TabularMDP-v0"}
+
+
+@pytest.mark.parametrize("env_id", ["RL2Bandit-v0", "RL2TabularMDP-v0"])
+def test_seed_determinism(env_id):
+    a = run_trial(gym.make(env_id), seed=123)
+    b = run_trial(gym.make(env_id), seed=123)
+    c = run_trial(gym.make(env_id), seed=124)
+    assert all(np.array_equal(x, y) for x, y in zip(a[0], b[0]))
+    assert a[1] == b[1]
+    assert a[1] != c[1] or not all(np.array_equal(x, y) for x, y in zip(a[0], c[0]))
+
+
+def test_seed_determines_task_and_options_task_overrides():
+    env = gym.make("RL2Bandit-v0")
+    env.reset(seed=5)
+    task = env.unwrapped.task.copy()
+    env.reset(seed=6)
+    assert not np.allclose(env.unwrapped.task, task)
+    env.reset(seed=5)
+    np.testing.assert_array_equal(env.unwrapped.task, task)
+    _, rewards, _ = run_trial(env, policy=lambda o: 2, options={"task": np.array([0.0, 0.0, 1.0, 0.0, 0.0])})
+    assert rewards == [1.0] * 10
+
+
+def test_bandit_layout_and_trial_length():
+    env = gym.make("RL2Bandit-v0", num_arms=5, episodes_per_trial=7)
+    lay = env.get_wrapper_attr("obs_layout")
+    assert lay == {"obs": slice(0, 1), "prev_action": slice(1, 6), "prev_reward": slice(6, 7), "done": slice(7, 8)}
+    actions = [1, 0, 3, 4, 1, 2, 3]
+    it = iter(actions)
+    obs, rewards, infos = run_trial(env, policy=lambda o: next(it), options={"task": np.array([0.0, 1.0, 0.0, 1.0, 0.0])})
+    assert len(rewards) == 7
+    np.testing.assert_array_equal(obs[0], [1, 0, 0, 0, 0, 0, 0, 0])  # zero augmentation at trial start
+    for t, a in enumerate(actions):
+        o = obs[t + 1]
+        expected_action = np.eye(5)[a]
+        np.testing.assert_array_equal(o[lay["prev_action"]], expected_action)
+        assert o[lay["prev_reward"]][0] == (1.0 if a in (1, 3) else 0.0)
+        assert o[lay["done"]][0] == 1.0  # every pull ends an inner episode
+        assert infos[t + 1]["episode_index"] == t
+    np.testing.assert_array_equal(infos[-1]["trial_returns"], [1, 0, 1, 0, 1, 0, 1])
+
+
+def test_mdp_layout_episode_index_and_done_flag():
+    n, L = 3, 10
+    env = gym.make("RL2TabularMDP-v0", episodes_per_trial=n)
+    lay = env.get_wrapper_attr("obs_layout")
+    assert lay == {"obs": slice(0, 10), "prev_action": slice(10, 15), "prev_reward": slice(15, 16), "done": slice(16, 17)}
+    obs, rewards, infos = run_trial(env, seed=0)
+    assert len(rewards) == n * L
+    for t in range(n * L):
+        o, info = obs[t + 1], infos[t + 1]
+        assert info["episode_index"] == t // L
+        ends = (t + 1) % L == 0
+        assert info["inner_done"] == ends and o[lay["done"]][0] == float(ends)
+        assert o[lay["prev_reward"]][0] == pytest.approx(rewards[t])
+        assert o[lay["obs"]].sum() == 1.0 and o[lay["prev_action"]].sum() == 1.0
+        if ends and t + 1 < n * L:
+            assert o[lay["obs"]][0] == 1.0  # next inner episode starts in state 0
+    returns = infos[-1]["trial_returns"]
+    assert returns.shape == (n,)
+    assert returns.sum() == pytest.approx(sum(rewards))
+
+
+def test_steps_per_trial_cuts_mid_episode_and_keeps_partial_return():
+    env = gym.make("RL2TabularMDP-v0", steps_per_trial=25)
+    _, rewards, infos = run_trial(env, seed=1)
+    assert len(rewards) == 25
+    assert infos[-1]["trial_returns"].shape == (3,)
+    assert infos[-1]["trial_returns"].sum() == pytest.approx(sum(rewards))
+
+
+def test_mdp_follows_given_deterministic_task():
+    # 2 states: action 0 stays, action 1 flips; reward 1 only for (state 1, action 0)
+    T = np.zeros((2, 2, 2))
+    T[0, 0, 0] = T[1, 0, 1] = T[0, 1, 1] = T[1, 1, 0] = 1.0
+    R = np.array([[0.0, 0.0], [1.0, 0.0]])
+    env = gym.make(
+        "RL2TabularMDP-v0", num_states=2, num_actions=2, episode_length=4, episodes_per_trial=2, reward_kind="deterministic_uniform"
+    )
+    it = iter([1, 0, 0, 0] * 2)
+    _, rewards, infos = run_trial(env, policy=lambda o: next(it), options={"task": MDPTask(T, R)})
+    assert rewards == [0.0, 1.0, 1.0, 1.0] * 2
+    np.testing.assert_array_equal(infos[-1]["trial_returns"], [3.0, 3.0])
+
+
+def test_task_distribution_statistics():
+    rng = np.random.default_rng(0)
+    bandit = BernoulliBandit(num_arms=5)
+    p = np.stack([bandit.sample_task(rng) for _ in range(4000)])
+    assert p.mean() == pytest.approx(0.5, abs=0.01)
+    assert p.min() >= 0 and p.max() <= 1
+    q = np.stack([BernoulliBandit(5, "normal").sample_task(rng) for _ in range(4000)])
+    assert q.mean() == pytest.approx(0.5, abs=0.02)
+    assert (q == 0).mean() == pytest.approx(0.1587, abs=0.02)  # P(N(.5,.5) < 0) clipped to 0
+    mdp = TabularMDP()
+    tasks = [mdp.sample_task(rng) for _ in range(500)]
+    T = np.stack([t.transitions for t in tasks])
+    R = np.stack([t.rewards for t in tasks])
+    np.testing.assert_allclose(T.sum(-1), 1.0)
+    assert T.mean() == pytest.approx(0.1, abs=1e-9)
+    assert T.var() == pytest.approx(0.9 / 110, rel=0.05)  # Dirichlet(1 x 10) marginal: Beta(1, 9)
+    assert R.mean() == pytest.approx(1.0, abs=0.02) and R.std() == pytest.approx(1.0, abs=0.02)
+    U = np.stack([TabularMDP(reward_kind="deterministic_uniform").sample_task(rng).rewards for _ in range(500)])
+    assert U.min() >= 0 and U.max() <= 2 and U.mean() == pytest.approx(1.0, abs=0.02)
+
+
+def test_observed_rewards_statistics():
+    env = gym.make("RL2TabularMDP-v0", episodes_per_trial=10)
+    env.reset(seed=3)
+    mean = env.unwrapped.task.rewards[0, 2]
+    rewards = []
+    for _ in range(400):
+        env.reset(options={"task": env.unwrapped.task})
+        _, r, *_ = env.step(2)  # always from state 0
+        rewards.append(r)
+    assert np.mean(rewards) == pytest.approx(mean, abs=0.15)
+    assert np.std(rewards) == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    "env_id,kwargs,match",
+    [
+        ("RL2Bandit-v0", {"num_arms": 1}, "num_arms must be an integer >= 2"),
+        ("RL2Bandit-v0", {"num_arms": 2.5}, "num_arms"),
+        ("RL2Bandit-v0", {"episodes_per_trial": -3}, "episodes_per_trial must be an integer >= 1"),
+        ("RL2Bandit-v0", {"arm_prior": "beta"}, r"arm_prior must be one of \['uniform', 'normal'\]"),
+        ("RL2Bandit-v0", {"render_mode": "human"}, "render_mode must be one of"),
+        ("RL2TabularMDP-v0", {"num_states": 0}, "num_states"),
+        ("RL2TabularMDP-v0", {"reward_kind": "bernoulli"}, "reward_kind must be one of"),
+        ("RL2TabularMDP-v0", {"dirichlet_alpha": -1.0}, "dirichlet_alpha must be a finite number > 0"),
+        ("RL2TabularMDP-v0", {"episode_length": 0}, "episode_length"),
+        ("RL2TabularMDP-v0", {"steps_per_trial": 0}, "steps_per_trial"),
+    ],
+)
+def test_bad_kwargs_raise_clear_errors(env_id, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        gym.make(env_id, **kwargs)
+
+
+def test_unknown_kwarg_lists_allowed_ones():
+    with pytest.raises(TypeError, match=r"unknown env kwarg\(s\) \['num_arm'\].*allowed kwargs: \['num_arms'"):
+        gym.make("RL2Bandit-v0", num_arm=5)
+    with pytest.raises(ValueError, match="unknown env kwarg"):
+        gym.make_vec("RL2TabularMDP-v0", num_envs=2, vectorization_mode="vector_entry_point", gamma=0.9)
+
+
+@pytest.mark.parametrize("bad", [5, -1, 1.5, "0", [0, 1], None])
+def test_bad_actions_raise(bad):
+    env = gym.make("RL2Bandit-v0")
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"action must be an integer in \[0, 4\]"):
+        env.unwrapped.step(bad)
+    env.unwrapped.step(np.int64(4))  # numpy ints are fine
+
+
+def test_step_before_reset_raises():
+    with pytest.raises(RuntimeError, match="reset"):
+        gym.make("RL2Bandit-v0").unwrapped.step(0)
+
+
+@pytest.mark.parametrize("env_id", ["RL2Bandit-v0", "RL2TabularMDP-v0"])
+def test_pickle_and_ansi_render(env_id):
+    env = gym.make(env_id, render_mode="ansi")
+    env.reset(seed=0)
+    env.step(1)
+    clone = pickle.loads(pickle.dumps(env))
+    a = clone.step(2)
+    b = env.step(2)
+    np.testing.assert_array_equal(a[0], b[0])
+    text = env.render()
+    assert "trial step 2" in text and "last action 2" in text and "last reward" in text
+    assert ("arm probabilities" in text) if "Bandit" in env_id else ("MDP" in text)
+
+
+def test_make_vec_sync_and_subproc():
+    from stable_baselines3.common.vec_env import SubprocVecEnv
+
+    sync = gym.make_vec("RL2Bandit-v0", num_envs=3, vectorization_mode="sync")
+    obs, _ = sync.reset(seed=0)
+    assert obs.shape == (3, 8)
+    # worker processes do not inherit registrations: the "meta_envs:" prefix imports the package there
+    sub = SubprocVecEnv([lambda: gym.make("meta_envs:RL2Bandit-v0") for _ in range(2)])
+    try:
+        assert sub.reset().shape == (2, 8)
+        _, _, dones, _ = sub.step(np.array([0, 1]))
+        assert not dones.any()
+    finally:
+        sub.close()
+
+
+# --------------------------------------------------------------------------- batched twins
+@pytest.mark.parametrize("env_id,kwargs", [c for c in KWARG_CASES if c[0] == "RL2Bandit-v0"][:2] + KWARG_CASES[3:])
+def test_batched_env_same_tasks_as_single_seeds(env_id, kwargs):
+    vec = gym.make_vec(env_id, num_envs=4, vectorization_mode="vector_entry_point", **kwargs)
+    single = gym.make(env_id, **kwargs)
+    vec.reset(seed=100)
+    for i in range(4):
+        single.reset(seed=100 + i)
+        task = single.unwrapped.task
+        if env_id == "RL2Bandit-v0":
+            np.testing.assert_array_equal(vec.unwrapped.family.probs[i], task)
+        else:
+            np.testing.assert_array_equal(vec.unwrapped.family.rewards[i], task.rewards)
+    assert vec.unwrapped.obs_layout == single.get_wrapper_attr("obs_layout")
+    assert vec.single_observation_space == single.observation_space
+
+
+def test_batched_matches_single_trajectories_on_deterministic_tasks():
+    """Same tasks + same actions -> identical observations, rewards, dones and trial returns."""
+    T = np.zeros((3, 2, 3))
+    T[:, 0, 0] = 1.0  # action 0 -> state 0
+    T[:, 1, 2] = 1.0  # action 1 -> state 2
+    tasks = [MDPTask(T, np.arange(6.0).reshape(3, 2) * (i + 1)) for i in range(3)]
+    kw = dict(num_states=3, num_actions=2, episode_length=3, episodes_per_trial=2, reward_kind="deterministic_uniform")
+    vec = gym.make_vec("RL2TabularMDP-v0", num_envs=3, vectorization_mode="vector_entry_point", **kw)
+    vobs, _ = vec.reset(options={"tasks": tasks})
+    singles = [gym.make("RL2TabularMDP-v0", **kw) for _ in range(3)]
+    sobs = [env.reset(options={"task": t})[0] for env, t in zip(singles, tasks)]
+    np.testing.assert_array_equal(vobs, np.stack(sobs))
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        actions = rng.integers(0, 2, 3)
+        vobs, vrew, vterm, _, vinfo = vec.step(actions)
+        outs = [env.step(int(a)) for env, a in zip(singles, actions)]
+        np.testing.assert_allclose(vrew, [o[1] for o in outs])
+        np.testing.assert_array_equal(vterm, [o[2] for o in outs])
+        np.testing.assert_array_equal(vinfo["episode_index"], [o[4]["episode_index"] for o in outs])
+        for i, o in enumerate(outs):
+            if o[2]:
+                np.testing.assert_array_equal(vinfo["final_obs"][i], o[0])
+                np.testing.assert_allclose(vinfo["trial_returns"][i], o[4]["trial_returns"])
+            else:
+                np.testing.assert_array_equal(vobs[i], o[0])
+    assert vterm.all()  # 2 episodes x 3 steps
+    # same-step autoreset: a fresh trial starts with a zero augmentation in state 0
+    np.testing.assert_array_equal(vobs[:, :3], np.tile([1.0, 0, 0], (3, 1)))
+    assert not vobs[:, 3:].any()
+
+
+def test_batched_statistics_match_single():
+    """Random tasks: mean trial return of a fixed policy agrees between the two implementations."""
+    kw = dict(episodes_per_trial=5)
+    vec = gym.make_vec("RL2TabularMDP-v0", num_envs=256, vectorization_mode="vector_entry_point", **kw)
+    vec.reset(seed=0)
+    returns = []
+    while len(returns) < 512:
+        _, _, term, _, info = vec.step(np.zeros(256, dtype=np.int64))
+        if term.any():
+            returns += [r.sum() for r in info["trial_returns"][term]]
+    single = gym.make("RL2TabularMDP-v0", **kw)
+    sreturns = [sum(run_trial(single, policy=lambda o: 0, seed=10_000 + s)[1]) for s in range(512)]
+    se = np.sqrt(np.var(returns) / len(returns) + np.var(sreturns) / len(sreturns))
+    assert abs(np.mean(returns) - np.mean(sreturns)) < 4 * se
+    assert np.mean(returns) == pytest.approx(50.0, rel=0.1)  # E[R] = 1 per step, 50 steps
+
+
+def test_batched_bad_actions():
+    vec = gym.make_vec("RL2Bandit-v0", num_envs=3, vectorization_mode="vector_entry_point")
+    vec.reset(seed=0)
+    with pytest.raises(ValueError, match=r"actions must be integers in \[0, 4\]"):
+        vec.step(np.array([0, 5, 1]))
+    with pytest.raises(ValueError, match=r"shape \(3,\)"):
+        vec.step(np.array([0, 1]))
+
+
+def test_sb3_adapter_reports_trials_as_episodes():
+    from rl2_agent.envs import make_vec_env
+
+    venv = make_vec_env("RL2Bandit-v0", n_envs=8, env_kwargs={"episodes_per_trial": 4}, seed=0)
+    venv.reset()
+    for t in range(4):
+        _, _, dones, infos = venv.step(np.zeros(8, dtype=np.int64))
+    assert dones.all()
+    for info in infos:
+        assert info["episode"]["l"] == 4
+        assert info["episode"]["r"] == pytest.approx(info["trial_returns"].sum())
+        assert info["terminal_observation"].shape == (8,)
+
+
+# --------------------------------------------------------------------------- README example
+def test_readme_custom_task_family_example():
+    """The README's example of wrapping your own task family, executed verbatim."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    block = re.search(r"<!-- custom-family-example -->\s*```python\n(.*?)```", readme, re.S)
+    assert block, "README must contain the custom task family example"
+    namespace: dict = {}
+    exec(compile(block.group(1), "README.md", "exec"), namespace)
+    env = namespace["env"]
+    obs, info = env.reset(seed=0)
+    assert obs.shape == env.observation_space.shape
+    _, rewards, infos = run_trial(env, policy=lambda o: 0)
+    assert len(infos[-1]["trial_returns"]) == namespace["N_EPISODES"]
