@@ -16,6 +16,10 @@ ENV_IDS: dict[str, tuple[str, str | None]] = {
     "RL2GridNav-v0": ("meta_envs.navigation.grid_nav:make_env", None),
     "RL2Maze-v0": ("meta_envs.navigation.first_person:make_env", None),
     "RL2PointNav-v0": ("meta_envs.navigation.point_nav:make_env", None),
+    "RL2GridWorld-v0": ("meta_envs.gridworld:make_env", None),
+    "RL3Bandit-v0": ("meta_envs.value_augment:make_rl3_bandit_env", None),
+    "RL3TabularMDP-v0": ("meta_envs.value_augment:make_rl3_tabular_mdp_env", None),
+    "RL3GridWorld-v0": ("meta_envs.gridworld:make_rl3_env", None),
 }
 
 

@@ -316,8 +316,8 @@ class TrialEnv(gym.Env):
         if action is not None:
             if isinstance(self.action_space, spaces.Discrete):
                 flat[lay["prev_action"].start + int(action)] = 1.0
-            else:
-                flat[lay["prev_action"]] = np.asarray(action, dtype=np.float32).reshape(-1)
+            else:  # clipped to the action space's bounds, as the inner env applies it
+                flat[lay["prev_action"]] = np.clip(action, self.action_space.low, self.action_space.high).reshape(-1)
         flat[lay["prev_reward"].start] = reward
         flat[lay["done"].start] = float(done)
         if self._image:
@@ -347,12 +347,13 @@ class TrialEnv(gym.Env):
         if self._task is None:
             raise RuntimeError("call reset() before step()")
         action = validate_action(self.action_space, action)
-        inner_obs, reward, terminated, truncated, _ = self.family.step(action)
+        inner_obs, reward, terminated, truncated, inner_info = self.family.step(action)
         reward = float(reward)
         self._episode_return += reward
         self._step_in_trial += 1
-        info: dict[str, Any] = {"episode_index": self._episode_index, "inner_done": bool(terminated or truncated)}
-        inner_done = info["inner_done"]
+        inner_done = bool(terminated or truncated)
+        # the task family's own info keys pass through; the trial's keys take precedence
+        info: dict[str, Any] = {**inner_info, "episode_index": self._episode_index, "inner_done": inner_done}
         if inner_done:
             self._trial_returns.append(self._episode_return)
             self._episode_return = 0.0
@@ -398,7 +399,8 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
     Autoreset is same-step (``metadata["autoreset_mode"] == AutoresetMode.SAME_STEP``): when a
     trial ends, the returned observation is the first one of the next trial and
     ``infos["final_obs"][i]`` holds the last observation of the finished one, with
-    ``infos["trial_returns"][i]`` its per-episode returns.
+    ``infos["trial_returns"][i]`` its per-episode returns (also in ``infos["final_info"]``, where
+    gymnasium's ``SyncVectorEnv`` puts the final step's info).
 
     ``reset(seed=s)`` gives env ``i`` the task that ``TrialEnv.reset(seed=s + i)`` gives (a list
     of seeds is used as is), so held-out evaluation tasks are the same in both.
@@ -450,7 +452,8 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
             if self._discrete_act:
                 flat[self._row_base + (lay["prev_action"].start + actions)] = 1.0
             else:
-                obs[:, lay["prev_action"]] = actions.reshape(self.num_envs, -1)
+                space = self.single_action_space
+                obs[:, lay["prev_action"]] = np.clip(actions, space.low, space.high).reshape(self.num_envs, -1)
         obs[:, lay["prev_reward"].start] = rewards
         obs[:, lay["done"].start] = done
 
@@ -524,8 +527,14 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
                 if not ep_end[i]:  # partial last episode (steps_per_trial)
                     self._returns[i, ep_index[i]] = ep_return[i]
                 trial_returns[i] = self._returns[i, : ep_index[i] + (0 if ep_end[i] else 1)].copy()
+            final_info = {"trial_returns": trial_returns, "_trial_returns": trial_over}
             infos.update(
-                final_obs=final_obs, _final_obs=trial_over, trial_returns=trial_returns, _trial_returns=trial_over
+                final_obs=final_obs,
+                _final_obs=trial_over,
+                final_info=final_info,
+                _final_info=trial_over,
+                trial_returns=trial_returns,
+                _trial_returns=trial_over,
             )
             self.family.resample_tasks(trial_over, self._rng)
             fresh = self._start_trials(trial_over)

@@ -357,3 +357,24 @@ def test_readme_custom_task_family_example():
     assert obs.shape == env.observation_space.shape
     _, rewards, infos = run_trial(env, policy=lambda o: 0)
     assert len(infos[-1]["trial_returns"]) == namespace["N_EPISODES"]
+
+
+def test_box_prev_action_is_clipped_into_observation_space():
+    env = gym.make("RL2PointNav-v0")
+    env.reset(seed=0)
+    obs, *_ = env.unwrapped.step(np.array([5.0, -7.0], dtype=np.float32))
+    lay = env.get_wrapper_attr("obs_layout")
+    np.testing.assert_array_equal(obs[lay["prev_action"]], [1.0, -1.0])
+    assert env.observation_space.contains(obs)
+
+
+def test_inner_info_passes_through_and_trial_keys_win():
+    class InfoFamily(BernoulliBandit):
+        def step(self, action):
+            obs, r, term, trunc, _ = super().step(action)
+            return obs, r, term, trunc, {"arm": int(action), "episode_index": -1}
+
+    env = TrialEnv(InfoFamily(num_arms=3), episodes_per_trial=2)
+    env.reset(seed=0)
+    _, _, _, _, info = env.step(2)
+    assert info["arm"] == 2 and info["episode_index"] == 0

@@ -42,7 +42,16 @@ from meta_envs.trial import TrialEnv, check_positive_int, strict_kwargs
 FOV_DEGREES = 90.0
 RENDER_SHAPE = (240, 320)  # (height, width) of render_mode="rgb_array"
 WALL_PALETTE = np.array(
-    [(200, 60, 60), (60, 90, 210), (215, 195, 60), (150, 70, 190), (225, 130, 40), (230, 120, 180), (190, 190, 190), (140, 90, 60)],
+    [
+        (200, 60, 60),  # red
+        (60, 90, 210),  # blue
+        (215, 195, 60),  # yellow
+        (150, 70, 190),  # purple
+        (225, 130, 40),  # orange
+        (230, 120, 180),  # pink
+        (190, 190, 190),  # light grey
+        (70, 70, 120),  # slate
+    ],
     dtype=np.float32,
 )
 GOAL_COLOUR = np.array((40, 235, 60), dtype=np.float32)

@@ -229,4 +229,5 @@ def make_env(
     """Entry point of ``RL2GridNav-v0``."""
     if steps_per_trial is not None:
         episodes_per_trial = None
-    return TrialEnv(GridNav(size, view_size, max_episode_length, render_mode), episodes_per_trial, steps_per_trial, render_mode)
+    family = GridNav(size, view_size, max_episode_length, render_mode)
+    return TrialEnv(family, episodes_per_trial, steps_per_trial, render_mode)

@@ -71,7 +71,8 @@ class PointNavigation(gym.Env):
 
     def describe_task(self) -> str:
         x, y = self.position
-        return f"goal ({self.goal[0]:.2f}, {self.goal[1]:.2f}), position ({x:.2f}, {y:.2f}), step {self.t}/{self.episode_length}"
+        goal_x, goal_y = self.goal
+        return f"goal ({goal_x:.2f}, {goal_y:.2f}), position ({x:.2f}, {y:.2f}), step {self.t}/{self.episode_length}"
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)

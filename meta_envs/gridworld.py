@@ -1,0 +1,288 @@
+"""The RL^3 gridworlds (Bhatia, Nashed, Zilberstein) and their out-of-distribution variants.
+
+Description
+    A task is a ``size x size`` grid of tiles (size 11 or 13) with the agent starting every inner
+    episode at the centre. A grid is drawn in this order (later steps overwrite earlier ones):
+    ``num_obstacle_sets`` (11) straight obstacle sets of ``obstacle_length`` (3) tiles, each
+    horizontal or vertical with probability 1/2 and uniformly placed inside the grid (sets may
+    overlap); ``num_wet_regions`` (5) wet regions of 2 tiles, placed the same way; the centre is
+    cleared; one goal, uniform over the tiles at Manhattan distance >= ``min_goal_distance`` (8)
+    from the centre; then ``num_dangers`` (2) danger tiles, each on a uniformly drawn non-border
+    normal tile whose 4 neighbours are normal or obstacle tiles (not the centre), and those 4
+    neighbours become warning tiles. A grid is kept only if the optimal undiscounted 100-step
+    return from the centre (value iteration on the true model) is in [50, 100]; otherwise the
+    whole grid is drawn again.
+Action Space
+    ``Discrete(5)``: 0 up, 1 right, 2 down, 3 left, 4 stay.
+Observation Space
+    Inner observation ``Discrete(size * size)``: the agent's tile ``row * size + col``. The
+    trial observation is the RL^2 one (see :mod:`meta_envs.trial`).
+Rewards
+    The reward is that of the tile the agent is on after the step (staying, or bumping into an
+    obstacle or the border, "enters" the current tile again): normal -1, wet -2, warning -10,
+    danger -100, goal +100.
+Dynamics
+    A move goes to the intended neighbour with probability ``1 - slip``, and to each of the two
+    perpendicular neighbours with probability ``slip / 2``, where ``slip`` is 1 on a wet tile
+    (always slips sideways) and ``slip_prob`` (0.2) elsewhere. A move into an obstacle or off the
+    grid leaves the agent where it is. Stay never slips.
+Starting State
+    The centre tile, at every inner episode; a new grid per trial.
+Episode End
+    An inner episode terminates on entering the goal or a danger tile; there is no per-episode
+    time limit. The trial terminates after ``steps_per_trial`` steps (``H``: 250 for 11x11,
+    350 for 13x13).
+Variants (``variant=``)
+    ``"standard"``; ``"dense"`` (obstacle sets of 4 tiles); ``"deterministic"`` (``slip_prob``
+    0, wet tiles still always slip); ``"watery"`` (8 wet regions); ``"dangerous"`` (4 dangers);
+    ``"corner"`` (``min_goal_distance = size - 1``: 12 on 13x13, i.e. a corner tile; 10 on 11x11).
+    The paper tests the variants on 13x13; 11x11 uses the same 11 obstacle sets.
+Arguments
+    ``gym.make("RL2GridWorld-v0", size=11, steps_per_trial=None, variant="standard")``
+    (``steps_per_trial=None``: 250 for size 11, 350 for size 13); ``RL3GridWorld-v0`` takes the same
+    kwargs plus those of :mod:`meta_envs.value_augment`. ``render_mode`` ``"ansi"`` or
+    ``"rgb_array"``. The task is a :class:`GridTask`: ``reset(options={"task": task})``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from meta_envs.trial import TrialEnv, check_choice, check_positive_int, strict_kwargs
+from meta_envs.value_augment import rl3_entry_point, value_iteration
+
+NORMAL, OBSTACLE, WET, WARNING, DANGER, GOAL = range(6)
+TILE_NAMES = ("normal", "obstacle", "wet", "warning", "danger", "goal")
+TILE_REWARDS = np.array([-1.0, 0.0, -2.0, -10.0, -100.0, 100.0])  # reward for ending a step on the tile
+TILE_CHARS = np.array([".", "#", "~", "!", "X", "G"])
+TILE_COLOURS = np.array(
+    [[235, 235, 235], [60, 60, 60], [120, 180, 255], [255, 210, 0], [220, 30, 30], [40, 190, 60]], dtype=np.uint8
+)
+AGENT_COLOUR = np.array([40, 40, 200], dtype=np.uint8)
+ACTION_NAMES = ("up", "right", "down", "left", "stay")
+MOVES = np.array([(-1, 0), (0, 1), (1, 0), (0, -1), (0, 0)])
+STAY = 4
+SIZES = (11, 13)
+DEFAULT_STEPS_PER_TRIAL = {11: 250, 13: 350}
+REJECTION_STEPS, REJECTION_RETURN_BOUNDS = 100, (50.0, 100.0)
+CELL_PIXELS = 16
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """Parameters of the grid distribution (see the module docstring)."""
+
+    num_obstacle_sets: int = 11
+    obstacle_length: int = 3
+    num_wet_regions: int = 5
+    wet_length: int = 2
+    num_dangers: int = 2
+    min_goal_distance: int = 8
+    slip_prob: float = 0.2
+
+
+VARIANTS = ("standard", "dense", "deterministic", "watery", "dangerous", "corner")
+
+
+def variant_spec(size: int, variant: str) -> GridSpec:
+    """The :class:`GridSpec` of ``variant`` on a ``size x size`` grid."""
+    overrides: dict[str, dict[str, Any]] = {
+        "standard": {},
+        "dense": {"obstacle_length": 4},
+        "deterministic": {"slip_prob": 0.0},
+        "watery": {"num_wet_regions": 8},
+        "dangerous": {"num_dangers": 4},
+        "corner": {"min_goal_distance": size - 1},
+    }
+    return replace(GridSpec(), **overrides[variant])
+
+
+@dataclass(frozen=True, eq=False)
+class GridTask:
+    """A gridworld: ``tiles`` ``(size, size)`` int8 tile codes (``NORMAL`` .. ``GOAL``) and the
+    slip probability of non-wet tiles."""
+
+    tiles: np.ndarray
+    slip_prob: float
+
+
+def grid_model(task: GridTask) -> tuple[np.ndarray, np.ndarray]:
+    """The true model: transitions ``(S, A, S)`` and expected rewards ``(S, A)`` (``S = size**2``).
+
+    Goal and danger tiles are absorbing with reward 0 (an episode ends on entering them), so
+    value iteration on this model gives the values of the episodic task. Obstacle tiles, which the
+    agent never occupies, are absorbing too.
+    """
+    tiles = task.tiles
+    size = tiles.shape[0]
+    rows, cols = np.divmod(np.arange(size * size), size)
+    target = np.empty((size * size, len(MOVES)), dtype=np.int64)  # where each move leads, if nothing slips
+    for a, (dr, dc) in enumerate(MOVES):
+        r, c = rows + dr, cols + dc
+        inside = (r >= 0) & (r < size) & (c >= 0) & (c < size)
+        dest = np.where(inside, np.clip(r, 0, size - 1) * size + np.clip(c, 0, size - 1), rows * size + cols)
+        target[:, a] = np.where(tiles.reshape(-1)[dest] == OBSTACLE, rows * size + cols, dest)
+    flat = tiles.reshape(-1)
+    slip = np.where(flat == WET, 1.0, task.slip_prob)
+    S, A = size * size, len(MOVES)
+    transitions = np.zeros((S, A, S))
+    states = np.arange(S)
+    for a in range(A):
+        if a == STAY:
+            transitions[states, a, states] = 1.0
+            continue
+        side_a, side_b = (a + 1) % 4, (a + 3) % 4
+        np.add.at(transitions[:, a], (states, target[:, a]), 1.0 - slip)
+        np.add.at(transitions[:, a], (states, target[:, side_a]), slip / 2)
+        np.add.at(transitions[:, a], (states, target[:, side_b]), slip / 2)
+    absorbing = np.isin(flat, (GOAL, DANGER, OBSTACLE))
+    transitions[absorbing] = 0.0
+    transitions[absorbing, :, absorbing.nonzero()[0]] = 1.0
+    rewards = transitions @ TILE_REWARDS[flat]
+    rewards[absorbing] = 0.0
+    return transitions, rewards
+
+
+def optimal_return(task: GridTask, steps: int = REJECTION_STEPS) -> float:
+    """Optimal expected undiscounted return of a ``steps``-step episode from the centre."""
+    transitions, rewards = grid_model(task)
+    S, A = rewards.shape
+    q, _, _ = value_iteration(transitions.reshape(S * A, S), rewards.reshape(-1), A, steps)
+    return float(q[S // 2].max())
+
+
+def _place_segments(rng: np.random.Generator, tiles: np.ndarray, count: int, length: int, tile: int) -> None:
+    size = tiles.shape[0]
+    for _ in range(count):
+        along, across = int(rng.integers(size - length + 1)), int(rng.integers(size))
+        if rng.random() < 0.5:
+            tiles[across, along : along + length] = tile  # horizontal
+        else:
+            tiles[along : along + length, across] = tile  # vertical
+
+
+def _place_dangers(rng: np.random.Generator, tiles: np.ndarray, count: int, max_tries: int = 200) -> bool:
+    size, centre = tiles.shape[0], tiles.shape[0] // 2
+    for _ in range(count):
+        for _ in range(max_tries):
+            r, c = (int(x) for x in rng.integers(1, size - 1, 2))
+            ring = [(r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)]
+            if (
+                tiles[r, c] == NORMAL
+                and (r, c) != (centre, centre)
+                and all(tiles[p] in (NORMAL, OBSTACLE) and p != (centre, centre) for p in ring)
+            ):
+                tiles[r, c] = DANGER
+                for p in ring:
+                    tiles[p] = WARNING
+                break
+        else:
+            return False
+    return True
+
+
+def sample_grid(rng: np.random.Generator, size: int, spec: GridSpec) -> GridTask:
+    """Draw a grid of the distribution ``spec`` (rejection sampling; see the module docstring)."""
+    centre = size // 2
+    rows, cols = np.divmod(np.arange(size * size), size)
+    goal_candidates = np.flatnonzero(np.abs(rows - centre) + np.abs(cols - centre) >= spec.min_goal_distance)
+    while True:
+        tiles = np.full((size, size), NORMAL, dtype=np.int8)
+        _place_segments(rng, tiles, spec.num_obstacle_sets, spec.obstacle_length, OBSTACLE)
+        _place_segments(rng, tiles, spec.num_wet_regions, spec.wet_length, WET)
+        tiles[centre, centre] = NORMAL
+        tiles.reshape(-1)[rng.choice(goal_candidates)] = GOAL
+        if not _place_dangers(rng, tiles, spec.num_dangers):
+            continue
+        task = GridTask(tiles, spec.slip_prob)
+        low, high = REJECTION_RETURN_BOUNDS
+        if low <= optimal_return(task) <= high:
+            return task
+
+
+class GridWorld(gym.Env):
+    """Task family of RL^3 gridworlds; the task is a :class:`GridTask`.
+
+    ``value_scale`` (100, the goal reward) is what RL^3 divides ``Q`` by.
+    """
+
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    value_scale = float(TILE_REWARDS[GOAL])
+
+    def __init__(self, size: int = 11, variant: str = "standard", render_mode: str | None = None) -> None:
+        size = check_positive_int("size", size)
+        if size not in SIZES:
+            raise ValueError(f"size must be one of {list(SIZES)}, got {size!r}")
+        self.size = size
+        self.variant = check_choice("variant", variant, VARIANTS)
+        if render_mode is not None:
+            check_choice("render_mode", render_mode, tuple(self.metadata["render_modes"]))
+        self.render_mode = render_mode
+        self.spec_params = variant_spec(size, variant)
+        self.observation_space = spaces.Discrete(size * size)
+        self.action_space = spaces.Discrete(len(MOVES))
+        self.centre = (size * size) // 2
+        self.set_task(GridTask(np.full((size, size), NORMAL, dtype=np.int8), self.spec_params.slip_prob))
+        self.state = self.centre
+
+    def sample_task(self, rng: np.random.Generator) -> GridTask:
+        return sample_grid(rng, self.size, self.spec_params)
+
+    def set_task(self, task: Any) -> None:
+        shape = (self.size, self.size)
+        if not isinstance(task, GridTask) or task.tiles.shape != shape:
+            raise ValueError(f"task must be a GridTask with tiles of shape {shape}")
+        if not np.isin(task.tiles, np.arange(len(TILE_NAMES))).all() or task.tiles.reshape(-1)[self.centre] != NORMAL:
+            raise ValueError(f"task.tiles must hold tile codes 0..{len(TILE_NAMES) - 1} with a normal tile at the centre")
+        if not 0.0 <= task.slip_prob <= 1.0:
+            raise ValueError(f"task.slip_prob must be in [0, 1], got {task.slip_prob!r}")
+        self.task = task
+        transitions, _ = grid_model(task)
+        self._cum = np.cumsum(transitions, axis=-1)
+        self._cum[..., -1] = 1.0 + 1e-9  # so that u in [0, 1) never falls past the last state
+        self._tile_rewards = TILE_REWARDS[task.tiles.reshape(-1)]
+        self._ends_episode = np.isin(task.tiles.reshape(-1), (GOAL, DANGER))
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[int, dict]:
+        super().reset(seed=seed)
+        self.state = self.centre
+        return self.state, {}
+
+    def step(self, action: int) -> tuple[int, float, bool, bool, dict]:
+        self.state = int(np.searchsorted(self._cum[self.state, action], self.np_random.random(), side="right"))
+        return self.state, float(self._tile_rewards[self.state]), bool(self._ends_episode[self.state]), False, {}
+
+    def describe_task(self) -> str:
+        """The grid as text: ``.`` normal, ``#`` obstacle, ``~`` wet, ``!`` warning, ``X`` danger,
+        ``G`` goal, ``A`` the agent."""
+        chars = TILE_CHARS[self.task.tiles].copy()
+        chars.reshape(-1)[self.state] = "A"
+        grid = "\n".join("".join(line) for line in chars)
+        return f"{self.size}x{self.size} gridworld ({self.variant}, slip {self.task.slip_prob})\n{grid}"
+
+    def render(self) -> Any:
+        if self.render_mode == "ansi":
+            return self.describe_task()
+        if self.render_mode == "rgb_array":
+            colours = TILE_COLOURS[self.task.tiles]
+            colours.reshape(-1, 3)[self.state] = AGENT_COLOUR
+            return np.repeat(np.repeat(colours, CELL_PIXELS, axis=0), CELL_PIXELS, axis=1)
+        return None
+
+
+@strict_kwargs
+def make_env(size: int = 11, steps_per_trial: int | None = None, variant: str = "standard", render_mode: str | None = None) -> TrialEnv:
+    """Entry point of ``RL2GridWorld-v0``: ``steps_per_trial=None`` is 250 for size 11, 350 for size 13."""
+    family = GridWorld(size, variant, render_mode)
+    if steps_per_trial is None:
+        steps_per_trial = DEFAULT_STEPS_PER_TRIAL[family.size]
+    return TrialEnv(family, steps_per_trial=steps_per_trial, render_mode=render_mode)
+
+
+make_rl3_env = rl3_entry_point(make_env)
+"""Entry point of ``RL3GridWorld-v0``."""

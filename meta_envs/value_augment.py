@@ -1,0 +1,376 @@
+"""RL^3: per-trial action-value estimates of the current task appended to the RL^2 inputs.
+
+Description
+    :class:`ValueAugmentedTrialEnv` is a :class:`~meta_envs.trial.TrialEnv` for any task family with
+    ``Discrete`` states and actions. Inside each trial it runs an object-level model-based RL
+    procedure on the current task (Bhatia, Nashed, Zilberstein, RL^3):
+
+    * counts ``N(s, a)``, ``N(s, a, s')`` and reward sums of the trial's transitions give the
+      maximum-likelihood model ``P(s' | s, a) = N(s, a, s') / N(s, a)`` and
+      ``R(s, a) = sum of rewards / N(s, a)``. A transition that terminates the inner episode adds
+      to ``N(s, a)`` but to no ``N(s, a, s')``: the missing probability mass is termination, worth
+      0. A time-limit truncation is not a termination (its ``s'`` is counted). An untried
+      ``(s, a)`` is a self-loop with reward 0. States enter the model as they are visited.
+    * after every step the model row of the visited ``(s, a)`` is updated and ``Q`` is re-estimated
+      by value iteration (:func:`value_iteration`) with ``gamma`` (default 1): at most ``horizon``
+      backups, where the task horizon is the family's ``episode_length`` if it has one (bandit:
+      1, tabular MDP: 10), else the trial length ``H`` (RL^3 gridworlds, whose episodes have no
+      time limit); stopping early when the max Bellman error ``max |Q_{k+1} - Q_k|`` is below
+      ``vi_tolerance`` (0.01). The iteration starts from the previous step's ``Q`` (warm start)
+      when the previous solve converged; from ``Q = 0`` at a trial start and after a solve that
+      used all ``horizon`` backups, so that a non-converging finite-horizon problem (e.g. the
+      tabular MDP with gamma 1) gets exactly ``Q_horizon`` of the current model.
+    * everything is reset at every trial start.
+Observation Space
+    The RL^2 trial observation ``[obs one-hot, prev action one-hot, prev reward, done]`` followed
+    by, for the CURRENT state ``s`` (``obs_layout`` names in brackets):
+
+    * ``q_values`` (``A``): ``Q(s, .) / value_scale``, where ``value_scale`` is the family's
+      ``value_scale`` attribute if it has one (gridworld: 100, the goal reward), else the task
+      horizon (bandit: 1, so ``Q(a)`` is arm a's empirical mean reward, 0 if never pulled;
+      tabular MDP: 10, the mean reward per remaining step).
+    * ``visit_counts`` (``A``): ``log(1 + N(s, .)) / log(1 + T)``, ``T`` the trial length in
+      steps, so in [0, 1].
+    * ``time`` (2, only with ``time_inputs=True``): steps done in the trial / ``T`` and steps done
+      in the current inner episode / (``episode_length``, or ``T`` for families without one).
+Arguments
+    ``gym.make("RL3Bandit-v0", ...)``, ``gym.make("RL3TabularMDP-v0", ...)`` and
+    ``gym.make("RL3GridWorld-v0", ...)`` take the kwargs of their RL^2 twins plus ``gamma``
+    (in (0, 1], default 1), ``vi_tolerance`` (> 0, default 0.01) and ``time_inputs`` (bool,
+    default True). :func:`make_rl3_env` augments any RL^2 :class:`~meta_envs.trial.TrialEnv`
+    of a discrete family; :func:`rl3_entry_point` makes the RL^3 twin of an RL^2 entry point.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+import numpy as np
+from gymnasium import spaces
+
+from meta_envs import bandit, tabular_mdp
+from meta_envs.trial import TaskFamily, TrialEnv, build_layout, check_positive_float, strict_kwargs
+
+__all__ = [
+    "TabularValueEstimator",
+    "ValueAugmentedTrialEnv",
+    "make_rl3_bandit_env",
+    "make_rl3_env",
+    "make_rl3_tabular_mdp_env",
+    "rl3_entry_point",
+    "value_iteration",
+]
+
+
+def value_iteration(
+    transitions: np.ndarray,
+    rewards: np.ndarray,
+    num_actions: int,
+    iterations: int,
+    tolerance: float = 0.0,
+    gamma: float = 1.0,
+    q_init: np.ndarray | None = None,
+) -> tuple[np.ndarray, int, bool]:
+    """Finite-horizon value iteration ``Q_{k+1}(s, a) = R(s, a) + gamma * sum_s' P(s'|s, a) max_a' Q_k(s', a')``.
+
+    Parameters
+    ----------
+    transitions:
+        ``(S * A, S)``: row ``s * A + a`` holds ``P(. | s, a)``. A row may sum to less than 1: the
+        missing mass is termination (value 0).
+    rewards:
+        ``(S * A,)`` expected rewards ``R(s, a)``, same row order.
+    num_actions:
+        ``A``.
+    iterations:
+        Maximum number of backups (the horizon): from ``Q_0 = 0`` the result is ``Q_iterations``.
+    tolerance:
+        Stop as soon as the Bellman error ``max |Q_{k+1} - Q_k|`` is below it (0: never stop early).
+    gamma:
+        Discount factor.
+    q_init:
+        ``(S, A)`` starting ``Q_0`` (warm start); zeros if None.
+
+    Returns
+    -------
+    (Q, backups, converged)
+        ``Q`` of shape ``(S, A)``, the number of backups done, and whether the error fell below
+        ``tolerance``.
+    """
+    num_states = transitions.shape[1]
+    if gamma != 1.0:
+        transitions = gamma * transitions
+    q = np.zeros(num_states * num_actions) if q_init is None else np.asarray(q_init, dtype=np.float64).reshape(-1)
+    probe = 0  # entry that changed most at the last full check: a cheap first test of convergence
+    for k in range(1, iterations + 1):
+        q_next = rewards + transitions.dot(q.reshape(num_states, num_actions).max(axis=1))
+        if abs(q_next[probe] - q[probe]) < tolerance:
+            change = np.abs(q_next - q)
+            probe = int(change.argmax())
+            if change[probe] < tolerance:
+                return q_next.reshape(num_states, num_actions), k, True
+        q = q_next
+    return q.reshape(num_states, num_actions), iterations, False
+
+
+class TabularValueEstimator:
+    """Maximum-likelihood tabular model of one task, learnt from its transitions, and its ``Q``.
+
+    States get compact ids in the order they are first seen, so the model and value iteration
+    cover only the visited states (``Q`` of an unvisited state is 0 by the self-loop rule).
+
+    Parameters
+    ----------
+    num_states, num_actions:
+        Sizes of the task family's ``Discrete`` spaces.
+    horizon:
+        Maximum number of backups per solve (the task horizon).
+    gamma:
+        Discount factor in (0, 1].
+    tolerance:
+        Bellman-error threshold for early stopping.
+    """
+
+    def __init__(self, num_states: int, num_actions: int, horizon: int, gamma: float = 1.0, tolerance: float = 0.01) -> None:
+        self.num_states, self.num_actions, self.horizon = num_states, num_actions, horizon
+        self.gamma, self.tolerance = gamma, tolerance
+        S, A = num_states, num_actions
+        self._id = np.full(S, -1, dtype=np.int64)
+        self._count = np.zeros((S, A))  # N(s, a), by state id
+        self._next_count = np.zeros((S, A, S))  # N(s, a, s'), by state ids
+        self._reward_sum = np.zeros((S, A))
+        self._transitions = np.zeros((S * A, S))  # ML P(s' | s, a), row id(s) * A + a, column id(s')
+        self._rewards = np.zeros(S * A)  # ML R(s, a)
+        self._q = np.zeros((S, A))
+        self.num_visited = 0
+        self._warm = False
+
+    def reset(self) -> None:
+        """Forget everything (a new trial)."""
+        n, A = self.num_visited, self.num_actions
+        self._id[:] = -1
+        for table in (self._count, self._next_count, self._reward_sum, self._q):
+            table[:n] = 0.0
+        self._transitions[: n * A, :n] = 0.0
+        self._rewards[: n * A] = 0.0
+        self.num_visited = 0
+        self._warm = False
+
+    def observe(self, state: int) -> int:
+        """Add ``state`` to the model if it is new (its actions untried: self-loops); return its id."""
+        i = int(self._id[state])
+        if i < 0:
+            i = self._id[state] = self.num_visited
+            self.num_visited += 1
+            A = self.num_actions
+            self._transitions[i * A : (i + 1) * A, i] = 1.0
+        return i
+
+    def update(self, state: int, action: int, reward: float, next_state: int, terminated: bool) -> None:
+        """Count the transition and refresh the model row of ``(state, action)``."""
+        i = self.observe(state)
+        self._count[i, action] += 1.0
+        self._reward_sum[i, action] += reward
+        if not terminated:
+            self._next_count[i, action, self.observe(next_state)] += 1.0
+        n, row = self.num_visited, i * self.num_actions + action
+        self._transitions[row, :n] = self._next_count[i, action, :n] / self._count[i, action]
+        self._rewards[row] = self._reward_sum[i, action] / self._count[i, action]
+
+    def solve(self) -> int:
+        """Re-estimate ``Q`` of the visited states by value iteration; return the number of backups."""
+        n, A = self.num_visited, self.num_actions
+        q, backups, self._warm = value_iteration(
+            self._transitions[: n * A, :n],
+            self._rewards[: n * A],
+            A,
+            self.horizon,
+            self.tolerance,
+            self.gamma,
+            self._q[:n] if self._warm else None,
+        )
+        self._q[:n] = q
+        return backups
+
+    def q_values(self, state: int) -> np.ndarray:
+        """``Q(state, .)`` (a view; zeros for an unvisited state)."""
+        i = self._id[state]
+        return self._q[i] if i >= 0 else np.zeros(self.num_actions)
+
+    def visit_counts(self, state: int) -> np.ndarray:
+        """``N(state, .)`` (a view; zeros for an unvisited state)."""
+        i = self._id[state]
+        return self._count[i] if i >= 0 else np.zeros(self.num_actions)
+
+
+class _TransitionRecorder:
+    """A task-family proxy that remembers the inner state and the last transition.
+
+    :class:`TrialEnv` resets the inner env in place when an inner episode ends, so the proxy is
+    where the terminal ``s'`` and the terminated flag are still visible. Every other attribute is
+    the family's.
+    """
+
+    def __init__(self, family: TaskFamily) -> None:
+        self._family = family
+        self.state = 0
+        self.transition: tuple[int, int, float, int, bool] = (0, 0, 0.0, 0, False)
+
+    def __getattr__(self, name: str) -> Any:
+        family = self.__dict__.get("_family")
+        if family is None:  # during unpickling
+            raise AttributeError(name)
+        return getattr(family, name)
+
+    @property
+    def np_random(self) -> np.random.Generator:
+        return self._family.np_random
+
+    @np_random.setter
+    def np_random(self, rng: np.random.Generator) -> None:
+        self._family.np_random = rng
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
+        obs, info = self._family.reset(seed=seed, options=options)
+        self.state = int(obs)
+        return obs, info
+
+    def step(self, action: int) -> tuple[Any, Any, bool, bool, dict]:
+        obs, reward, terminated, truncated, info = self._family.step(action)
+        self.transition = (self.state, int(action), float(reward), int(obs), bool(terminated))
+        self.state = int(obs)
+        return obs, reward, terminated, truncated, info
+
+
+class ValueAugmentedTrialEnv(TrialEnv):
+    """A :class:`TrialEnv` whose observation also holds ``Q(s, .)``, ``N(s, .)`` (and time) of the current state.
+
+    See the module docstring for the definition. ``obs_layout`` gains ``"q_values"``,
+    ``"visit_counts"`` and, with ``time_inputs``, ``"time"``. ``estimator`` is the trial's
+    :class:`TabularValueEstimator`; ``family`` is the task family behind a transition-recording
+    proxy (attribute reads go to the family).
+
+    Parameters
+    ----------
+    task_family:
+        A task family with ``Discrete`` observation and action spaces.
+    episodes_per_trial, steps_per_trial, render_mode:
+        As :class:`TrialEnv`; the trial length must be fixed (``steps_per_trial``, or a family with
+        an ``episode_length``).
+    gamma:
+        Discount factor of the value iteration, in (0, 1].
+    vi_tolerance:
+        Bellman-error threshold below which value iteration stops early (> 0).
+    time_inputs:
+        Append the normalised time in trial and in episode.
+    """
+
+    def __init__(
+        self,
+        task_family: TaskFamily,
+        episodes_per_trial: int | None = None,
+        steps_per_trial: int | None = None,
+        render_mode: str | None = None,
+        gamma: float = 1.0,
+        vi_tolerance: float = 0.01,
+        time_inputs: bool = True,
+    ) -> None:
+        obs_space, act_space = task_family.observation_space, task_family.action_space
+        if not (isinstance(obs_space, spaces.Discrete) and isinstance(act_space, spaces.Discrete)):
+            raise TypeError(f"RL^3 needs Discrete observation and action spaces, got {obs_space} and {act_space}")
+        gamma = check_positive_float("gamma", gamma)
+        if gamma > 1.0:
+            raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
+        vi_tolerance = check_positive_float("vi_tolerance", vi_tolerance)
+        if not isinstance(time_inputs, (bool, np.bool_)):
+            raise ValueError(f"time_inputs must be True or False, got {time_inputs!r}")
+        super().__init__(_TransitionRecorder(task_family), episodes_per_trial, steps_per_trial, render_mode)
+        try:
+            trial_length = self.trial_length
+        except AttributeError:
+            raise ValueError("RL^3 needs a fixed trial length: give steps_per_trial for a family without episode_length") from None
+        num_actions = int(act_space.n)
+        extra = {"q_values": (num_actions, -np.inf, np.inf), "visit_counts": (num_actions, 0.0, 1.0)}
+        if time_inputs:
+            extra["time"] = (2, 0.0, 1.0)
+        self.observation_space, self._layout, _ = build_layout(obs_space, act_space, extra)
+        self._flat_dim = next(reversed(self._layout.values())).stop
+        self.time_inputs = bool(time_inputs)
+        episode_length = getattr(task_family, "episode_length", None)
+        self.horizon = int(episode_length) if episode_length is not None else trial_length
+        self.value_scale = float(getattr(task_family, "value_scale", self.horizon))
+        self._count_scale = 1.0 / np.log1p(trial_length)
+        self._episode_scale = 1.0 / self.horizon
+        self._trial_scale = 1.0 / trial_length
+        self.estimator = TabularValueEstimator(int(obs_space.n), num_actions, self.horizon, gamma, vi_tolerance)
+        self._step_in_episode = 0
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+        """Start a new trial (see :meth:`TrialEnv.reset`) with an empty model."""
+        self.estimator.reset()
+        obs, info = super().reset(seed=seed, options=options)
+        self._step_in_episode = 0
+        self._write_estimates(obs)
+        return obs, info
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        """Step the trial (see :meth:`TrialEnv.step`), then update the model and re-estimate ``Q``."""
+        obs, reward, terminated, truncated, info = super().step(action)
+        self.estimator.update(*self.family.transition)
+        self.estimator.solve()
+        self._step_in_episode = 0 if info["inner_done"] else self._step_in_episode + 1
+        self._write_estimates(obs)
+        return obs, reward, terminated, truncated, info
+
+    def _write_estimates(self, obs: np.ndarray) -> None:
+        state, lay = self.family.state, self._layout
+        self.estimator.observe(state)
+        obs[lay["q_values"]] = self.estimator.q_values(state) / self.value_scale
+        obs[lay["visit_counts"]] = np.log1p(self.estimator.visit_counts(state)) * self._count_scale
+        if self.time_inputs:
+            t = lay["time"].start
+            obs[t] = self._step_in_trial * self._trial_scale
+            obs[t + 1] = min(self._step_in_episode * self._episode_scale, 1.0)
+
+
+def make_rl3_env(rl2_env: TrialEnv, gamma: float = 1.0, vi_tolerance: float = 0.01, time_inputs: bool = True) -> ValueAugmentedTrialEnv:
+    """The RL^3 version of an RL^2 trial env: same task family, trial length and render mode.
+
+    ``rl2_env`` hands its task family over and must not be used afterwards.
+    """
+    return ValueAugmentedTrialEnv(
+        rl2_env.family,
+        rl2_env.episodes_per_trial,
+        rl2_env.steps_per_trial,
+        rl2_env.render_mode,
+        gamma=gamma,
+        vi_tolerance=vi_tolerance,
+        time_inputs=time_inputs,
+    )
+
+
+def rl3_entry_point(rl2_make_env: Callable[..., TrialEnv]) -> Callable[..., ValueAugmentedTrialEnv]:
+    """The RL^3 twin of an RL^2 entry point: its kwargs (same defaults, same validation) plus ``gamma``,
+    ``vi_tolerance`` and ``time_inputs``; unknown kwargs are rejected by :func:`strict_kwargs`."""
+
+    def make_env(*, gamma: float = 1.0, vi_tolerance: float = 0.01, time_inputs: bool = True, **rl2_kwargs: Any) -> ValueAugmentedTrialEnv:
+        return make_rl3_env(rl2_make_env(**rl2_kwargs), gamma=gamma, vi_tolerance=vi_tolerance, time_inputs=time_inputs)
+
+    own = [p for p in inspect.signature(make_env).parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    rl2_params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in inspect.signature(rl2_make_env).parameters.values()]
+    make_env.__signature__ = inspect.Signature([*rl2_params, *own], return_annotation=ValueAugmentedTrialEnv)  # type: ignore[attr-defined]
+    make_env.__name__ = make_env.__qualname__ = f"rl3_{rl2_make_env.__name__}"
+    make_env.__module__ = rl2_make_env.__module__
+    make_env.__doc__ = (
+        f"RL^3 entry point: the kwargs of ``{rl2_make_env.__module__}.{rl2_make_env.__name__}`` plus "
+        "``gamma``, ``vi_tolerance`` and ``time_inputs`` (see :mod:`meta_envs.value_augment`)."
+    )
+    return strict_kwargs(make_env)
+
+
+make_rl3_bandit_env = rl3_entry_point(bandit.make_env)
+"""Entry point of ``RL3Bandit-v0``."""
+
+make_rl3_tabular_mdp_env = rl3_entry_point(tabular_mdp.make_env)
+"""Entry point of ``RL3TabularMDP-v0``."""

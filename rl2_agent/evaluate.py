@@ -1,0 +1,250 @@
+"""Held-out evaluation: run any agent for N trials on the SAME N tasks; per-episode returns.
+
+Held-out tasks are the trials started by ``reset(seed=EVAL_SEED + i)``, ``i = 0..N-1`` (see
+``meta_envs``: a seeded reset fully determines the task), so every agent, RL^2 or classical, is
+scored on identical tasks. Training never resets with these seeds.
+
+CLI::
+
+    python -m rl2_agent evaluate runs/x --trials 1000 [--deterministic] [--seed 1000000]
+
+prints the mean trial return +- standard error and the mean return per episode index within
+the trial (the signature of fast adaptation), and writes ``eval.json`` and ``eval.png`` in the
+run folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode
+
+import meta_envs  # noqa: F401  (registers the ids)
+
+logger = logging.getLogger(__name__)
+
+EVAL_SEED = 1_000_000
+"""First seed of the held-out evaluation tasks."""
+
+
+class TrialAgent(Protocol):
+    """An agent that acts on a batch of trial observations (see ``meta_envs.trial``).
+
+    ``act`` receives the batched observation ``(n, obs_dim)`` (or a dict of batches) and
+    ``trial_start`` ``(n,)``, True where the observation is the first one of a trial (reset any
+    per-trial memory there); it returns the actions ``(n, ...)``.
+    """
+
+    def act(self, obs: Any, trial_start: np.ndarray) -> np.ndarray: ...
+
+
+class SB3RecurrentAgent:
+    """A trained (Recurrent)PPO model as a :class:`TrialAgent`.
+
+    The recurrent state is reset only at trial starts. ``deterministic=False`` samples actions
+    from the policy, which is what RL^2 is (the paper's scores are stochastic-policy scores).
+    """
+
+    def __init__(self, model: Any, deterministic: bool = False) -> None:
+        self.model = model
+        self.deterministic = deterministic
+        self._state: Any = None
+
+    def act(self, obs: Any, trial_start: np.ndarray) -> np.ndarray:
+        if trial_start.all():
+            self._state = None
+        actions, self._state = self.model.predict(obs, self._state, trial_start, deterministic=self.deterministic)
+        return actions
+
+
+@dataclass
+class TrialResults:
+    """Per-episode returns of held-out trials.
+
+    ``episode_returns`` has shape ``(n_trials, max_episodes)``, NaN-padded where trials hold fewer
+    episodes (variable-length families).
+    """
+
+    env_id: str
+    env_kwargs: dict[str, Any]
+    seed: int
+    episode_returns: np.ndarray
+    wall_seconds: float
+
+    @property
+    def trial_returns(self) -> np.ndarray:
+        """Total return of each trial, shape ``(n_trials,)``."""
+        return np.nansum(self.episode_returns, axis=1)
+
+    @property
+    def mean(self) -> float:
+        return float(self.trial_returns.mean())
+
+    @property
+    def se(self) -> float:
+        r = self.trial_returns
+        return float(r.std(ddof=1) / np.sqrt(len(r))) if len(r) > 1 else float("nan")
+
+    def per_episode(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard error of the return per episode index, each ``(max_episodes,)``."""
+        x = self.episode_returns
+        n = np.sum(~np.isnan(x), axis=0)
+        mean = np.nanmean(x, axis=0)
+        se = np.nanstd(x, axis=0, ddof=1) / np.sqrt(np.maximum(n, 1)) if x.shape[0] > 1 else np.full(x.shape[1], np.nan)
+        return mean, se
+
+    def summary(self) -> dict[str, Any]:
+        mean_ep, se_ep = self.per_episode()
+        return {
+            "env_id": self.env_id,
+            "env_kwargs": self.env_kwargs,
+            "seed": self.seed,
+            "n_trials": int(self.episode_returns.shape[0]),
+            "mean": self.mean,
+            "se": self.se,
+            "per_episode_mean": mean_ep.tolist(),
+            "per_episode_se": se_ep.tolist(),
+            "wall_seconds": self.wall_seconds,
+        }
+
+
+def make_eval_vector_env(env_id: str, env_kwargs: dict[str, Any], n_envs: int) -> gym.vector.VectorEnv:
+    """Same-step-autoreset vector env: the batched implementation if the id has one, else sync."""
+    if gym.spec(env_id).vector_entry_point is not None:
+        return gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="vector_entry_point", **env_kwargs)
+    return gym.make_vec(
+        env_id, num_envs=n_envs, vectorization_mode="sync", vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **env_kwargs
+    )
+
+
+def run_trials(
+    agent: TrialAgent,
+    env_id: str,
+    env_kwargs: dict[str, Any] | None = None,
+    n_trials: int = 1000,
+    seed: int = EVAL_SEED,
+    batch_size: int = 1000,
+) -> TrialResults:
+    """Run ``agent`` on the held-out trials ``seed .. seed + n_trials - 1``.
+
+    Trials run ``batch_size`` at a time in a vector env; trial ``i`` has the task of
+    ``gym.make(env_id, **env_kwargs).reset(seed=seed + i)``.
+    """
+    if n_trials < 1:
+        raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
+    env_kwargs = dict(env_kwargs or {})
+    start = time.perf_counter()
+    rows: list[np.ndarray] = []
+    done_trials = 0
+    while done_trials < n_trials:
+        n = min(batch_size, n_trials - done_trials)
+        venv = make_eval_vector_env(env_id, env_kwargs, n)
+        obs, _ = venv.reset(seed=seed + done_trials)
+        trial_start = np.ones(n, dtype=bool)
+        finished: list[np.ndarray | None] = [None] * n
+        remaining = n
+        while remaining:
+            actions = agent.act(obs, trial_start)
+            obs, _, terminated, truncated, infos = venv.step(actions)
+            trial_start = terminated | truncated
+            if trial_start.any():
+                returns = infos["final_info"]["trial_returns"]
+                for i in np.flatnonzero(trial_start):
+                    if finished[i] is None:
+                        finished[i] = np.asarray(returns[i], dtype=np.float64)
+                        remaining -= 1
+        venv.close()
+        rows += finished  # type: ignore[arg-type]
+        done_trials += n
+    width = max(len(r) for r in rows)
+    table = np.full((n_trials, width), np.nan)
+    for i, r in enumerate(rows):
+        table[i, : len(r)] = r
+    return TrialResults(env_id, env_kwargs, seed, table, time.perf_counter() - start)
+
+
+# ----------------------------------------------------------------------------- saved runs
+def load_run(run_dir: str | Path) -> tuple[Any, dict[str, Any]]:
+    """Load the final model (or the latest checkpoint) and the config of a training run folder."""
+    from rl2_agent.train import load_model, read_config
+
+    config = read_config(run_dir)
+    return load_model(run_dir), config
+
+
+def evaluate_run(
+    run_dir: str | Path,
+    env_id: str | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    n_trials: int = 1000,
+    seed: int = EVAL_SEED,
+    deterministic: bool = False,
+) -> TrialResults:
+    """Evaluate a saved run on held-out trials (by default on the env it was trained on)."""
+    model, config = load_run(run_dir)
+    env_id = env_id or config["env_id"]
+    env_kwargs = config["env_kwargs"] if env_kwargs is None else env_kwargs
+    check_observation_space(model, env_id, env_kwargs)
+    return run_trials(SB3RecurrentAgent(model, deterministic), env_id, env_kwargs, n_trials, seed)
+
+
+def check_observation_space(model: Any, env_id: str, env_kwargs: dict[str, Any]) -> None:
+    """Raise ``ValueError`` if the model was trained on a different observation shape."""
+    space = gym.make(env_id, **env_kwargs).observation_space
+    if space != model.observation_space:
+        raise ValueError(
+            f"the model expects observations {model.observation_space} but {env_id} with env_kwargs={env_kwargs} "
+            f"gives {space}: evaluate on the env_kwargs it was trained with (e.g. the same num_arms)"
+        )
+
+
+def format_results(results: TrialResults, label: str = "RL^2") -> str:
+    """Markdown: the mean +- s.e. and the per-episode-index means."""
+    mean_ep, se_ep = results.per_episode()
+    lines = [
+        f"{label} on {results.env_id} {results.env_kwargs}: mean trial return {results.mean:.3f} +- {results.se:.3f} "
+        f"(s.e., {results.episode_returns.shape[0]} held-out trials, seeds {results.seed}..)",
+        "",
+        "| episode in trial | mean return | s.e. |",
+        "|---|---|---|",
+    ]
+    shown = range(len(mean_ep)) if len(mean_ep) <= 12 else [*range(5), *range(len(mean_ep) - 5, len(mean_ep))]
+    lines += [f"| {i + 1} | {mean_ep[i]:.3f} | {se_ep[i]:.3f} |" for i in shown]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- CLI
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("run_dir", help="training output folder (holds model.zip and config.json)")
+    parser.add_argument("--trials", type=int, default=1000, help="number of held-out trials")
+    parser.add_argument("--seed", type=int, default=EVAL_SEED, help="first held-out task seed")
+    parser.add_argument("--deterministic", action="store_true", help="greedy actions (default: sample, as RL^2)")
+    parser.add_argument("--env-kwargs", nargs="*", default=None, metavar="KEY=VALUE", help="evaluate on other env kwargs")
+    parser.add_argument("--out", default=None, help="where to write eval.json / eval.png (default: the run folder)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rl2_agent.plots import plot_episode_returns
+    from rl2_agent.train import parse_kwargs
+
+    env_kwargs = None if args.env_kwargs is None else parse_kwargs(args.env_kwargs)
+    results = evaluate_run(args.run_dir, None, env_kwargs, args.trials, args.seed, args.deterministic)
+    print(format_results(results))
+    out = Path(args.out or args.run_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = results.summary() | {"deterministic": args.deterministic, "run_dir": str(args.run_dir)}
+    (out / "eval.json").write_text(json.dumps(summary, indent=2))
+    plot_episode_returns({"RL^2": results}, out / "eval.png")
+    logger.info("wrote %s and %s", out / "eval.json", out / "eval.png")
+    return 0
+
+
+__all__ = ["EVAL_SEED", "SB3RecurrentAgent", "TrialAgent", "TrialResults", "evaluate_run", "run_trials"]

@@ -1,0 +1,96 @@
+"""Default RecurrentPPO + RL2GRUPolicy hyperparameters per env id: the ONE source of truth.
+
+``rl2 train`` reads them, and ``zoo_configs/ppo_lstm.yml`` is generated from them
+(``python -m rl2_agent.zoo_config``; a test checks that the file agrees). Keys are those of RL Zoo's
+yaml files: ``n_envs``, ``policy``, ``policy_kwargs`` and the ``RecurrentPPO`` constructor
+arguments.
+
+How they were chosen is recorded in docs/results.md (time-to-quality runs on a 2-core CPU).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+POLICY = "rl2_agent.policies.RL2GRUPolicy"
+
+# Settings shared by every id unless overridden below.
+_COMMON: dict[str, Any] = {
+    "policy": POLICY,
+    "n_envs": 64,
+    "n_steps": 100,
+    "batch_size": 1600,
+    "n_epochs": 4,
+    "learning_rate": 1e-3,
+    "gamma": 0.99,
+    "gae_lambda": 0.3,  # the RL^2 paper's value for bandits and MDPs
+    "clip_range": 0.2,
+    "ent_coef": 0.01,
+    "vf_coef": 0.5,
+    "max_grad_norm": 0.5,
+    "normalize_advantage": True,
+    "policy_kwargs": {"gru_hidden_size": 128},
+}
+
+# Per-id overrides of _COMMON.
+_PER_ENV: dict[str, dict[str, Any]] = {
+    "RL2Bandit-v0": {},
+    "RL2TabularMDP-v0": {},
+}
+
+
+def known_env_ids() -> list[str]:
+    """Ids that have tuned defaults."""
+    return list(_PER_ENV)
+
+
+def get_hyperparams(env_id: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults for ``env_id`` (a deep copy), with ``overrides`` applied.
+
+    ``overrides`` keys are the same as the returned dict's; ``policy_kwargs`` is merged key by key
+    (and dropped when ``policy`` is overridden with another policy, e.g. ``"MlpLstmPolicy"``).
+    Ids without tuned defaults get the common settings.
+    """
+    params = copy.deepcopy(_COMMON)
+    for key, value in copy.deepcopy(_PER_ENV.get(env_id, {})).items():
+        if key == "policy_kwargs":
+            params["policy_kwargs"].update(value)
+        else:
+            params[key] = value
+    overrides = dict(overrides or {})
+    if overrides.get("policy", POLICY) != POLICY:
+        params["policy_kwargs"] = {}  # the default policy_kwargs belong to RL2GRUPolicy
+    for key, value in overrides.items():
+        if key not in params and key not in RECURRENT_PPO_KEYS:
+            raise ValueError(f"unknown hyperparameter {key!r}; allowed: {sorted(set(params) | RECURRENT_PPO_KEYS)}")
+        if key == "policy_kwargs" and isinstance(value, dict) and isinstance(params.get(key), dict):
+            params[key].update(value)
+        else:
+            params[key] = value
+    return params
+
+
+# Every RecurrentPPO constructor argument that may appear in the defaults or overrides.
+RECURRENT_PPO_KEYS = {
+    "policy",
+    "n_envs",
+    "learning_rate",
+    "n_steps",
+    "batch_size",
+    "n_epochs",
+    "gamma",
+    "gae_lambda",
+    "clip_range",
+    "clip_range_vf",
+    "normalize_advantage",
+    "ent_coef",
+    "vf_coef",
+    "max_grad_norm",
+    "use_sde",
+    "sde_sample_freq",
+    "target_kl",
+    "stats_window_size",
+    "policy_kwargs",
+    "device",
+}

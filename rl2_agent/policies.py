@@ -1,0 +1,284 @@
+"""The RL^2 policy: separate actor and critic GRUs, trained by the stock ``sb3_contrib.RecurrentPPO``.
+
+::
+
+    from sb3_contrib import RecurrentPPO
+    from rl2_agent.policies import RL2GRUPolicy
+
+    model = RecurrentPPO(RL2GRUPolicy, env, policy_kwargs=dict(gru_hidden_size=256))
+
+Architecture (``F`` features, ``H = gru_hidden_size``)::
+
+    actor:  features (F) -> GRU (H) -> MLP net_arch["pi"] (default none) -> linear -> action distribution
+    critic: features (F) -> its own GRU (H) -> MLP net_arch["vf"] (default [64], tanh) -> linear -> value
+
+The features are the flat observation (``FlattenExtractor``) or, for ``Dict(image, context)``
+observations, :class:`RL2CombinedExtractor` (a small CNN on the image, as in the RL^2 paper,
+concatenated with the context vector).
+
+Compatibility with ``RecurrentPPO``: the algorithm reads ``policy.lstm_actor.num_layers`` and
+``.hidden_size`` and stores recurrent states as ``(hidden, cell)`` tuples. The GRUs therefore live
+in the attributes ``lstm_actor`` and ``lstm_critic`` (also exposed as :attr:`RL2GRUPolicy.gru_actor`
+and :attr:`RL2GRUPolicy.gru_critic`), and the second tensor of each state tuple is a dummy that is
+carried through unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
+from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, FlattenExtractor
+from stable_baselines3.common.type_aliases import Schedule
+from torch import nn
+
+__all__ = ["RL2CombinedExtractor", "RL2GRUPolicy", "DEFAULT_NET_ARCH"]
+
+logger = logging.getLogger(__name__)
+
+#: Default heads: the actor's GRU output goes straight to the action layer, the critic has one
+#: hidden layer of 64 units between its GRU and the value.
+DEFAULT_NET_ARCH: dict[str, list[int]] = {"pi": [], "vf": [64]}
+
+# RecurrentActorCriticPolicy kwargs that RL2GRUPolicy replaces, with the value it implies (None: always rejected)
+_LSTM_KWARGS: dict[str, Any] = {
+    "lstm_hidden_size": None,
+    "n_lstm_layers": None,
+    "lstm_kwargs": None,
+    "shared_lstm": False,
+    "enable_critic_lstm": True,
+}
+
+
+class RL2CombinedExtractor(BaseFeaturesExtractor):
+    """Features of ``Dict(image=Box(uint8, image shape), context=Box(float32, (k,)))`` observations.
+
+    The image goes through the RL^2 paper's small CNN (two convolutions with 16 filters of 5x5 and
+    stride 2, ReLU, padding 2 so that small images work too), then a fully connected layer of
+    ``cnn_output_dim`` units with ReLU; the result is concatenated with the flattened context.
+    Channels-first (C, H, W, what SB3's ``VecTransposeImage`` produces) and channels-last
+    (H, W, C) image spaces are both accepted; the layout is read from the observation space.
+
+    :param observation_space: the Dict observation space, with exactly the keys ``image`` and ``context``.
+    :param cnn_output_dim: number of units of the fully connected layer after the CNN.
+    """
+
+    def __init__(self, observation_space: spaces.Dict, cnn_output_dim: int = 256) -> None:
+        if not isinstance(observation_space, spaces.Dict) or set(observation_space.spaces) != {"image", "context"}:
+            raise ValueError(f"RL2CombinedExtractor needs a Dict space with keys 'image' and 'context', got {observation_space}")
+        image_space, context_space = observation_space["image"], observation_space["context"]
+        if not (isinstance(image_space, spaces.Box) and len(image_space.shape) == 3):
+            raise ValueError(f"observation_space['image'] must be a 3-d Box (an image), got {image_space}")
+        if not isinstance(context_space, spaces.Box):
+            raise ValueError(f"observation_space['context'] must be a Box, got {context_space}")
+        channels_first = is_image_space_channels_first(image_space)
+        chw = image_space.shape if channels_first else (image_space.shape[2], image_space.shape[0], image_space.shape[1])
+        context_dim = int(np.prod(context_space.shape))
+        super().__init__(observation_space, features_dim=cnn_output_dim + context_dim)
+        self.channels_first = channels_first
+        self.cnn = nn.Sequential(
+            nn.Conv2d(chw[0], 16, kernel_size=5, stride=2, padding=2),
+            nn.ReLU(),
+            nn.Conv2d(16, 16, kernel_size=5, stride=2, padding=2),
+            nn.ReLU(),
+            nn.Flatten(),
+        )
+        with th.no_grad():
+            n_flatten = self.cnn(th.zeros(1, *chw)).shape[1]
+        self.linear = nn.Sequential(nn.Linear(n_flatten, cnn_output_dim), nn.ReLU())
+
+    def forward(self, observations: dict[str, th.Tensor]) -> th.Tensor:
+        """
+        :param observations: ``image`` of shape (batch, *image shape), already scaled to [0, 1] by SB3's
+            preprocessing, and ``context`` of shape (batch, *context shape).
+        :return: features of shape (batch, cnn_output_dim + context size).
+        """
+        image = observations["image"]
+        if not self.channels_first:
+            image = image.permute(0, 3, 1, 2)
+        return th.cat([self.linear(self.cnn(image)), observations["context"].flatten(start_dim=1)], dim=1)
+
+
+class RL2GRUPolicy(RecurrentActorCriticPolicy):
+    """Recurrent actor-critic policy with separate actor and critic GRUs (RL^2), for ``RecurrentPPO``.
+
+    Actor: features -> GRU -> MLP ``net_arch["pi"]`` -> linear -> action distribution (categorical for
+    ``Discrete``, diagonal Gaussian for ``Box``). Critic: features -> its own GRU -> MLP
+    ``net_arch["vf"]`` -> linear -> value. Recurrent states are ``(hidden, dummy)`` tuples of tensors of
+    shape (n_gru_layers, batch, gru_hidden_size); the dummy is returned unchanged.
+
+    With ``ortho_init`` (the default), the GRU weights are initialised orthogonally (each gate block of
+    the recurrent matrix separately) and their biases to zero, as SB3 does for the linear layers.
+
+    :param observation_space: observation space (flat ``Box``, or ``Dict(image, context)``).
+    :param action_space: action space.
+    :param lr_schedule: learning rate schedule.
+    :param net_arch: hidden layers of the heads after the GRUs, ``dict(pi=[...], vf=[...])`` or a list used
+        for both; default :data:`DEFAULT_NET_ARCH` = ``dict(pi=[], vf=[64])``.
+    :param activation_fn: activation of the head layers.
+    :param ortho_init: orthogonal initialisation of every layer, GRUs included.
+    :param use_sde: use generalised State Dependent Exploration (``Box`` actions only).
+    :param log_std_init: initial log standard deviation of the Gaussian.
+    :param full_std: gSDE: use (n_features x n_actions) parameters for the std.
+    :param use_expln: gSDE: use ``expln()`` instead of ``exp()`` for the std.
+    :param squash_output: squash the Gaussian's output with tanh (gSDE only).
+    :param features_extractor_class: features extractor; default ``FlattenExtractor``, or
+        :class:`RL2CombinedExtractor` when the observation space is a ``Dict``.
+    :param features_extractor_kwargs: kwargs of the features extractor.
+    :param share_features_extractor: one features extractor for the actor and the critic.
+    :param normalize_images: divide uint8 images by 255.
+    :param optimizer_class: optimizer class (Adam by default).
+    :param optimizer_kwargs: optimizer kwargs, learning rate excluded.
+    :param gru_hidden_size: number of units of each GRU layer.
+    :param n_gru_layers: number of stacked layers of each GRU.
+    :param lstm_kwargs: the LSTM kwargs of ``RecurrentActorCriticPolicy`` (``lstm_hidden_size``,
+        ``n_lstm_layers``, ``lstm_kwargs``, ``shared_lstm=True``, ``enable_critic_lstm=False``) are
+        rejected with a ``ValueError``; any other unknown kwarg is a ``TypeError``.
+    """
+
+    def __init__(
+        self,
+        observation_space: spaces.Space,
+        action_space: spaces.Space,
+        lr_schedule: Schedule,
+        net_arch: list[int] | dict[str, list[int]] | None = None,
+        activation_fn: type[nn.Module] = nn.Tanh,
+        ortho_init: bool = True,
+        use_sde: bool = False,
+        log_std_init: float = 0.0,
+        full_std: bool = True,
+        use_expln: bool = False,
+        squash_output: bool = False,
+        features_extractor_class: type[BaseFeaturesExtractor] | None = None,
+        features_extractor_kwargs: dict[str, Any] | None = None,
+        share_features_extractor: bool = True,
+        normalize_images: bool = True,
+        optimizer_class: type[th.optim.Optimizer] = th.optim.Adam,
+        optimizer_kwargs: dict[str, Any] | None = None,
+        gru_hidden_size: int = 256,
+        n_gru_layers: int = 1,
+        **lstm_kwargs: Any,
+    ) -> None:
+        self._check_lstm_kwargs(lstm_kwargs)
+        for name, value in (("gru_hidden_size", gru_hidden_size), ("n_gru_layers", n_gru_layers)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if features_extractor_class is None:
+            features_extractor_class = RL2CombinedExtractor if isinstance(observation_space, spaces.Dict) else FlattenExtractor
+        self.gru_hidden_size = int(gru_hidden_size)
+        self.n_gru_layers = int(n_gru_layers)
+        super().__init__(
+            observation_space,
+            action_space,
+            lr_schedule,
+            net_arch=dict(DEFAULT_NET_ARCH) if net_arch is None else net_arch,
+            activation_fn=activation_fn,
+            ortho_init=ortho_init,
+            use_sde=use_sde,
+            log_std_init=log_std_init,
+            full_std=full_std,
+            use_expln=use_expln,
+            squash_output=squash_output,
+            features_extractor_class=features_extractor_class,
+            features_extractor_kwargs=features_extractor_kwargs,
+            share_features_extractor=share_features_extractor,
+            normalize_images=normalize_images,
+            optimizer_class=optimizer_class,
+            optimizer_kwargs=optimizer_kwargs,
+            lstm_hidden_size=self.gru_hidden_size,
+            n_lstm_layers=self.n_gru_layers,
+            shared_lstm=False,
+            enable_critic_lstm=True,
+        )
+        # The parent built two nn.LSTM (and an optimizer over them): swap in the GRUs, then rebuild the optimizer.
+        self.lstm_actor = nn.GRU(self.features_dim, self.gru_hidden_size, num_layers=self.n_gru_layers)
+        self.lstm_critic = nn.GRU(self.features_dim, self.gru_hidden_size, num_layers=self.n_gru_layers)
+        if self.ortho_init:
+            for gru in (self.lstm_actor, self.lstm_critic):
+                self._init_gru(gru)
+        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+
+    @staticmethod
+    def _check_lstm_kwargs(kwargs: dict[str, Any]) -> None:
+        unknown = sorted(set(kwargs) - set(_LSTM_KWARGS))
+        if unknown:
+            raise TypeError(f"RL2GRUPolicy got unexpected keyword argument(s) {unknown}")
+        for name, value in kwargs.items():
+            allowed = _LSTM_KWARGS[name]
+            if allowed is None or value != allowed:
+                raise ValueError(
+                    f"RL2GRUPolicy does not take {name}={value!r}: it always has separate actor and critic GRUs; "
+                    "size them with gru_hidden_size and n_gru_layers"
+                )
+
+    @staticmethod
+    def _init_gru(gru: nn.GRU) -> None:
+        """Orthogonal weights (per gate block for the recurrent matrices), zero biases."""
+        for name, param in gru.named_parameters():
+            if name.startswith("bias"):
+                nn.init.zeros_(param)
+            elif name.startswith("weight_hh"):
+                for block in param.data.chunk(3, dim=0):
+                    nn.init.orthogonal_(block)
+            else:
+                nn.init.orthogonal_(param)
+
+    @property
+    def gru_actor(self) -> nn.GRU:
+        """The actor's GRU (stored as ``lstm_actor`` for ``RecurrentPPO``)."""
+        return self.lstm_actor
+
+    @property
+    def gru_critic(self) -> nn.GRU:
+        """The critic's GRU (stored as ``lstm_critic`` for ``RecurrentPPO``)."""
+        return self.lstm_critic
+
+    def _get_constructor_parameters(self) -> dict[str, Any]:
+        data = super()._get_constructor_parameters()
+        data.update(gru_hidden_size=self.gru_hidden_size, n_gru_layers=self.n_gru_layers)
+        return data
+
+    @staticmethod
+    def _process_sequence(
+        features: th.Tensor,
+        lstm_states: tuple[th.Tensor, th.Tensor],
+        episode_starts: th.Tensor,
+        lstm: nn.GRU,
+    ) -> tuple[th.Tensor, tuple[th.Tensor, th.Tensor]]:
+        """Run a GRU over a batch of padded sequences, resetting the state where an episode starts.
+
+        The batch is ``n_seq`` sequences of equal (padded) length ``T``, laid out sequence-major as in
+        ``RecurrentRolloutBuffer`` (``T = 1`` and ``n_seq = n_envs`` during data collection). The state
+        is multiplied by ``1 - episode_start`` before the step where the episode starts. In
+        ``RecurrentPPO``'s minibatches an episode start can only be the first step of a sequence, so
+        the whole batch is ONE GRU call; otherwise the time axis is cut before every step at which
+        any sequence starts an episode and each segment is one GRU call, which is exactly the
+        step-by-step computation.
+
+        :param features: shape (n_seq * T, features_dim).
+        :param lstm_states: ``(hidden, dummy)``, hidden of shape (n_gru_layers, n_seq, gru_hidden_size).
+        :param episode_starts: shape (n_seq * T,), 1.0 where an episode starts.
+        :param lstm: the GRU.
+        :return: GRU output of shape (n_seq * T, gru_hidden_size) and the new ``(hidden, dummy)``.
+        """
+        hidden, dummy = lstm_states
+        n_seq = hidden.shape[1]
+        # (n_seq * T, F) -> (T, n_seq, F); (n_seq * T,) -> (T, n_seq)
+        sequence = features.reshape(n_seq, -1, lstm.input_size).transpose(0, 1)
+        starts = episode_starts.reshape(n_seq, -1).transpose(0, 1)
+        length = sequence.shape[0]
+        cuts = (th.nonzero(starts[1:].any(dim=1)).flatten() + 1).tolist() if length > 1 else []
+        bounds = [0, *cuts, length]
+        outputs = []
+        for begin, end in zip(bounds[:-1], bounds[1:]):
+            hidden = (1.0 - starts[begin]).view(1, n_seq, 1) * hidden
+            output, hidden = lstm(sequence[begin:end], hidden)
+            outputs.append(output)
+        output = outputs[0] if len(outputs) == 1 else th.cat(outputs)
+        # (T, n_seq, H) -> (n_seq * T, H)
+        return output.transpose(0, 1).reshape(-1, lstm.hidden_size), (hidden, dummy)

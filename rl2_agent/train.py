@@ -1,0 +1,336 @@
+"""Train RL^2: stock sb3-contrib ``RecurrentPPO`` + :class:`~rl2_agent.policies.RL2GRUPolicy`.
+
+CLI::
+
+    python -m rl2_agent train --env RL2Bandit-v0 --env-kwargs num_arms=5 episodes_per_trial=10 \\
+        --timesteps 2e6 --seed 0 --out runs/x [--n-envs 32] [--hyperparams learning_rate=3e-4] [--resume]
+
+What a run folder holds (all written atomically: temp file + rename):
+
+``config.json``
+    the exact configuration (env, kwargs, every hyperparameter, seed, versions, command line);
+``checkpoint.zip`` / ``checkpoint.json``
+    the latest checkpoint (every ``--checkpoint-every`` steps, at each evaluation, and on
+    ctrl-C) and the training clock; ``--resume`` continues from it;
+``model.zip``
+    the final model (``RecurrentPPO.load``);
+``eval_log.csv``
+    held-out evaluations during training: steps, wall seconds, mean trial return, s.e.;
+``tb/``
+    TensorBoard logs, when tensorboard is installed.
+
+The learning loop is stock SB3: trials are gymnasium episodes, so the recurrent state is reset
+only at trial starts and returns/advantages flow across inner-episode boundaries (the RL^2
+objective).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import csv
+import importlib.util
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch as th
+from sb3_contrib import RecurrentPPO
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ProgressBarCallback
+
+import meta_envs  # noqa: F401
+from rl2_agent.envs import make_vec_env
+from rl2_agent.evaluate import EVAL_SEED, SB3RecurrentAgent, check_observation_space, run_trials
+from rl2_agent.hyperparams import get_hyperparams
+
+logger = logging.getLogger(__name__)
+
+CONFIG_FILE, CHECKPOINT_FILE, CHECKPOINT_STATE, MODEL_FILE, EVAL_LOG = (
+    "config.json",
+    "checkpoint.zip",
+    "checkpoint.json",
+    "model.zip",
+    "eval_log.csv",
+)
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (written to ``config.json``)."""
+
+    env_id: str
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    total_timesteps: int = 1_000_000
+    seed: int = 0
+    out: str = "runs/rl2"
+    hyperparams: dict[str, Any] = field(default_factory=dict)
+    eval_every: int = 0  # steps between held-out evaluations; 0 = total_timesteps / 20
+    eval_trials: int = 500
+    checkpoint_every: int = 0  # 0 = at each evaluation only
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if self.env_id not in gym.registry:
+            raise ValueError(f"unknown env id {self.env_id!r}; registered meta_envs ids: {sorted(meta_envs.ENV_IDS)}")
+        gym.make(self.env_id, **self.env_kwargs).close()  # validates env_kwargs now, with the env's own errors
+        for name in ("total_timesteps", "eval_trials"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
+        for name in ("eval_every", "checkpoint_every"):
+            if int(getattr(self, name)) < 0:
+                raise ValueError(f"{name} must be an integer >= 0, got {getattr(self, name)!r}")
+        self.total_timesteps = int(self.total_timesteps)
+        self.hyperparams = get_hyperparams(self.env_id, self.hyperparams)
+        if not self.eval_every:
+            self.eval_every = max(self.total_timesteps // 20, 1)
+
+
+# ----------------------------------------------------------------------------- files
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def save_model_atomic(model: RecurrentPPO, path: Path) -> None:
+    """Save ``model`` to ``path`` (a .zip) so that a crash never leaves a half-written file."""
+    tmp = path.with_name(path.stem + ".tmp.zip")
+    model.save(tmp)
+    os.replace(tmp, path)
+
+
+def read_config(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: is {run_dir} a training output folder?")
+    return json.loads(path.read_text())
+
+
+def load_model(run_dir: str | Path, device: str = "cpu") -> RecurrentPPO:
+    """The final model of a run folder, or its latest checkpoint if training did not finish."""
+    run_dir = Path(run_dir)
+    for name in (MODEL_FILE, CHECKPOINT_FILE):
+        if (run_dir / name).exists():
+            return RecurrentPPO.load(run_dir / name, device=device)
+    raise FileNotFoundError(f"no {MODEL_FILE} or {CHECKPOINT_FILE} in {run_dir}")
+
+
+def _versions() -> dict[str, str]:
+    import sb3_contrib
+    import stable_baselines3
+
+    return {
+        "python": platform.python_version(),
+        "torch": th.__version__,
+        "stable_baselines3": stable_baselines3.__version__,
+        "sb3_contrib": sb3_contrib.__version__,
+        "gymnasium": gym.__version__,
+        "numpy": np.__version__,
+    }
+
+
+# ----------------------------------------------------------------------------- model
+def _resolve_policy(name: str) -> Any:
+    if name == "rl2_agent.policies.RL2GRUPolicy":
+        from rl2_agent.policies import RL2GRUPolicy
+
+        return RL2GRUPolicy
+    return name  # an SB3 alias such as "MlpLstmPolicy"
+
+
+def build_model(config: TrainConfig, env: Any, tensorboard_log: str | None = None) -> RecurrentPPO:
+    """A fresh ``RecurrentPPO`` for ``config`` on the vector env ``env``."""
+    params = {k: v for k, v in config.hyperparams.items() if k not in ("policy", "n_envs")}
+    return RecurrentPPO(
+        _resolve_policy(config.hyperparams["policy"]),
+        env,
+        seed=config.seed,
+        device=config.device,
+        tensorboard_log=tensorboard_log,
+        verbose=0,
+        **params,
+    )
+
+
+class HeldOutEvalCallback(BaseCallback):
+    """Every ``eval_every`` steps: evaluate on held-out trials, log, checkpoint atomically."""
+
+    def __init__(self, config: TrainConfig, out: Path, clock_offset: float = 0.0) -> None:
+        super().__init__()
+        self.config, self.out = config, out
+        self.clock_offset = clock_offset  # seconds trained before a resume
+        self.start = time.perf_counter()
+        self.next_eval = 0
+        self.next_checkpoint = 0
+        self.history: list[dict[str, float]] = []
+
+    def elapsed(self) -> float:
+        return self.clock_offset + time.perf_counter() - self.start
+
+    def _on_training_start(self) -> None:
+        self.next_eval = (self.num_timesteps // self.config.eval_every + 1) * self.config.eval_every
+        every = self.config.checkpoint_every
+        self.next_checkpoint = (self.num_timesteps // every + 1) * every if every else 0
+
+    def _on_rollout_start(self) -> None:
+        # called right after each PPO update: the model changes only here
+        if self.num_timesteps >= self.next_eval:
+            while self.next_eval <= self.num_timesteps:
+                self.next_eval += self.config.eval_every
+            self.evaluate()
+            self.checkpoint()
+        elif self.next_checkpoint and self.num_timesteps >= self.next_checkpoint:
+            while self.next_checkpoint <= self.num_timesteps:
+                self.next_checkpoint += self.config.checkpoint_every
+            self.checkpoint()
+
+    def _on_step(self) -> bool:
+        return True
+
+    def evaluate(self) -> dict[str, float]:
+        """Held-out mean trial return of the stochastic policy; appended to eval_log.csv."""
+        cfg = self.config
+        train_seconds = self.elapsed()
+        res = run_trials(SB3RecurrentAgent(self.model), cfg.env_id, cfg.env_kwargs, cfg.eval_trials, EVAL_SEED)
+        row = {"timesteps": self.num_timesteps, "seconds": round(train_seconds, 2), "mean": res.mean, "se": res.se}
+        self.clock_offset -= res.wall_seconds  # the training clock excludes evaluation time
+        self.history.append(row)
+        path = self.out / EVAL_LOG
+        new = not path.exists()
+        with path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+        if self.logger is not None:
+            self.logger.record("eval/mean_trial_return", res.mean)
+            self.logger.record("eval/se", res.se)
+        logger.info("step %d (%.0f s): held-out mean trial return %.3f +- %.3f", self.num_timesteps, train_seconds, res.mean, res.se)
+        return row
+
+    def checkpoint(self) -> None:
+        save_model_atomic(self.model, self.out / CHECKPOINT_FILE)
+        state = {"num_timesteps": int(self.num_timesteps), "train_seconds": self.elapsed()}
+        _atomic_write_text(self.out / CHECKPOINT_STATE, json.dumps(state))
+
+
+def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> RecurrentPPO:
+    """Train (or resume) a run; returns the trained model. See the module docstring for outputs."""
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    config_json = json.dumps({**asdict(config), "versions": _versions(), "command": sys.argv}, indent=2, default=str)
+    th.manual_seed(config.seed)
+    env = make_vec_env(config.env_id, config.hyperparams["n_envs"], config.env_kwargs, seed=config.seed)
+    tb = str(out / "tb") if importlib.util.find_spec("tensorboard") else None
+    clock_offset = 0.0
+    if resume and (out / CHECKPOINT_FILE).exists():
+        saved = read_config(out)
+        if (saved["env_id"], saved["env_kwargs"]) != (config.env_id, config.env_kwargs):
+            raise ValueError(f"--resume: {out} was trained on {saved['env_id']} {saved['env_kwargs']}, not {config.env_id} {config.env_kwargs}")
+        model = RecurrentPPO.load(out / CHECKPOINT_FILE, env=env, device=config.device, tensorboard_log=tb)
+        check_observation_space(model, config.env_id, config.env_kwargs)
+        clock_offset = json.loads((out / CHECKPOINT_STATE).read_text())["train_seconds"]
+        logger.info("resuming %s from step %d", out, model.num_timesteps)
+    else:
+        if resume:
+            logger.warning("--resume: no checkpoint in %s, starting from scratch", out)
+        (out / EVAL_LOG).unlink(missing_ok=True)
+        model = build_model(config, env, tb)
+    _atomic_write_text(out / CONFIG_FILE, config_json)
+    remaining = config.total_timesteps - model.num_timesteps
+    eval_cb = HeldOutEvalCallback(config, out, clock_offset)
+    callbacks: list[BaseCallback] = [eval_cb]
+    if progress:
+        callbacks.append(ProgressBarCallback())
+    try:
+        if remaining > 0:
+            model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=False, tb_log_name="rl2")
+    except KeyboardInterrupt:
+        eval_cb.checkpoint()
+        logger.warning("interrupted at step %d: checkpoint saved in %s; continue with --resume", model.num_timesteps, out)
+        raise
+    finally:
+        env.close()
+    if not eval_cb.history or eval_cb.history[-1]["timesteps"] != model.num_timesteps:
+        eval_cb.model = model
+        eval_cb.evaluate()
+    eval_cb.checkpoint()
+    save_model_atomic(model, out / MODEL_FILE)
+    logger.info("saved %s (%.0f s of training)", out / MODEL_FILE, eval_cb.elapsed())
+    return model
+
+
+# ----------------------------------------------------------------------------- CLI
+def parse_kwargs(items: list[str] | None) -> dict[str, Any]:
+    """``["num_arms=5", "arm_prior=normal"]`` -> ``{"num_arms": 5, "arm_prior": "normal"}``.
+
+    Values are Python literals when they parse as such, else strings; ``a.b=1`` sets ``{"a": {"b": 1}}``.
+    """
+    result: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"expected KEY=VALUE, got {item!r}")
+        key, raw = item.split("=", 1)
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            value = raw
+        *parents, leaf = key.split(".")
+        target = result
+        for p in parents:
+            target = target.setdefault(p, {})
+        target[leaf] = value
+    return result
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", required=True, help="env id, e.g. RL2Bandit-v0")
+    parser.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE", help="env kwargs, e.g. num_arms=5")
+    parser.add_argument("--timesteps", type=float, default=1e6, help="total environment steps (e.g. 2e6)")
+    parser.add_argument("--n-envs", type=int, default=None, help="parallel trials (default: per-env default)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="output folder (default runs/<env>-s<seed>)")
+    parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="override defaults, e.g. learning_rate=3e-4 policy_kwargs.gru_hidden_size=256")
+    parser.add_argument("--eval-every", type=float, default=0, help="steps between held-out evaluations (0: 20 per run)")
+    parser.add_argument("--eval-trials", type=int, default=500, help="held-out trials per evaluation")
+    parser.add_argument("--checkpoint-every", type=float, default=0, help="steps between checkpoints (0: at evaluations)")
+    parser.add_argument("--resume", action="store_true", help="continue from the output folder's checkpoint")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--device", default="cpu", help="torch device (cpu is fastest for these small GRUs)")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    hyper = parse_kwargs(args.hyperparams)
+    if args.n_envs is not None:
+        hyper["n_envs"] = args.n_envs
+    return TrainConfig(
+        env_id=args.env,
+        env_kwargs=parse_kwargs(args.env_kwargs),
+        total_timesteps=int(args.timesteps),
+        seed=args.seed,
+        out=args.out or f"runs/{args.env}-s{args.seed}",
+        hyperparams=hyper,
+        eval_every=int(args.eval_every),
+        eval_trials=args.eval_trials,
+        checkpoint_every=int(args.checkpoint_every),
+        device=args.device,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    try:
+        train(config, resume=args.resume, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        return 130
+    print(f"model: {Path(config.out) / MODEL_FILE}   evaluate: python -m rl2_agent evaluate {config.out} --trials 1000")
+    return 0
