@@ -9,9 +9,9 @@ Description
     cleared; one goal, uniform over the tiles at Manhattan distance >= ``min_goal_distance`` (8)
     from the centre; then ``num_dangers`` (2) danger tiles, each on a uniformly drawn non-border
     normal tile whose 4 neighbours are normal or obstacle tiles (not the centre), and those 4
-    neighbours become warning tiles. A grid is kept only if the optimal undiscounted 100-step
-    return from the centre (value iteration on the true model) is in [50, 100]; otherwise the
-    whole grid is drawn again.
+    neighbours become warning tiles (a danger that finds no such tile in 200 draws means a new
+    grid). A grid is kept only if the optimal undiscounted 100-step return from the centre (value
+    iteration on the true model) is in [50, 100]; otherwise the whole grid is drawn again.
 Action Space
     ``Discrete(5)``: 0 up, 1 right, 2 down, 3 left, 4 stay.
 Observation Space
@@ -23,8 +23,8 @@ Rewards
     danger -100, goal +100.
 Dynamics
     A move goes to the intended neighbour with probability ``1 - slip``, and to each of the two
-    perpendicular neighbours with probability ``slip / 2``, where ``slip`` is 1 on a wet tile
-    (always slips sideways) and ``slip_prob`` (0.2) elsewhere. A move into an obstacle or off the
+    perpendicular neighbours with probability ``slip / 2``, where ``slip`` is 1 for a move from a
+    wet tile (wet tiles always slip sideways) and ``slip_prob`` (0.2) from any other tile. A move into an obstacle or off the
     grid leaves the agent where it is. Stay never slips.
 Starting State
     The centre tile, at every inner episode; a new grid per trial.
@@ -64,7 +64,6 @@ TILE_COLOURS = np.array(
     [[235, 235, 235], [60, 60, 60], [120, 180, 255], [255, 210, 0], [220, 30, 30], [40, 190, 60]], dtype=np.uint8
 )
 AGENT_COLOUR = np.array([40, 40, 200], dtype=np.uint8)
-ACTION_NAMES = ("up", "right", "down", "left", "stay")
 MOVES = np.array([(-1, 0), (0, 1), (1, 0), (0, -1), (0, 0)])
 STAY = 4
 SIZES = (11, 13)
@@ -118,28 +117,23 @@ def grid_model(task: GridTask) -> tuple[np.ndarray, np.ndarray]:
     value iteration on this model gives the values of the episodic task. Obstacle tiles, which the
     agent never occupies, are absorbing too.
     """
-    tiles = task.tiles
-    size = tiles.shape[0]
-    rows, cols = np.divmod(np.arange(size * size), size)
-    target = np.empty((size * size, len(MOVES)), dtype=np.int64)  # where each move leads, if nothing slips
+    size, flat = task.tiles.shape[0], task.tiles.reshape(-1)
+    S, A = size * size, len(MOVES)
+    states = np.arange(S)
+    rows, cols = np.divmod(states, size)
+    target = np.empty((S, A), dtype=np.int64)  # where each move leads when it does not slip
     for a, (dr, dc) in enumerate(MOVES):
         r, c = rows + dr, cols + dc
         inside = (r >= 0) & (r < size) & (c >= 0) & (c < size)
-        dest = np.where(inside, np.clip(r, 0, size - 1) * size + np.clip(c, 0, size - 1), rows * size + cols)
-        target[:, a] = np.where(tiles.reshape(-1)[dest] == OBSTACLE, rows * size + cols, dest)
-    flat = tiles.reshape(-1)
+        dest = np.where(inside, np.clip(r, 0, size - 1) * size + np.clip(c, 0, size - 1), states)
+        target[:, a] = np.where(flat[dest] == OBSTACLE, states, dest)
     slip = np.where(flat == WET, 1.0, task.slip_prob)
-    S, A = size * size, len(MOVES)
     transitions = np.zeros((S, A, S))
-    states = np.arange(S)
-    for a in range(A):
-        if a == STAY:
-            transitions[states, a, states] = 1.0
-            continue
-        side_a, side_b = (a + 1) % 4, (a + 3) % 4
+    transitions[states, STAY, states] = 1.0
+    for a in range(4):  # the moves: intended direction, or one of the two perpendicular ones
         np.add.at(transitions[:, a], (states, target[:, a]), 1.0 - slip)
-        np.add.at(transitions[:, a], (states, target[:, side_a]), slip / 2)
-        np.add.at(transitions[:, a], (states, target[:, side_b]), slip / 2)
+        np.add.at(transitions[:, a], (states, target[:, (a + 1) % 4]), slip / 2)
+        np.add.at(transitions[:, a], (states, target[:, (a + 3) % 4]), slip / 2)
     absorbing = np.isin(flat, (GOAL, DANGER, OBSTACLE))
     transitions[absorbing] = 0.0
     transitions[absorbing, :, absorbing.nonzero()[0]] = 1.0
@@ -223,15 +217,15 @@ class GridWorld(gym.Env):
         if render_mode is not None:
             check_choice("render_mode", render_mode, tuple(self.metadata["render_modes"]))
         self.render_mode = render_mode
-        self.spec_params = variant_spec(size, variant)
+        self.grid_spec = variant_spec(size, variant)
         self.observation_space = spaces.Discrete(size * size)
         self.action_space = spaces.Discrete(len(MOVES))
         self.centre = (size * size) // 2
-        self.set_task(GridTask(np.full((size, size), NORMAL, dtype=np.int8), self.spec_params.slip_prob))
+        self.set_task(GridTask(np.full((size, size), NORMAL, dtype=np.int8), self.grid_spec.slip_prob))
         self.state = self.centre
 
     def sample_task(self, rng: np.random.Generator) -> GridTask:
-        return sample_grid(rng, self.size, self.spec_params)
+        return sample_grid(rng, self.size, self.grid_spec)
 
     def set_task(self, task: Any) -> None:
         shape = (self.size, self.size)

@@ -16,19 +16,24 @@ Description
       backups, where the task horizon is the family's ``episode_length`` if it has one (bandit:
       1, tabular MDP: 10), else the trial length ``H`` (RL^3 gridworlds, whose episodes have no
       time limit); stopping early when the max Bellman error ``max |Q_{k+1} - Q_k|`` is below
-      ``vi_tolerance`` (0.01). The iteration starts from the previous step's ``Q`` (warm start)
-      when the previous solve converged; from ``Q = 0`` at a trial start and after a solve that
-      used all ``horizon`` backups, so that a non-converging finite-horizon problem (e.g. the
-      tabular MDP with gamma 1) gets exactly ``Q_horizon`` of the current model.
+      ``vi_tolerance`` (0.01). With ``gamma = 1`` every solve starts from ``Q = 0``, so ``Q`` is
+      exactly the finite-horizon ``Q_horizon`` of the current model (or the value where the
+      iteration from 0 stopped early). With ``gamma < 1`` a solve starts from the previous step's
+      ``Q`` (warm start) when the previous solve converged: the discounted Bellman operator has a
+      unique fixed point, so a warm start reaches the same values up to the tolerance. (With
+      ``gamma = 1`` it would not: an untried action is a free self-loop, any value above the
+      tried actions' is then a fixed point at that state, and a warm start keeps values that
+      newer data lowered: on 13x13 gridworlds played epsilon-greedily on ``Q``, warm and cold
+      ``Q`` differed by more than 0.1 at about 40% of the steps, by up to 45.)
     * everything is reset at every trial start.
 Observation Space
     The RL^2 trial observation ``[obs one-hot, prev action one-hot, prev reward, done]`` followed
-    by, for the CURRENT state ``s`` (``obs_layout`` names in brackets):
+    by, for the CURRENT state ``s`` (``obs_layout`` names first):
 
     * ``q_values`` (``A``): ``Q(s, .) / value_scale``, where ``value_scale`` is the family's
       ``value_scale`` attribute if it has one (gridworld: 100, the goal reward), else the task
       horizon (bandit: 1, so ``Q(a)`` is arm a's empirical mean reward, 0 if never pulled;
-      tabular MDP: 10, the mean reward per remaining step).
+      tabular MDP: 10, so it is the mean reward per step over the horizon).
     * ``visit_counts`` (``A``): ``log(1 + N(s, .)) / log(1 + T)``, ``T`` the trial length in
       steps, so in [0, 1].
     * ``time`` (2, only with ``time_inputs=True``): steps done in the trial / ``T`` and steps done
@@ -98,20 +103,24 @@ def value_iteration(
         ``Q`` of shape ``(S, A)``, the number of backups done, and whether the error fell below
         ``tolerance``.
     """
-    num_states = transitions.shape[1]
-    if gamma != 1.0:
-        transitions = gamma * transitions
-    q = np.zeros(num_states * num_actions) if q_init is None else np.asarray(q_init, dtype=np.float64).reshape(-1)
-    probe = 0  # entry that changed most at the last full check: a cheap first test of convergence
+    shape = (transitions.shape[1], num_actions)
+    # bound once: on arrays this small the per-call overhead is most of the cost
+    backup = (gamma * transitions if gamma != 1.0 else transitions).dot
+    best = np.maximum.reduce
+    q = np.zeros(shape[0] * num_actions) if q_init is None else np.asarray(q_init, dtype=np.float64).reshape(-1)
+    v = best(q.reshape(shape), axis=1)
+    probe = 0  # the entry that changed most at the last full check: a cheap first test of convergence
     for k in range(1, iterations + 1):
-        q_next = rewards + transitions.dot(q.reshape(num_states, num_actions).max(axis=1))
-        if abs(q_next[probe] - q[probe]) < tolerance:
+        q_next = backup(v)
+        q_next += rewards
+        if abs(q_next.item(probe) - q.item(probe)) < tolerance:
             change = np.abs(q_next - q)
             probe = int(change.argmax())
             if change[probe] < tolerance:
-                return q_next.reshape(num_states, num_actions), k, True
+                return q_next.reshape(shape), k, True
         q = q_next
-    return q.reshape(num_states, num_actions), iterations, False
+        v = best(q.reshape(shape), axis=1)
+    return q.reshape(shape), iterations, False
 
 
 class TabularValueEstimator:
@@ -144,7 +153,7 @@ class TabularValueEstimator:
         self._rewards = np.zeros(S * A)  # ML R(s, a)
         self._q = np.zeros((S, A))
         self.num_visited = 0
-        self._warm = False
+        self._warm = False  # start the next solve from the current Q
 
     def reset(self) -> None:
         """Forget everything (a new trial)."""
@@ -181,7 +190,7 @@ class TabularValueEstimator:
     def solve(self) -> int:
         """Re-estimate ``Q`` of the visited states by value iteration; return the number of backups."""
         n, A = self.num_visited, self.num_actions
-        q, backups, self._warm = value_iteration(
+        q, backups, converged = value_iteration(
             self._transitions[: n * A, :n],
             self._rewards[: n * A],
             A,
@@ -191,6 +200,7 @@ class TabularValueEstimator:
             self._q[:n] if self._warm else None,
         )
         self._q[:n] = q
+        self._warm = converged and self.gamma < 1.0
         return backups
 
     def q_values(self, state: int) -> np.ndarray:

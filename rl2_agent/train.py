@@ -75,6 +75,7 @@ class TrainConfig:
     eval_every: int = 0  # steps between held-out evaluations; 0 = total_timesteps / 20
     eval_trials: int = 500
     checkpoint_every: int = 0  # 0 = at each evaluation only
+    max_seconds: float = 0.0  # stop training after this much wall-clock (evaluations excluded); 0 = no limit
     device: str = "cpu"
 
     def __post_init__(self) -> None:
@@ -84,7 +85,7 @@ class TrainConfig:
         for name in ("total_timesteps", "eval_trials"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
-        for name in ("eval_every", "checkpoint_every"):
+        for name in ("eval_every", "checkpoint_every", "max_seconds"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be an integer >= 0, got {getattr(self, name)!r}")
         self.total_timesteps = int(self.total_timesteps)
@@ -193,6 +194,9 @@ class HeldOutEvalCallback(BaseCallback):
             self.checkpoint()
 
     def _on_step(self) -> bool:
+        if self.config.max_seconds and self.elapsed() >= self.config.max_seconds:
+            logger.info("max_seconds=%s reached at step %d: stopping", self.config.max_seconds, self.num_timesteps)
+            return False
         return True
 
     def evaluate(self) -> dict[str, float]:
@@ -303,6 +307,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-every", type=float, default=0, help="steps between held-out evaluations (0: 20 per run)")
     parser.add_argument("--eval-trials", type=int, default=500, help="held-out trials per evaluation")
     parser.add_argument("--checkpoint-every", type=float, default=0, help="steps between checkpoints (0: at evaluations)")
+    parser.add_argument("--max-minutes", type=float, default=0, help="stop training after this wall-clock time (0: none)")
     parser.add_argument("--resume", action="store_true", help="continue from the output folder's checkpoint")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--device", default="cpu", help="torch device (cpu is fastest for these small GRUs)")
@@ -322,6 +327,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         eval_every=int(args.eval_every),
         eval_trials=args.eval_trials,
         checkpoint_every=int(args.checkpoint_every),
+        max_seconds=60.0 * args.max_minutes,
         device=args.device,
     )
 
