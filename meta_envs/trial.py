@@ -273,6 +273,7 @@ class TrialEnv(gym.Env):
         self.observation_space, self._layout, _ = build_layout(task_family.observation_space, self.action_space)
         self._flat_dim = self._layout["done"].stop
         self._task: Any = None
+        self._inner_obs: Any = None
         self._last_action: Any = None
         self._last_reward = 0.0
         self._reset_counters()
@@ -339,6 +340,7 @@ class TrialEnv(gym.Env):
             self._task = self.family.sample_task(self.np_random)
         self.family.set_task(self._task)
         inner_obs, _ = self.family.reset()
+        self._inner_obs = inner_obs
         self._reset_counters()
         self._last_action, self._last_reward = None, 0.0
         return self._augment(inner_obs, None, 0.0, False), {"episode_index": 0, "inner_done": False}
@@ -349,6 +351,7 @@ class TrialEnv(gym.Env):
         action = validate_action(self.action_space, action)
         inner_obs, reward, terminated, truncated, inner_info = self.family.step(action)
         reward = float(reward)
+        self._on_transition(self._inner_obs, action, reward, inner_obs, bool(terminated))
         self._episode_return += reward
         self._step_in_trial += 1
         inner_done = bool(terminated or truncated)
@@ -364,6 +367,7 @@ class TrialEnv(gym.Env):
             trial_over = self._episode_index >= self.episodes_per_trial
         if inner_done and not trial_over:
             inner_obs, _ = self.family.reset()
+        self._inner_obs = inner_obs
         if trial_over:
             if not inner_done and self._step_in_trial > 0:
                 self._trial_returns.append(self._episode_return)  # partial last episode (steps_per_trial)
@@ -371,6 +375,13 @@ class TrialEnv(gym.Env):
         self._last_action, self._last_reward = action, reward
         obs = self._augment(inner_obs, action, reward, inner_done)
         return obs, reward, trial_over, False, info
+
+    def _on_transition(self, obs: Any, action: Any, reward: float, next_obs: Any, terminated: bool) -> None:
+        """Hook called after every inner step, BEFORE an ended inner episode is reset in place.
+
+        ``next_obs`` is the inner env's own next observation (the terminal one when the inner
+        episode ends); subclasses such as RL^3's value augmentation learn from it.
+        """
 
     def render(self) -> Any:
         if self.render_mode is None:

@@ -214,52 +214,13 @@ class TabularValueEstimator:
         return self._count[i] if i >= 0 else np.zeros(self.num_actions)
 
 
-class _TransitionRecorder:
-    """A task-family proxy that remembers the inner state and the last transition.
-
-    :class:`TrialEnv` resets the inner env in place when an inner episode ends, so the proxy is
-    where the terminal ``s'`` and the terminated flag are still visible. Every other attribute is
-    the family's.
-    """
-
-    def __init__(self, family: TaskFamily) -> None:
-        self._family = family
-        self.state = 0
-        self.transition: tuple[int, int, float, int, bool] = (0, 0, 0.0, 0, False)
-
-    def __getattr__(self, name: str) -> Any:
-        family = self.__dict__.get("_family")
-        if family is None:  # during unpickling
-            raise AttributeError(name)
-        return getattr(family, name)
-
-    @property
-    def np_random(self) -> np.random.Generator:
-        return self._family.np_random
-
-    @np_random.setter
-    def np_random(self, rng: np.random.Generator) -> None:
-        self._family.np_random = rng
-
-    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]:
-        obs, info = self._family.reset(seed=seed, options=options)
-        self.state = int(obs)
-        return obs, info
-
-    def step(self, action: int) -> tuple[Any, Any, bool, bool, dict]:
-        obs, reward, terminated, truncated, info = self._family.step(action)
-        self.transition = (self.state, int(action), float(reward), int(obs), bool(terminated))
-        self.state = int(obs)
-        return obs, reward, terminated, truncated, info
-
-
 class ValueAugmentedTrialEnv(TrialEnv):
     """A :class:`TrialEnv` whose observation also holds ``Q(s, .)``, ``N(s, .)`` (and time) of the current state.
 
     See the module docstring for the definition. ``obs_layout`` gains ``"q_values"``,
     ``"visit_counts"`` and, with ``time_inputs``, ``"time"``. ``estimator`` is the trial's
-    :class:`TabularValueEstimator`; ``family`` is the task family behind a transition-recording
-    proxy (attribute reads go to the family).
+    :class:`TabularValueEstimator`, fed by :meth:`TrialEnv._on_transition` (which sees the terminal
+    state of an inner episode before the in-place reset).
 
     Parameters
     ----------
@@ -295,7 +256,7 @@ class ValueAugmentedTrialEnv(TrialEnv):
         vi_tolerance = check_positive_float("vi_tolerance", vi_tolerance)
         if not isinstance(time_inputs, (bool, np.bool_)):
             raise ValueError(f"time_inputs must be True or False, got {time_inputs!r}")
-        super().__init__(_TransitionRecorder(task_family), episodes_per_trial, steps_per_trial, render_mode)
+        super().__init__(task_family, episodes_per_trial, steps_per_trial, render_mode)
         try:
             trial_length = self.trial_length
         except AttributeError:
@@ -327,14 +288,17 @@ class ValueAugmentedTrialEnv(TrialEnv):
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """Step the trial (see :meth:`TrialEnv.step`), then update the model and re-estimate ``Q``."""
         obs, reward, terminated, truncated, info = super().step(action)
-        self.estimator.update(*self.family.transition)
         self.estimator.solve()
         self._step_in_episode = 0 if info["inner_done"] else self._step_in_episode + 1
         self._write_estimates(obs)
         return obs, reward, terminated, truncated, info
 
+    def _on_transition(self, obs: Any, action: Any, reward: float, next_obs: Any, terminated: bool) -> None:
+        """Count the inner transition (seen before an ended episode is reset in place)."""
+        self.estimator.update(int(obs), int(action), reward, int(next_obs), terminated)
+
     def _write_estimates(self, obs: np.ndarray) -> None:
-        state, lay = self.family.state, self._layout
+        state, lay = int(self._inner_obs), self._layout
         self.estimator.observe(state)
         obs[lay["q_values"]] = self.estimator.q_values(state) / self.value_scale
         obs[lay["visit_counts"]] = np.log1p(self.estimator.visit_counts(state)) * self._count_scale

@@ -1,0 +1,91 @@
+"""Wall-clock until the held-out mean trial return reaches the Gittins level.
+
+Usage::
+
+    python benchmarks/time_to_quality.py --cells 10 --which ours,stock        # (k=5, n=10): 5-minute budget
+    python benchmarks/time_to_quality.py --cells 100 --which ours             # (k=5, n=100): 60-minute budget
+    python benchmarks/time_to_quality.py --cells 10 --budget-scale 0.2        # a quick look
+
+For each cell and configuration it trains with ``rl2_agent.train`` under the cell's wall-clock
+budget, evaluating the stochastic policy on held-out trials along the way (evaluation time is
+excluded from the clock), and prints the first time the mean reached the target, or the best
+mean reached. Configurations:
+
+``ours``
+    RecurrentPPO + RL2GRUPolicy with the project defaults (rl2_agent/hyperparams.py);
+``stock``
+    RecurrentPPO + MlpLstmPolicy with RL Zoo-style defaults: the Zoo has no entry for these
+    envs, so its ``default`` (RecurrentPPO's own defaults: n_steps 128, batch 128, 10 epochs,
+    lr 3e-4, gae_lambda 0.95, ent_coef 0, LSTM 256 units, separate critic LSTM) with 8 envs.
+
+Both use the same batched env. Curves go to ``--out`` (CSV logs and a PNG per cell).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from rl2_agent.plots import plot_learning_curve
+from rl2_agent.train import EVAL_LOG, TrainConfig, train
+
+# n -> (target = the paper's Gittins figure, budget in seconds, steps between held-out evaluations)
+CELLS = {10: (6.6, 300.0, 50_000), 100: (78.3, 3600.0, 250_000)}
+STOCK = {"policy": "MlpLstmPolicy", "n_envs": 8, "n_steps": 128, "batch_size": 128, "n_epochs": 10, "learning_rate": 3e-4,
+         "gae_lambda": 0.95, "ent_coef": 0.0, "policy_kwargs": {"lstm_hidden_size": 256}}
+
+
+def read_log(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    cols = [np.array([float(r[k]) for r in rows]) for k in ("timesteps", "seconds", "mean", "se")]
+    return cols[0], cols[1], cols[2], cols[3]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cells", default="10", help="trial lengths n (k=5 arms), space or comma separated: 10, 100")
+    parser.add_argument("--which", default="ours,stock", help="configurations: ours, stock")
+    parser.add_argument("--budget-scale", type=float, default=1.0, help="multiply the wall-clock budgets")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="runs/time_to_quality")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    results = []
+    for n in [int(c) for c in args.cells.replace(",", " ").split()]:
+        target, budget, eval_every = CELLS[n]
+        budget *= args.budget_scale
+        for which in args.which.split(","):
+            hyper = dict(STOCK) if which == "stock" else {}
+            out = Path(args.out) / f"k5_n{n}_{which}"
+            config = TrainConfig(
+                env_id="RL2Bandit-v0",
+                env_kwargs={"num_arms": 5, "episodes_per_trial": n},
+                total_timesteps=int(budget * 100_000),  # a cap never reached: the wall-clock budget stops the run
+                seed=args.seed,
+                out=str(out),
+                hyperparams=hyper,
+                eval_every=eval_every,
+                eval_trials=500,
+                max_seconds=budget,
+            )
+            train(config, progress=False)
+            steps, secs, means, ses = read_log(out / EVAL_LOG)
+            hit = np.flatnonzero(means >= target)
+            reached = f"{secs[hit[0]]:.0f} s ({steps[hit[0]]:.0f} steps)" if hit.size else "not reached"
+            best = int(np.argmax(means))
+            results.append((n, which, target, budget, reached, means[best], ses[best], secs[best], steps[-1], steps[-1] / max(secs[-1], 1e-9)))
+            plot_learning_curve(steps, means, ses, out / "curve.png", target=target, x_seconds=secs,
+                                title=f"RL2Bandit k=5 n={n}: {which}")
+    print("| cell (k=5) | config | target | budget | time to target | best held-out mean (+- s.e.) at | steps trained | steps/s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for n, which, target, budget, reached, best, se, at, steps, sps in results:
+        print(f"| n={n} | {which} | {target} | {budget:.0f} s | {reached} | {best:.2f} +- {se:.2f} at {at:.0f} s | {steps:,.0f} | {sps:,.0f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""The RL^2 paper's reported numbers (Duan et al. 2016, Tables 1 and 2): the one copy in code.
+
+Mean total reward per trial over 1000 trials; copied from ``/work/shared/reference/PAPERS.md``.
+Keys: family -> cell -> agent name (the registry names of :mod:`rl2_agent.baselines`, plus
+``"rl2"``). Cells are written as in the tables: ``"n,k"`` (episodes, arms) for bandits, ``"n"``
+(episodes) for MDPs.
+"""
+
+from __future__ import annotations
+
+__all__ = ["PAPER", "paper_value"]
+
+_BANDIT_COLUMNS = ("random", "gittins", "thompson", "ots", "ucb1", "eps_greedy", "greedy", "rl2")
+_BANDIT_ROWS = {
+    "10,5": (5.0, 6.6, 5.7, 6.5, 6.7, 6.6, 6.6, 6.7),
+    "10,10": (5.0, 6.6, 5.5, 6.2, 6.7, 6.6, 6.6, 6.7),
+    "10,50": (5.1, 6.5, 5.2, 5.5, 6.6, 6.5, 6.5, 6.8),
+    "100,5": (49.9, 78.3, 74.7, 77.9, 78.0, 75.4, 74.8, 78.7),
+    "100,10": (49.9, 82.8, 76.7, 81.4, 82.4, 77.4, 77.1, 83.5),
+    "100,50": (49.8, 85.2, 64.5, 67.7, 84.3, 78.3, 78.0, 84.9),
+    "500,5": (249.8, 405.8, 402.0, 406.7, 405.8, 388.2, 380.6, 401.6),
+    "500,10": (249.0, 437.8, 429.5, 438.9, 437.1, 408.0, 395.0, 432.5),
+    "500,50": (249.6, 463.7, 427.2, 437.6, 457.6, 413.6, 402.8, 438.9),
+}
+
+_MDP_COLUMNS = ("random", "psrl", "opsrl", "ucrl2", "beb", "eps_greedy", "greedy", "rl2")
+_MDP_ROWS = {
+    "10": (100.1, 138.1, 144.1, 146.6, 150.2, 132.8, 134.8, 156.2),
+    "25": (250.2, 408.8, 425.2, 424.1, 427.8, 377.3, 368.8, 445.7),
+    "50": (499.7, 904.4, 930.7, 918.9, 917.8, 823.3, 769.3, 936.1),
+    "75": (749.9, 1417.1, 1449.2, 1427.6, 1422.6, 1293.9, 1172.9, 1428.8),
+    "100": (999.4, 1939.5, 1973.9, 1942.1, 1935.1, 1778.2, 1578.5, 1913.7),
+}
+
+PAPER: dict[str, dict[str, dict[str, float]]] = {
+    "bandit": {cell: dict(zip(_BANDIT_COLUMNS, row)) for cell, row in _BANDIT_ROWS.items()},
+    "mdp": {cell: dict(zip(_MDP_COLUMNS, row)) for cell, row in _MDP_ROWS.items()},
+}
+"""family -> cell -> agent -> the paper's mean total reward."""
+
+
+def paper_value(family: str, cell: str, agent: str) -> float | None:
+    """The paper's number for ``agent`` in ``cell`` (None if the paper has none)."""
+    return PAPER.get(family, {}).get(cell, {}).get(agent)

@@ -1,0 +1,277 @@
+"""RL Baselines3 Zoo integration (docs/zoo.md): config generation, train / enjoy / evaluate for every
+registered id, the RL^2 hyperparameter sampler with a 2-worker journal-file study, and the Zoo's plots.
+
+The Zoo's ``train`` / ``enjoy`` / plot entry points are called in this process with ``sys.argv`` set
+(the exact code path of ``python -m rl_zoo3.train ...``, without paying torch's import per call); the
+distributed search runs two real ``python -m rl_zoo3.train`` worker processes. Budgets are tiny.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+import meta_envs  # noqa: F401  (registers the ids)
+from meta_envs import ENV_IDS
+from rl2_agent import zoo_config
+from rl2_agent.hyperparams import POLICY, get_hyperparams, known_env_ids
+
+REPO = Path(__file__).resolve().parent.parent
+CONF = REPO / "zoo_configs" / "ppo_lstm.yml"
+HAS_ZOO = importlib.util.find_spec("rl_zoo3") is not None
+requires_zoo = pytest.mark.skipif(not HAS_ZOO, reason="rl_zoo3 is not installed (pip install -e '.[zoo]')")
+
+# Tiny budgets: 2 envs x 16 steps per rollout; the Maze (a CNN on images) gets the least.
+TINY_PARAMS = ("n_envs:2", "n_steps:16", "batch_size:32")
+BUDGET = {"RL2Maze-v0": dict(n=32, eval_freq=32, eval_episodes=1)}
+DEFAULT_BUDGET = dict(n=64, eval_freq=32, eval_episodes=2)  # evaluations at 32 and 64 steps
+ENJOY_STEPS = 1000  # at least one whole trial of every id
+
+
+# ----------------------------------------------------------------------------- the yaml file
+def test_yaml_is_generated_from_hyperparams() -> None:
+    assert CONF.read_text(encoding="utf-8") == zoo_config.render(), (
+        "zoo_configs/ppo_lstm.yml is out of date: run `python -m rl2_agent.zoo_config`"
+    )
+
+
+def test_yaml_has_every_registered_id_with_the_defaults() -> None:
+    config = yaml.safe_load(CONF.read_text(encoding="utf-8"))
+    assert list(config) == list(ENV_IDS)
+    assert set(known_env_ids()) <= set(config), "hyperparams.py tunes ids that are not registered"
+    for env_id, entry in config.items():
+        entry = dict(entry)
+        assert entry["policy"] == POLICY
+        assert int(entry.pop("n_timesteps")) > 0
+        assert entry == get_hyperparams(env_id)
+
+
+def test_check_mode(tmp_path: Path) -> None:
+    out = tmp_path / "ppo_lstm.yml"
+    assert zoo_config.main(["--check", "--out", str(out)]) == 1
+    assert zoo_config.main(["--out", str(out)]) == 0
+    assert zoo_config.main(["--check", "--out", str(out)]) == 0
+
+
+# ----------------------------------------------------------------------------- helpers
+@contextlib.contextmanager
+def argv(*args: str) -> Iterator[None]:
+    saved = sys.argv
+    sys.argv = [str(a) for a in args]
+    try:
+        yield
+    finally:
+        sys.argv = saved
+
+
+def zoo_train(
+    log_folder: Path,
+    env_id: str,
+    *extra: str,
+    n: int | None = None,
+    eval_freq: int | None = None,
+    params: tuple[str, ...] = TINY_PARAMS,
+    gym_packages: tuple[str, ...] = ("meta_envs",),
+) -> Path:
+    """``python -m rl_zoo3.train --algo ppo_lstm --env <id> --gym-packages meta_envs --conf-file ...`` in process;
+    returns the new run folder."""
+    from rl_zoo3.train import train
+
+    budget = BUDGET.get(env_id, DEFAULT_BUDGET)
+    with argv(
+        "train", "--algo", "ppo_lstm", "--env", env_id, "--gym-packages", *gym_packages, "--conf-file", CONF,
+        "-n", n or budget["n"], "-f", log_folder, "--seed", 0, "--verbose", 0,
+        "--eval-freq", eval_freq or budget["eval_freq"], "--eval-episodes", budget["eval_episodes"],
+        "-params", *params, *extra,
+    ):  # fmt: skip
+        train()
+    runs = sorted((log_folder / "ppo_lstm").glob(f"{env_id}_*"), key=lambda p: int(p.name.rsplit("_", 1)[1]))
+    return runs[-1]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """``trained(env_id)``: the run folder of a tiny Zoo training of ``env_id`` (trained once per module)."""
+    log_folder = tmp_path_factory.mktemp("zoo_logs")
+    runs: dict[str, Path] = {}
+
+    def get(env_id: str) -> Path:
+        if env_id not in runs:
+            runs[env_id] = zoo_train(log_folder, env_id)
+        return runs[env_id]
+
+    return get
+
+
+def monitor_rows(run_dir: Path) -> list[dict[str, float]]:
+    rows = []
+    for path in run_dir.glob("*.monitor.csv"):
+        with path.open() as f:
+            next(f)  # the Monitor's json header line
+            rows += [{k: float(v) for k, v in row.items() if k in ("r", "l")} for row in csv.DictReader(f)]
+    return rows
+
+
+# ----------------------------------------------------------------------------- train / enjoy / evaluate
+@requires_zoo
+@pytest.mark.parametrize("env_id", list(ENV_IDS))
+def test_zoo_train_enjoy_evaluate(env_id: str, trained: Callable[[str], Path], capsys: pytest.CaptureFixture) -> None:
+    from rl_zoo3.enjoy import enjoy
+    from sb3_contrib import RecurrentPPO
+
+    from rl2_agent.policies import RL2GRUPolicy
+
+    run = trained(env_id)
+    # the policy of the yaml (a dotted path) with its policy_kwargs
+    model = RecurrentPPO.load(run / f"{env_id}.zip", device="cpu")
+    assert type(model.policy) is RL2GRUPolicy
+    assert model.policy.lstm_actor.hidden_size == get_hyperparams(env_id)["policy_kwargs"]["gru_hidden_size"]
+    saved = yaml.unsafe_load((run / env_id / "config.yml").read_text())
+    assert saved["policy"] == POLICY
+
+    # Monitor: one row per trial (one gymnasium episode = one RL^2 trial)
+    rows = monitor_rows(run)
+    assert rows and all(row["l"] > 1 for row in rows)
+    if env_id in ("RL2Bandit-v0", "RL3Bandit-v0"):  # 10 pulls per trial, Bernoulli rewards
+        assert all(row["l"] == 10 and 0 <= row["r"] <= 10 and row["r"] == int(row["r"]) for row in rows)
+
+    # the Zoo's evaluation during training: whole trials
+    evals = np.load(run / "evaluations.npz")
+    budget = BUDGET.get(env_id, DEFAULT_BUDGET)
+    assert evals["results"].shape == (budget["n"] // budget["eval_freq"], budget["eval_episodes"])
+    assert np.all(evals["ep_lengths"] > 1) and np.all(np.isfinite(evals["results"]))
+
+    # enjoy: loads the model, runs whole trials (stochastic actions, as RL^2 is evaluated)
+    capsys.readouterr()
+    with argv(
+        "enjoy", "--algo", "ppo_lstm", "--env", env_id, "--gym-packages", "meta_envs", "-f", run.parent.parent,
+        "--exp-id", run.name.rsplit("_", 1)[1], "--no-render", "--stochastic", "-n", ENJOY_STEPS, "--device", "cpu",
+    ):  # fmt: skip
+        enjoy()
+    out = capsys.readouterr().out
+    trial_returns = [float(x) for x in re.findall(r"Episode Reward: (-?[\d.]+)", out)]
+    assert trial_returns, out[-2000:]
+    assert re.search(r"Mean reward: -?[\d.]+ \+/- [\d.]+", out)
+    if env_id == "RL2Bandit-v0":
+        assert all(0 <= r <= 10 for r in trial_returns)
+
+
+@requires_zoo
+def test_env_kwargs_variant(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A paper-table variant (10 arms, 100 pulls) through --env-kwargs; enjoy reuses it from args.yml."""
+    from rl_zoo3.enjoy import enjoy
+
+    run = zoo_train(tmp_path, "RL2Bandit-v0", "--env-kwargs", "num_arms:10", "episodes_per_trial:100", n=256, eval_freq=-1)
+    rows = monitor_rows(run)
+    assert rows and all(row["l"] == 100 for row in rows)
+    capsys.readouterr()
+    with argv("enjoy", "--algo", "ppo_lstm", "--env", "RL2Bandit-v0", "--gym-packages", "meta_envs", "-f", tmp_path,
+              "--no-render", "--stochastic", "-n", 200):  # fmt: skip
+        enjoy()
+    assert "Mean episode length: 100.00" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- plots
+@requires_zoo
+def test_plot_train_and_all_plots(trained: Callable[[str], Path], tmp_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import pickle
+
+    from matplotlib import pyplot as plt
+    from rl_zoo3.plots import all_plots, plot_train
+
+    run = trained("RL2Bandit-v0")
+    log_folder = run.parent.parent
+    plt.close("all")
+    with argv("plot_train", "-a", "ppo_lstm", "-e", "RL2Bandit-v0", "-f", log_folder, "-w", 2), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Agg: plt.show() only warns
+        plot_train()
+    lines = plt.gcf().axes[0].get_lines()
+    assert lines and np.all((lines[0].get_ydata() >= 0) & (lines[0].get_ydata() <= 10))
+    plt.gcf().savefig(tmp_path / "train.png")
+    plt.close("all")
+
+    out = tmp_path / "all_plots"
+    with argv("all_plots", "-a", "ppo_lstm", "-e", "RL2Bandit-v0", "-f", log_folder, "-l", "zoo", "--no-display",
+              "--no-million", "-o", out):  # fmt: skip
+        all_plots()
+    plt.close("all")
+    with open(f"{out}.pkl", "rb") as f:
+        results = pickle.load(f)["RL2Bandit-v0"]["PPO_LSTM-zoo"]
+    assert len(results["timesteps"]) == 2 and np.all((results["mean"] >= 0) & (results["mean"] <= 10))
+
+
+# ----------------------------------------------------------------------------- hyperparameter search
+@requires_zoo
+def test_sampler_is_registered_and_round_trips() -> None:
+    import optuna
+    from rl_zoo3 import hyperparams_opt
+
+    from rl2_agent import zoo_sampler
+
+    assert hyperparams_opt.HYPERPARAMS_SAMPLER["ppo_lstm"] is zoo_sampler.sample_rl2_params
+    assert hyperparams_opt.HYPERPARAMS_CONVERTER["ppo_lstm"] is zoo_sampler.convert_rl2_params
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(5):
+        trial = study.ask()
+        params = zoo_sampler.sample_rl2_params(trial, n_actions=0, n_envs=4, additional_args={})
+        assert set(params["policy_kwargs"]) == {"gru_hidden_size"}
+        assert "policy" not in params  # the yaml's RL2GRUPolicy stays
+        assert 0.1 <= params["gae_lambda"] <= 1.0 and 0.9 <= params["gamma"] < 1.0
+        # a stored trial converts back to exactly what it trained with (--trial-id)
+        assert zoo_sampler.convert_rl2_params(trial.params) == params
+        study.tell(trial, 0.0)
+
+
+@requires_zoo
+def test_two_workers_share_a_journal_file_study(tmp_path: Path) -> None:
+    import optuna
+
+    storage = tmp_path / "optuna" / "rl2_bandit.log"
+    command = [
+        sys.executable, "-m", "rl_zoo3.train", "--algo", "ppo_lstm", "--env", "RL2Bandit-v0",
+        "--gym-packages", "meta_envs", "rl2_agent.zoo_sampler", "--conf-file", str(CONF),
+        "-optimize", "--storage", str(storage), "--study-name", "rl2-bandit", "--n-trials", "1",
+        "--sampler", "random", "--pruner", "none", "--n-evaluations", "1", "--eval-episodes", "2",
+        "-n", "32", "-params", "n_envs:2", "--no-optim-plots", "--num-threads", "1", "-f", str(tmp_path / "logs"),
+    ]  # fmt: skip
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    workers = [
+        subprocess.Popen([*command, "--seed", str(seed)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for seed in (1, 2)
+    ]
+    outputs = [w.communicate(timeout=170)[0] for w in workers]
+    for worker, out in zip(workers, outputs):
+        assert worker.returncode == 0, out[-3000:]
+
+    journal = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(storage)))
+    study = optuna.load_study(study_name="rl2-bandit", storage=journal)
+    trials = study.get_trials(states=[optuna.trial.TrialState.COMPLETE])
+    assert len(trials) == 2
+    for trial in trials:
+        assert "gru_hidden_size" in trial.params and np.isfinite(trial.value)
+    assert trials[0].params != trials[1].params  # the workers sampled independently
+
+    # train with a stored trial's hyperparameters (--trial-id; the Zoo ignores --trial-id 0)
+    run = zoo_train(
+        tmp_path / "best", "RL2Bandit-v0", "--storage", str(storage), "--study-name", "rl2-bandit", "--trial-id", "1",
+        n=32, eval_freq=-1, params=("n_envs:2",), gym_packages=("meta_envs", "rl2_agent.zoo_sampler"),
+    )  # fmt: skip
+    saved = yaml.unsafe_load((run / "RL2Bandit-v0" / "config.yml").read_text())
+    assert saved["policy"] == POLICY
+    assert saved["policy_kwargs"] == {"gru_hidden_size": study.trials[1].params["gru_hidden_size"]}
+    assert saved["n_steps"] == study.trials[1].params["n_steps"]
