@@ -21,23 +21,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
-import meta_envs  # noqa: F401  (registers the ids)
-from meta_envs import ENV_IDS
-from rl2_agent import zoo_config
-from rl2_agent.hyperparams import POLICY, get_hyperparams, known_env_ids
+yaml = pytest.importorskip("yaml", reason="pyyaml comes with the zoo extra (pip install -e '.[zoo]')")
+
+import meta_envs  # noqa: E402,F401  (registers the ids)
+from meta_envs import ENV_IDS  # noqa: E402
+from rl2_agent import zoo_config  # noqa: E402
+from rl2_agent.hyperparams import POLICY, get_hyperparams, known_env_ids  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CONF = REPO / "zoo_configs" / "ppo_lstm.yml"
 HAS_ZOO = importlib.util.find_spec("rl_zoo3") is not None
 requires_zoo = pytest.mark.skipif(not HAS_ZOO, reason="rl_zoo3 is not installed (pip install -e '.[zoo]')")
 
-# Tiny budgets: 2 envs x 16 steps per rollout; the Maze (a CNN on images) gets the least.
+# Tiny budgets: 2 envs x 16 steps per rollout. The Maze (a CNN on images) gets the least: 32 steps,
+# one evaluation of one trial, inner episodes cut to 20 steps (--env-kwargs, which enjoy reuses).
 TINY_PARAMS = ("n_envs:2", "n_steps:16", "batch_size:32")
-BUDGET = {"RL2Maze-v0": dict(n=32, eval_freq=32, eval_episodes=1)}
-DEFAULT_BUDGET = dict(n=64, eval_freq=32, eval_episodes=2)  # evaluations at 32 and 64 steps
-ENJOY_STEPS = 1000  # at least one whole trial of every id
+DEFAULT_BUDGET = dict(n=64, eval_freq=32, eval_episodes=2, env_kwargs={}, enjoy_steps=1000)  # evaluations at 32, 64
+BUDGET = {"RL2Maze-v0": dict(n=32, eval_freq=32, eval_episodes=1, env_kwargs={"max_episode_length": 20}, enjoy_steps=100)}
 
 
 # ----------------------------------------------------------------------------- the yaml file
@@ -76,6 +77,10 @@ def argv(*args: str) -> Iterator[None]:
         sys.argv = saved
 
 
+def env_kwargs_args(env_kwargs: dict) -> list[str]:
+    return ["--env-kwargs", *(f"{k}:{v!r}" for k, v in env_kwargs.items())] if env_kwargs else []
+
+
 def zoo_train(
     log_folder: Path,
     env_id: str,
@@ -92,13 +97,41 @@ def zoo_train(
     budget = BUDGET.get(env_id, DEFAULT_BUDGET)
     with argv(
         "train", "--algo", "ppo_lstm", "--env", env_id, "--gym-packages", *gym_packages, "--conf-file", CONF,
-        "-n", n or budget["n"], "-f", log_folder, "--seed", 0, "--verbose", 0,
+        "-n", n or budget["n"], "-f", log_folder, "--seed", 0, "--verbose", 0, "--num-threads", 1,
         "--eval-freq", eval_freq or budget["eval_freq"], "--eval-episodes", budget["eval_episodes"],
-        "-params", *params, *extra,
+        "-params", *params, *env_kwargs_args(budget["env_kwargs"]), *extra,
     ):  # fmt: skip
         train()
     runs = sorted((log_folder / "ppo_lstm").glob(f"{env_id}_*"), key=lambda p: int(p.name.rsplit("_", 1)[1]))
     return runs[-1]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _restore_torch_threads() -> Iterator[None]:
+    """``--num-threads 1`` (what the Zoo's scripts do with it: ``torch.set_num_threads``) is much faster
+    for these tiny batches on a busy CPU; put the process-wide setting back afterwards."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def fixed_trial_length(env_id: str, env_kwargs: dict) -> int | None:
+    """The trial length of ``env_id`` when it is fixed by construction (``steps_per_trial``, or
+    ``episodes_per_trial`` inner episodes of a fixed ``episode_length``), else None (e.g. mazes,
+    whose inner episodes end at the goal)."""
+    import gymnasium as gym
+
+    env = gym.make(env_id, **env_kwargs)
+    trial_env = env.unwrapped
+    length = None
+    if getattr(trial_env, "steps_per_trial", None):
+        length = int(trial_env.steps_per_trial)
+    elif getattr(trial_env, "episodes_per_trial", None) and isinstance(getattr(trial_env.family, "episode_length", None), int):
+        length = int(trial_env.episodes_per_trial) * trial_env.family.episode_length
+    env.close()
+    return length
 
 
 @pytest.fixture(scope="module")
@@ -141,23 +174,29 @@ def test_zoo_train_enjoy_evaluate(env_id: str, trained: Callable[[str], Path], c
     saved = yaml.unsafe_load((run / env_id / "config.yml").read_text())
     assert saved["policy"] == POLICY
 
-    # Monitor: one row per trial (one gymnasium episode = one RL^2 trial)
+    # one gymnasium episode = one RL^2 trial, in the Monitor files (training) and in the Zoo's evaluations
     rows = monitor_rows(run)
-    assert rows and all(row["l"] > 1 for row in rows)
-    if env_id in ("RL2Bandit-v0", "RL3Bandit-v0"):  # 10 pulls per trial, Bernoulli rewards
-        assert all(row["l"] == 10 and 0 <= row["r"] <= 10 and row["r"] == int(row["r"]) for row in rows)
-
-    # the Zoo's evaluation during training: whole trials
     evals = np.load(run / "evaluations.npz")
     budget = BUDGET.get(env_id, DEFAULT_BUDGET)
     assert evals["results"].shape == (budget["n"] // budget["eval_freq"], budget["eval_episodes"])
     assert np.all(evals["ep_lengths"] > 1) and np.all(np.isfinite(evals["results"]))
+    assert all(row["l"] > 1 for row in rows)
+    trial_length = fixed_trial_length(env_id, budget["env_kwargs"])
+    if trial_length is not None:  # every Monitor episode and every evaluation episode is one whole trial
+        assert np.all(evals["ep_lengths"] == trial_length)
+        assert all(row["l"] == trial_length for row in rows)
+        if trial_length <= budget["n"] // 2:  # each of the 2 envs finished a trial
+            assert rows
+    if env_id in ("RL2Bandit-v0", "RL3Bandit-v0"):  # 10 Bernoulli pulls per trial
+        assert rows and all(0 <= row["r"] <= 10 and row["r"] == int(row["r"]) for row in rows)
+        assert np.all((evals["results"] >= 0) & (evals["results"] <= 10))
 
     # enjoy: loads the model, runs whole trials (stochastic actions, as RL^2 is evaluated)
     capsys.readouterr()
     with argv(
         "enjoy", "--algo", "ppo_lstm", "--env", env_id, "--gym-packages", "meta_envs", "-f", run.parent.parent,
-        "--exp-id", run.name.rsplit("_", 1)[1], "--no-render", "--stochastic", "-n", ENJOY_STEPS, "--device", "cpu",
+        "--exp-id", run.name.rsplit("_", 1)[1], "--no-render", "--stochastic", "-n", budget["enjoy_steps"],
+        "--device", "cpu", "--num-threads", 1,
     ):  # fmt: skip
         enjoy()
     out = capsys.readouterr().out
@@ -178,7 +217,7 @@ def test_env_kwargs_variant(tmp_path: Path, capsys: pytest.CaptureFixture) -> No
     assert rows and all(row["l"] == 100 for row in rows)
     capsys.readouterr()
     with argv("enjoy", "--algo", "ppo_lstm", "--env", "RL2Bandit-v0", "--gym-packages", "meta_envs", "-f", tmp_path,
-              "--no-render", "--stochastic", "-n", 200):  # fmt: skip
+              "--no-render", "--stochastic", "-n", 200, "--num-threads", 1):  # fmt: skip
         enjoy()
     assert "Mean episode length: 100.00" in capsys.readouterr().out
 
@@ -251,7 +290,9 @@ def test_two_workers_share_a_journal_file_study(tmp_path: Path) -> None:
     ]  # fmt: skip
     env = {**os.environ, "MPLBACKEND": "Agg"}
     workers = [
-        subprocess.Popen([*command, "--seed", str(seed)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        subprocess.Popen(
+            [*command, "--seed", str(seed)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         for seed in (1, 2)
     ]
     outputs = [w.communicate(timeout=170)[0] for w in workers]

@@ -18,10 +18,12 @@ from typing import Any
 from rl2_agent.baselines.bandit import OTS, UCB1, EpsGreedyBandit, GittinsAgent, GreedyBandit, ThompsonSampling
 from rl2_agent.baselines.base import Agent, RandomAgent, Rollout, TrialObs, TrialSpec, argmax_random, rollout
 from rl2_agent.baselines.mdp import BEB, OPSRL, PSRL, UCRL2, EpsGreedyMDP, GreedyMDP
-from rl2_agent.baselines.tuned import cell_key, tuned_params
+from rl2_agent.baselines.cells import Cell, parse_cells
+from rl2_agent.baselines.tuned import tuned_params
 
 __all__ = [
     "AGENTS",
+    "Cell",
     "ENV_IDS",
     "FAMILIES",
     "Agent",
@@ -29,7 +31,10 @@ __all__ = [
     "TrialObs",
     "TrialSpec",
     "argmax_random",
+    "agent_class",
     "make_agent",
+    "parse_agents",
+    "parse_cells",
     "rollout",
 ]
 
@@ -62,5 +67,15 @@ def make_agent(family: str, name: str, spec: TrialSpec, seed: int | None = None,
     ``params`` override the tuned values (see :mod:`rl2_agent.baselines.tuned`).
     """
     cls = agent_class(family, name)
-    cell = cell_key(family, spec.episodes_per_trial, spec.num_actions)
-    return cls(spec, seed, **{**tuned_params(family, name, cell), **params})
+    cell = Cell(family, spec.episodes_per_trial, spec.num_actions if family == "bandit" else None)
+    return cls(spec, seed, **{**tuned_params(family, name, cell.key), **params})
+
+
+def parse_agents(family: str, text: str | None) -> list[str]:
+    """Comma-separated agent names (all of the family when empty); ``ValueError`` naming the known ones."""
+    names = [t.strip() for t in text.split(",") if t.strip()] if text else list(AGENTS[family])
+    for name in names:
+        agent_class(family, name)
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate agent names in {text!r}")
+    return names

@@ -243,16 +243,27 @@ class Rollout:
     seconds: float
 
 
-def rollout(agent: Agent, env_id: str, env_kwargs: dict[str, Any], n_trials: int, seed: int, record: bool = False) -> Rollout:
-    """Run ``agent`` on the trials of ``reset(seed=seed + i)``, ``i < n_trials``, side by side.
+def rollout(
+    agent: Agent,
+    env_id: str,
+    env_kwargs: dict[str, Any],
+    n_trials: int,
+    seed: int | None = None,
+    record: bool = False,
+    tasks: list[Any] | None = None,
+) -> Rollout:
+    """Run ``agent`` on ``n_trials`` trials side by side.
 
-    Uses the env's numpy-batched implementation when it has one. Trials must have a fixed
-    number of steps (every trial of the batch ends at the same step).
+    Trial ``i`` has the task of ``reset(seed=seed + i)`` (the held-out tasks), or ``tasks[i]``
+    when ``tasks`` is given (``seed`` then seeds the env's noise only). Uses the env's numpy-batched implementation when it has one.
+    Trials must have a fixed number of steps (every trial of the batch ends at the same step).
     """
     import time
 
     if n_trials < 1:
         raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
+    if tasks is not None and len(tasks) != n_trials:
+        raise ValueError(f"got {len(tasks)} tasks for {n_trials} trials")
     start = time.perf_counter()
     if gym.spec(env_id).vector_entry_point is not None:
         venv = gym.make_vec(env_id, num_envs=n_trials, vectorization_mode="vector_entry_point", **env_kwargs)
@@ -261,7 +272,9 @@ def rollout(agent: Agent, env_id: str, env_kwargs: dict[str, Any], n_trials: int
             env_id, num_envs=n_trials, vectorization_mode="sync", vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **env_kwargs
         )
     try:
-        obs, _ = venv.reset(seed=seed)
+        obs, _ = venv.reset(seed=seed)  # seeds the reward / transition noise too
+        if tasks is not None:
+            obs, _ = venv.reset(options={"tasks": list(tasks)})
         agent.reset(n_trials)
         trial_start = np.ones(n_trials, dtype=bool)
         returns = np.zeros(n_trials)

@@ -43,7 +43,7 @@ __all__ = [
 Expectation = Callable[[np.ndarray, int], np.ndarray]
 """``(V (m, S), h) -> E[V(next state)] (m, S, A)`` for the planning step ``h``."""
 
-SCALE_GRID = tuple(float(x) for x in np.logspace(-4, 0, 9))
+SCALE_GRID = tuple(float(f"{x:.3g}") for x in np.logspace(-4, 0, 17))
 
 
 @dataclass(frozen=True)
@@ -157,10 +157,16 @@ class ModelBasedAgent(Agent):
 
     def sample_models(self, rows: np.ndarray, samples: int) -> tuple[np.ndarray, np.ndarray]:
         """``samples`` MDPs per row from the posterior: rewards ``(m,k,S,A)``, transitions ``(m,k,S,A,S)``."""
-        mu, tau, alpha = self.posterior(rows)
+        mu, tau, _ = self.posterior(rows)
         shape = (mu.shape[0], samples) + mu.shape[1:]
         R = mu[:, None] + self.rng.standard_normal(shape) / np.sqrt(tau)[:, None]
-        g = self.rng.gamma(np.broadcast_to(alpha[:, None], shape + (alpha.shape[-1],)))
+        # Dirichlet(alpha0 + counts) = normalised Gamma(alpha0) + Gamma(counts); counts are sparse
+        p_shape = shape + (self.spec.num_states,)
+        alpha0 = self.prior.alpha0
+        g = self.rng.standard_exponential(p_shape) if alpha0 == 1.0 else self.rng.standard_gamma(alpha0, p_shape)
+        counts = np.broadcast_to(self.transitions[rows][:, None], p_shape)
+        seen = counts > 0
+        g[seen] += self.rng.standard_gamma(counts[seen])
         P = g / np.maximum(g.sum(axis=-1, keepdims=True), 1e-300)
         return R, P
 
@@ -272,17 +278,19 @@ def optimistic_expectation(P: np.ndarray, radius: np.ndarray) -> Expectation:
     Moves up to ``radius / 2`` probability onto the best next state and takes it from the worst
     ones first.
     """
+    m, S, A, _ = P.shape
+    P_flat = P.reshape(m, S * A, S)
 
     def expect(V: np.ndarray, h: int) -> np.ndarray:
-        order = np.argsort(-V, axis=-1)  # best first
-        v_sorted = np.take_along_axis(V, order, axis=-1)[:, None, None, :]
-        p_sorted = np.take_along_axis(P, order[:, None, None, :], axis=-1)
-        add = np.minimum(radius / 2.0, 1.0 - p_sorted[..., 0])
-        worst_first = p_sorted[..., :0:-1]
-        taken_before = np.cumsum(worst_first, axis=-1) - worst_first
-        removed = np.clip(add[..., None] - taken_before, 0.0, worst_first)
-        base = np.einsum("msat,mt->msa", P, V)
-        return base + add * v_sorted[..., 0] - np.sum(removed * v_sorted[..., :0:-1], axis=-1)
+        rank = np.argsort(np.argsort(V, axis=-1), axis=-1)  # 0 = worst next state
+        below = (rank[:, :, None] < rank[:, None, :]).astype(P.dtype)  # below[m, l, j]: l ranks under j
+        taken_before = np.matmul(P_flat, below).reshape(P.shape)  # mass of the states worse than j
+        best = rank == S - 1
+        add = np.minimum(radius / 2.0, 1.0 - np.einsum("msat,mt->msa", P, best.astype(P.dtype)))
+        removed = np.clip(add[..., None] - taken_before, 0.0, P)
+        removed *= ~best[:, None, None, :]
+        v_best = V.max(axis=-1)[:, None, None]
+        return np.einsum("msat,mt->msa", P - removed, V) + add * v_best
 
     return expect
 

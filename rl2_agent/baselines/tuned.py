@@ -17,11 +17,6 @@ TUNED: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
 }
 
 
-def cell_key(family: str, episodes_per_trial: int, num_actions: int) -> str:
-    """Table cell of an env: ``"n,k"`` for bandits, ``"n"`` for MDPs."""
-    return f"{episodes_per_trial},{num_actions}" if family == "bandit" else f"{episodes_per_trial}"
-
-
 def tuned_params(family: str, agent: str, cell: str) -> dict[str, Any]:
     """Tuned parameters of ``agent`` for ``cell`` (empty if not tuned)."""
     return dict(TUNED.get(family, {}).get(agent, {}).get(cell, {}))

@@ -1,0 +1,184 @@
+"""Training speed: RecurrentPPO + RL2GRUPolicy vs stock RecurrentPPO + "MlpLstmPolicy", side by side.
+
+Usage::
+
+    python benchmarks/train_speed.py [--timesteps 12800] [--threads 2] [--repeats 1] [--hidden 256]
+
+Both agents train on RL2Bandit-v0 (num_arms=5, episodes_per_trial=100) with 64 envs of the batched
+env (``make_vec_env``), hidden size 256 and the same ``n_steps`` / ``batch_size`` / ``n_epochs`` and
+other RecurrentPPO settings (the project defaults of ``rl2_agent.hyperparams`` for that id, which can
+be overridden on the command line). Each run starts with one warm-up rollout + update, then
+``--timesteps`` training steps are timed (``learn`` rounds up to whole rollouts of n_steps x n_envs).
+With ``--repeats`` the agents alternate and the best run of each is kept (the machine is shared).
+A last line times RL2GRUPolicy at the project defaults (``gru_hidden_size`` of hyperparams).
+
+Printed: training steps/s (env steps, i.e. transitions, per second of ``learn``), the ratio ours /
+stock (goal >= 1.3), the share of time spent collecting rollouts, and the achieved GFLOP/s next to
+the float32 matmul peak of this machine (best ``torch.mm`` of two 2048x2048 matrices, 2 threads,
+and at ``--threads`` if different). FLOPs per env step::
+
+    F_fwd    = 2 GRUs x sum over layers l of 2 * 3H * (in_l + H)        (in_0 = features, in_l = H)
+             + heads: 2 * (sum of in x out over the actor MLP + action layer, critic MLP + value layer)
+    F_step   = F_fwd                                   rollout: one forward per transition
+             + n_epochs * 3 * F_fwd * padding          training: forward + backward (~2x forward),
+                                                       padding = rows the GRUs processed / real rows
+    GFLOP/s  = F_step * steps/s / 1e9
+
+(stock LSTM: the same with 4H gates instead of 3H). Element-wise gate math, the optimizer and the
+loss are not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any, Callable
+
+import torch as th
+from sb3_contrib import RecurrentPPO
+from torch import nn
+
+from rl2_agent.envs import make_vec_env
+from rl2_agent.hyperparams import get_hyperparams
+from rl2_agent.policies import RL2GRUPolicy
+
+ENV_ID = "RL2Bandit-v0"
+ENV_KWARGS = {"num_arms": 5, "episodes_per_trial": 100}
+N_ENVS = 64
+
+
+def matmul_peak(threads: int, size: int = 2048, reps: int = 5) -> float:
+    """Best float32 GFLOP/s of ``torch.mm`` on two ``size`` x ``size`` matrices with ``threads`` threads."""
+    previous = th.get_num_threads()
+    th.set_num_threads(threads)
+    a, b = th.randn(size, size), th.randn(size, size)
+    th.mm(a, b)
+    best = float("inf")
+    for _ in range(reps):
+        start = time.perf_counter()
+        for _ in range(3):
+            th.mm(a, b)
+        best = min(best, (time.perf_counter() - start) / 3)
+    th.set_num_threads(previous)
+    return 2 * size**3 / best / 1e9
+
+
+def linear_flops(module: nn.Module) -> int:
+    """FLOPs of one forward pass of every ``nn.Linear`` in ``module``, for one input row."""
+    return sum(2 * m.in_features * m.out_features for m in module.modules() if isinstance(m, nn.Linear))
+
+
+def rnn_flops(rnn: nn.RNNBase, gates: int) -> int:
+    """FLOPs of the matrix products of one step of ``rnn`` (``gates`` = 3 for a GRU, 4 for an LSTM), one row."""
+    sizes = [rnn.input_size] + [rnn.hidden_size] * (rnn.num_layers - 1)
+    return sum(2 * gates * rnn.hidden_size * (size + rnn.hidden_size) for size in sizes)
+
+
+def forward_flops(policy: Any) -> int:
+    """FLOPs of one forward pass of both recurrent nets and the heads, for one transition."""
+    gates = 3 if isinstance(policy.lstm_actor, nn.GRU) else 4
+    heads = linear_flops(policy.mlp_extractor) + linear_flops(policy.action_net) + linear_flops(policy.value_net)
+    return rnn_flops(policy.lstm_actor, gates) + rnn_flops(policy.lstm_critic, gates) + heads
+
+
+def timed(fn: Callable[..., Any], totals: dict[str, float], key: str) -> Callable[..., Any]:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            totals[key] += time.perf_counter() - start
+
+    return wrapper
+
+
+def run(policy: str, hidden: int, hyperparams: dict[str, Any], timesteps: int, seed: int) -> dict[str, float]:
+    """Train one agent for ``timesteps`` after a warm-up; return throughput, rollout share and GFLOP/s."""
+    params = dict(hyperparams)
+    params.pop("n_envs")
+    params.pop("policy")
+    params["policy_kwargs"] = {"gru_hidden_size": hidden} if policy == "ours" else {"lstm_hidden_size": hidden}
+    env = make_vec_env(ENV_ID, N_ENVS, ENV_KWARGS, seed=seed)
+    model = RecurrentPPO(RL2GRUPolicy if policy == "ours" else "MlpLstmPolicy", env, seed=seed, **params)
+    model.learn(1)  # warm-up: one rollout and one update
+    totals = {"rollout": 0.0, "train": 0.0, "rows": 0.0}
+    model.collect_rollouts = timed(model.collect_rollouts, totals, "rollout")
+    model.train = timed(model.train, totals, "train")
+    evaluate_actions = model.policy.evaluate_actions
+
+    def counting_evaluate_actions(obs: Any, actions: th.Tensor, lstm_states: Any, episode_starts: th.Tensor) -> Any:
+        totals["rows"] += episode_starts.shape[0]  # padded rows, as the recurrent nets process them
+        return evaluate_actions(obs, actions, lstm_states, episode_starts)
+
+    model.policy.evaluate_actions = counting_evaluate_actions
+    start_steps = model.num_timesteps
+    start = time.perf_counter()
+    model.learn(timesteps, reset_num_timesteps=False)
+    elapsed = time.perf_counter() - start
+    steps = model.num_timesteps - start_steps
+    padding = totals["rows"] / (steps * model.n_epochs)
+    flops_fwd = forward_flops(model.policy)
+    flops_step = flops_fwd * (1 + 3 * model.n_epochs * padding)
+    return {
+        "steps_per_s": steps / elapsed,
+        "rollout_share": totals["rollout"] / elapsed,
+        "padding": padding,
+        "gflop_per_step": flops_step / 1e9,
+        "gflops": flops_step * steps / elapsed / 1e9,
+        "train_gflops": flops_fwd * 3 * model.n_epochs * padding * steps / totals["train"] / 1e9,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--timesteps", type=int, default=12_800, help="timed training steps per run (after a warm-up)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per agent (alternating); the best is kept")
+    parser.add_argument("--hidden", type=int, default=256, help="GRU / LSTM hidden size of the comparison")
+    parser.add_argument("--n-steps", type=int, default=None, help="override the default n_steps")
+    parser.add_argument("--batch-size", type=int, default=None, help="override the default batch_size")
+    parser.add_argument("--n-epochs", type=int, default=None, help="override the default n_epochs")
+    parser.add_argument("--skip-stock", action="store_true", help="time RL2GRUPolicy only")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    overrides = {k: v for k, v in (("n_steps", args.n_steps), ("batch_size", args.batch_size), ("n_epochs", args.n_epochs)) if v}
+    defaults = get_hyperparams(ENV_ID)
+    hyperparams = get_hyperparams(ENV_ID, {"n_envs": N_ENVS, **overrides})
+    peak = matmul_peak(2)
+    peak_run = peak if args.threads == 2 else matmul_peak(args.threads)
+    th.set_num_threads(args.threads)
+
+    cases = [("ours", args.hidden)] + ([] if args.skip_stock else [("stock", args.hidden)])
+    default_hidden = defaults["policy_kwargs"]["gru_hidden_size"]
+    if default_hidden != args.hidden or overrides:
+        cases.append(("ours (project defaults)", default_hidden))
+    best: dict[str, dict[str, float]] = {}
+    for _ in range(args.repeats):
+        for name, hidden in cases:
+            params = defaults if name.endswith("(project defaults)") else hyperparams
+            result = run("stock" if name == "stock" else "ours", hidden, params, args.timesteps, args.seed)
+            if name not in best or result["steps_per_s"] > best[name]["steps_per_s"]:
+                best[name] = result
+
+    shown = {k: hyperparams[k] for k in ("n_steps", "batch_size", "n_epochs")}
+    print(f"{ENV_ID} {ENV_KWARGS}, {N_ENVS} envs (batched), {shown}, torch threads {args.threads}, best of {args.repeats}")
+    print(f"float32 matmul peak (torch.mm 2048x2048): {peak:.1f} GFLOP/s with 2 threads", end="")
+    print("" if args.threads == 2 else f", {peak_run:.1f} GFLOP/s with {args.threads}")
+    print("| agent | hidden | steps/s | rollout share | padding | GFLOP/step | GFLOP/s | % of peak | train-phase GFLOP/s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, hidden in cases:
+        r = best[name]
+        label = {"ours": "RL2GRUPolicy", "stock": "stock MlpLstmPolicy"}.get(name, "RL2GRUPolicy, project defaults")
+        if name.endswith("(project defaults)"):
+            label += f" {({k: defaults[k] for k in ('n_steps', 'batch_size', 'n_epochs')})}"
+        print(
+            f"| {label} | {hidden} | {r['steps_per_s']:.0f} | {r['rollout_share']:.0%} | {r['padding']:.3f} | "
+            f"{r['gflop_per_step']:.4f} | {r['gflops']:.1f} | {r['gflops'] / peak_run:.0%} | {r['train_gflops']:.1f} |"
+        )
+    if "stock" in best:
+        print(f"ratio RL2GRUPolicy / stock MlpLstmPolicy: {best['ours']['steps_per_s'] / best['stock']['steps_per_s']:.2f}x (goal >= 1.3x)")
+
+
+if __name__ == "__main__":
+    main()

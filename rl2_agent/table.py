@@ -1,0 +1,283 @@
+"""``python -m rl2_agent table``: the RL^2 paper's Tables 1 and 2, every agent on the same tasks.
+
+::
+
+    python -m rl2_agent table --family bandit --trials 1000 --json results/bandit.json --plot-dir results/plots
+    python -m rl2_agent table --family mdp --cells "10 25" --agents random,psrl,rl2=runs/mdp10 --json mdp.json
+
+For every cell (bandit ``"n,k"``: episodes, arms; MDP ``"n"``: episodes) every agent plays the
+trials of ``reset(seed=SEED + i)``, ``i < trials`` (the same held-out tasks for all). Agents are the
+classical baselines of :mod:`rl2_agent.baselines` (with their tuned parameters) and trained runs
+given as ``label=run_dir`` (scored by :func:`rl2_agent.evaluate.evaluate_run`).
+
+Output: a markdown table of mean +- standard error with the paper's figure in brackets; in each
+row the best agent and every agent not significantly worse than it (one-sided Welch t-test,
+p = 0.05, the paper's rule) are bold. ``--json`` writes ``{cell: {agent: {"mean", "se", "paper",
+"bold"}}}`` and a CSV next to it; ``--plot-dir`` writes a bar chart per cell and, for bandits, the
+mean cumulative regret over pulls per cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Entry", "bold_agents", "evaluate_cell", "markdown_table", "parse_entries"]
+
+DEFAULT_SEED = 1_000_000
+"""First held-out seed: the same as :data:`rl2_agent.evaluate.EVAL_SEED`."""
+
+SIGNIFICANCE = 0.05
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One column of the table: a baseline (``run_dir is None``) or a trained run."""
+
+    label: str
+    run_dir: Path | None = None
+
+    @property
+    def paper_key(self) -> str:
+        """The paper column this entry is compared with."""
+        return "rl2" if self.run_dir is not None else self.label
+
+
+def parse_entries(family: str, text: str | None) -> list[Entry]:
+    """``"random,ucb1,rl2=runs/x"`` -> entries; every baseline of the family when empty."""
+    from rl2_agent.baselines import AGENTS, agent_class
+
+    items = [t.strip() for t in text.split(",") if t.strip()] if text else list(AGENTS[family])
+    entries: list[Entry] = []
+    for item in items:
+        if "=" in item:
+            label, _, path = item.partition("=")
+            if not label.strip() or not path.strip():
+                raise ValueError(f"bad run entry {item!r}: expected label=run_dir, e.g. rl2=runs/bandit")
+            entries.append(Entry(label.strip(), Path(path.strip())))
+        else:
+            agent_class(family, item)
+            entries.append(Entry(item))
+    labels = [e.label for e in entries]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"duplicate agent labels in {text!r}")
+    return entries
+
+
+# --------------------------------------------------------------------------------------
+# evaluation
+# --------------------------------------------------------------------------------------
+@dataclass
+class CellResult:
+    """Per-trial returns of every entry in one cell, plus bandit regret curves."""
+
+    returns: dict[str, np.ndarray]
+    regret: dict[str, np.ndarray]
+    seconds: dict[str, float]
+
+
+def _evaluate_run(entry: Entry, env_id: str, env_kwargs: dict[str, Any], n_trials: int, seed: int) -> np.ndarray:
+    """Per-trial returns of a trained run (``rl2_agent.evaluate.evaluate_run``, imported lazily)."""
+    try:
+        from rl2_agent.evaluate import evaluate_run
+    except ImportError as err:  # also covers a missing function (ImportError: cannot import name)
+        raise RuntimeError(f"cannot score {entry.label}={entry.run_dir}: rl2_agent.evaluate.evaluate_run is unavailable ({err})") from err
+    result = evaluate_run(entry.run_dir, env_id, env_kwargs, n_trials, seed)
+    return np.asarray(getattr(result, "trial_returns", result), dtype=np.float64).reshape(-1)
+
+
+def _arm_probs(env_id: str, env_kwargs: dict[str, Any], n_trials: int, seed: int) -> np.ndarray:
+    """True arm probabilities of the held-out bandit tasks (for regret only; agents never see them)."""
+    import gymnasium as gym
+
+    env = gym.make(env_id, **env_kwargs)
+    try:
+        probs = []
+        for i in range(n_trials):
+            env.reset(seed=seed + i)
+            probs.append(np.asarray(env.unwrapped.task, dtype=np.float64))
+    finally:
+        env.close()
+    return np.stack(probs)
+
+
+def evaluate_cell(family: str, cell: Any, entries: list[Entry], n_trials: int, seed: int, regret: bool = False) -> CellResult:
+    """Run every entry on the cell's held-out trials; ``regret`` adds bandit regret curves."""
+    from rl2_agent.baselines import ENV_IDS, TrialSpec, make_agent, rollout
+
+    env_id, env_kwargs = ENV_IDS[family], cell.env_kwargs()
+    spec = TrialSpec.from_env(env_id, env_kwargs)
+    probs = _arm_probs(env_id, env_kwargs, n_trials, seed) if regret and family == "bandit" else None
+    out = CellResult({}, {}, {})
+    for entry in entries:
+        start = time.perf_counter()
+        if entry.run_dir is not None:
+            out.returns[entry.label] = _evaluate_run(entry, env_id, env_kwargs, n_trials, seed)
+        else:
+            agent = make_agent(family, entry.label, spec, seed=seed)
+            result = rollout(agent, env_id, env_kwargs, n_trials, seed, record=probs is not None)
+            out.returns[entry.label] = result.returns
+            if probs is not None:
+                chosen = np.take_along_axis(probs, result.actions.T, axis=1)  # (n_trials, pulls)
+                out.regret[entry.label] = np.cumsum((probs.max(axis=1, keepdims=True) - chosen).mean(axis=0))
+        out.seconds[entry.label] = time.perf_counter() - start
+        logger.info("%s %s: %.2f +- %.2f (%.1f s)", cell.key, entry.label, *mean_se(out.returns[entry.label]), out.seconds[entry.label])
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# statistics and formatting
+# --------------------------------------------------------------------------------------
+def mean_se(x: np.ndarray) -> tuple[float, float]:
+    """Mean and standard error of the mean."""
+    x = np.asarray(x, dtype=np.float64)
+    return float(x.mean()), float(x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else float("nan")
+
+
+def bold_agents(returns: dict[str, np.ndarray], alpha: float = SIGNIFICANCE) -> set[str]:
+    """The best agent and every agent not significantly worse (one-sided Welch t-test at ``alpha``)."""
+    from scipy import stats
+
+    best = max(returns, key=lambda k: returns[k].mean())
+    bold = {best}
+    for label, x in returns.items():
+        if label == best:
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            p = stats.ttest_ind(returns[best], x, equal_var=False, alternative="greater").pvalue
+        if np.isnan(p):  # both constant: equal means tie, otherwise the best is strictly better
+            p = 1.0 if np.isclose(x.mean(), returns[best].mean()) else 0.0
+        if p >= alpha:
+            bold.add(label)
+    return bold
+
+
+def _fmt(value: float, digits: int) -> str:
+    return f"{value:.{digits}f}"
+
+
+def markdown_table(family: str, stats: dict[str, dict[str, dict[str, Any]]], labels: list[str]) -> str:
+    """Markdown table: one row per cell, ``mean +- se (paper)`` per agent, bold entries in bold."""
+    title = "n, k" if family == "bandit" else "n"
+    lines = [f"| {title} | " + " | ".join(labels) + " |", "|" + "---|" * (len(labels) + 1)]
+    for cell, row in stats.items():
+        parts = []
+        for label in labels:
+            if label not in row:
+                parts.append("-")
+                continue
+            s = row[label]
+            digits = 2 if abs(s["mean"]) < 100 else 1
+            text = f"{_fmt(s['mean'], digits)} ± {_fmt(s['se'], digits)}"
+            text = f"**{text}**" if s["bold"] else text
+            parts.append(text + (f" ({s['paper']})" if s["paper"] is not None else ""))
+        lines.append(f"| {cell} | " + " | ".join(parts) + " |")
+    return "\n".join(lines)
+
+
+def _write_outputs(path: Path, family: str, stats: dict[str, dict[str, dict[str, Any]]], n_trials: int, seed: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(stats, indent=1) + "\n")
+    csv_path = path.with_suffix(".csv")
+    with csv_path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["family", "cell", "agent", "mean", "se", "paper", "bold", "trials", "seed"])
+        for cell, row in stats.items():
+            for label, s in row.items():
+                writer.writerow([family, cell, label, f"{s['mean']:.6g}", f"{s['se']:.6g}", s["paper"], int(s["bold"]), n_trials, seed])
+    return csv_path
+
+
+# --------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--family", choices=["bandit", "mdp"], required=True, help="bandit (RL^2 Table 1) or mdp (Table 2)")
+    parser.add_argument("--cells", default=None, help='cells: "10,5 100,5" (bandit: episodes,arms) or "10 25" (mdp); default: the paper\'s')
+    parser.add_argument("--agents", default=None, help="comma-separated baselines and label=run_dir entries; default: every baseline")
+    parser.add_argument("--trials", type=int, default=1000, help="held-out trials per cell (default 1000)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"first held-out seed (default {DEFAULT_SEED})")
+    parser.add_argument("--json", type=Path, default=None, help="write the results to this JSON file (and a CSV next to it)")
+    parser.add_argument("--plot-dir", type=Path, default=None, help="write a bar chart per cell (and bandit regret curves) here")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from rl2_agent.baselines import parse_cells
+    from rl2_agent.paper import PAPER, paper_value
+
+    family = args.family
+    try:
+        cells = parse_cells(family, args.cells, list(PAPER[family]))
+        entries = parse_entries(family, args.agents)
+        if args.trials < 2:
+            raise ValueError(f"--trials must be an integer >= 2, got {args.trials}")
+        for entry in entries:
+            if entry.run_dir is not None and not entry.run_dir.exists():
+                raise ValueError(f"run folder {entry.run_dir} of {entry.label}={entry.run_dir} does not exist")
+    except ValueError as err:
+        logger.error("%s", err)
+        return 2
+    runnable = []
+    for entry in entries:
+        if entry.run_dir is not None:
+            try:
+                from rl2_agent.evaluate import evaluate_run  # noqa: F401
+            except ImportError as err:
+                logger.error("skipping %s=%s: rl2_agent.evaluate.evaluate_run is unavailable (%s)", entry.label, entry.run_dir, err)
+                continue
+        runnable.append(entry)
+    if not runnable:
+        logger.error("nothing to evaluate")
+        return 2
+    stats: dict[str, dict[str, dict[str, Any]]] = {}
+    regret: dict[str, dict[str, np.ndarray]] = {}
+    start = time.perf_counter()
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("cells", total=len(cells))
+        for cell in cells:
+            progress.update(task, description=f"cell {cell.key}")
+            result = evaluate_cell(family, cell, runnable, args.trials, args.seed, regret=args.plot_dir is not None)
+            bold = bold_agents(result.returns)
+            stats[cell.key] = {}
+            for entry in runnable:
+                mean, se = mean_se(result.returns[entry.label])
+                paper = paper_value(family, cell.key, entry.paper_key)
+                stats[cell.key][entry.label] = {"mean": mean, "se": se, "paper": paper, "bold": entry.label in bold}
+            regret[cell.key] = result.regret
+            if args.plot_dir is not None:
+                _plot_cell(args.plot_dir, family, cell.key, stats[cell.key], result.regret)
+            progress.advance(task)
+    labels = [e.label for e in runnable]
+    print(f"\nRL^2 {'Table 1 (bandits)' if family == 'bandit' else 'Table 2 (tabular MDPs)'}: mean trial return ± s.e. over "
+          f"{args.trials} held-out trials (seeds {args.seed}..{args.seed + args.trials - 1}); the paper's figure in brackets; "
+          f"bold: not significantly below the best (one-sided Welch t-test, p = {SIGNIFICANCE}).\n")
+    print(markdown_table(family, stats, labels))
+    logger.info("table done in %.1f s", time.perf_counter() - start)
+    if args.json:
+        csv_path = _write_outputs(args.json, family, stats, args.trials, args.seed)
+        logger.info("wrote %s and %s", args.json, csv_path)
+    return 0
+
+
+def _plot_cell(plot_dir: Path, family: str, key: str, row: dict[str, dict[str, Any]], regret: dict[str, np.ndarray]) -> None:
+    from rl2_agent.plots import plot_cell_bars, plot_regret_curves
+
+    plot_dir.mkdir(parents=True, exist_ok=True)
+    name = key.replace(",", "_")
+    title = f"{'bandit n,k' if family == 'bandit' else 'MDP n'} = {key}"
+    plot_cell_bars(row, plot_dir / f"{family}_{name}_bars.png", title)
+    if regret:
+        plot_regret_curves(regret, plot_dir / f"{family}_{name}_regret.png", f"cumulative regret, {title}")

@@ -1,0 +1,264 @@
+"""Tests of the classical baselines (rl2_agent.baselines), the Gittins tables and the table CLI."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from meta_envs.tabular_mdp import MDPTask
+from rl2_agent.__main__ import main
+from rl2_agent.baselines import AGENTS, TrialSpec, make_agent, parse_agents, parse_cells, rollout
+from rl2_agent.baselines import gittins as G
+from rl2_agent.paper import PAPER
+
+BANDIT = "RL2Bandit-v0"
+MDP = "RL2TabularMDP-v0"
+
+
+@pytest.fixture(autouse=True)
+def _tmp_cache(tmp_path, monkeypatch):
+    """Every test caches Gittins tables in its own folder."""
+    monkeypatch.setenv("RL2_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def _bandit_obs(spec: TrialSpec, n: int, arm: int | None = None, reward: float = 0.0) -> np.ndarray:
+    obs = np.zeros((n, spec.obs_layout["done"].stop), np.float32)
+    obs[:, spec.obs_layout["obs"].start] = 1.0
+    if arm is not None:
+        obs[:, spec.obs_layout["prev_action"].start + arm] = 1.0
+        obs[:, spec.obs_layout["prev_reward"].start] = reward
+        obs[:, spec.obs_layout["done"].start] = 1.0
+    return obs
+
+
+# --------------------------------------------------------------------------------------
+# bandits
+# --------------------------------------------------------------------------------------
+def test_ucb1_ends_on_the_best_arm():
+    kwargs = {"num_arms": 5, "episodes_per_trial": 300}
+    spec = TrialSpec.from_env(BANDIT, kwargs)
+    probs = np.array([0.2, 0.5, 0.85, 0.45, 0.6])
+    agent = make_agent("bandit", "ucb1", spec, seed=0, c=0.5)
+    result = rollout(agent, BANDIT, kwargs, 40, seed=0, record=True, tasks=[probs] * 40)
+    last = result.actions[-50:]
+    assert np.mean(last == 2) > 0.9
+    assert np.mean(np.bincount(last.ravel(), minlength=5).argmax() == 2)
+
+
+def test_thompson_posterior_updates():
+    spec = TrialSpec.from_env(BANDIT, {"num_arms": 3, "episodes_per_trial": 50})
+    agent = make_agent("bandit", "thompson", spec, seed=1)
+    agent.act(_bandit_obs(spec, 4), np.ones(4, bool))
+    agent.act(_bandit_obs(spec, 4, arm=2, reward=1.0), np.zeros(4, bool))
+    agent.act(_bandit_obs(spec, 4, arm=2, reward=0.0), np.zeros(4, bool))
+    agent.act(_bandit_obs(spec, 4, arm=0, reward=1.0), np.zeros(4, bool))
+    np.testing.assert_array_equal(agent.successes, [[1, 0, 1]] * 4)
+    np.testing.assert_array_equal(agent.failures, [[0, 0, 1]] * 4)
+    np.testing.assert_allclose(agent.posterior_mean[0], [2 / 3, 1 / 2, 1 / 2])
+    # many wins on arm 1: its posterior dominates the draws
+    for _ in range(30):
+        actions = agent.act(_bandit_obs(spec, 4, arm=1, reward=1.0), np.zeros(4, bool))
+    draws = np.stack([agent.scores() for _ in range(200)])
+    assert np.mean(draws.argmax(axis=-1) == 1) > 0.9
+    assert actions.shape == (4,) and actions.dtype == np.int64
+    # a trial start forgets the trial
+    agent.act(_bandit_obs(spec, 4), np.array([True, False, False, False]))
+    assert agent.successes[0].sum() == 0 and agent.successes[1].sum() == 32
+
+
+@pytest.mark.parametrize("name", list(AGENTS["bandit"]))
+def test_every_bandit_agent_beats_random_or_matches(name):
+    kwargs = {"num_arms": 5, "episodes_per_trial": 30}
+    spec = TrialSpec.from_env(BANDIT, kwargs)
+    returns = rollout(make_agent("bandit", name, spec, seed=0), BANDIT, kwargs, 300, seed=5).returns
+    assert returns.shape == (300,)
+    assert returns.mean() > (14.0 if name == "random" else 19.0)
+
+
+# --------------------------------------------------------------------------------------
+# Gittins indices
+# --------------------------------------------------------------------------------------
+def test_gittins_horizon_one_is_the_posterior_mean():
+    table = G.gittins_table(6, "exact")
+    s, f = np.meshgrid(np.arange(6), np.arange(6), indexing="ij")
+    ok = s + f <= 5
+    np.testing.assert_allclose(table.index(s[ok], f[ok], 1), (s[ok] + 1) / (s[ok] + f[ok] + 2), atol=1e-15)
+
+
+@pytest.mark.parametrize(("successes", "failures"), [(0, 0), (1, 0), (0, 3), (4, 2)])
+def test_gittins_horizon_two_by_hand(successes, failures):
+    # C(lam) = p - lam + p max(0, p1 - lam) + (1 - p) max(0, p0 - lam) with p0 < p <= root < p1:
+    # the root is p (1 + p1) / (1 + p)
+    a, b = successes + 1, failures + 1
+    p, p1 = a / (a + b), (a + 1) / (a + b + 1)
+    expected = p * (1 + p1) / (1 + p)
+    table = G.gittins_table(10, "exact")
+    assert table.index(successes, failures, 2) == pytest.approx(expected, abs=1e-13)
+    if (successes, failures) == (0, 0):
+        assert expected == pytest.approx(5 / 9)
+
+
+def test_gittins_known_values_and_monotonicity():
+    table = G.gittins_table(40, "exact")
+    idx = np.array([table.index(0, 0, r) for r in range(1, 41)])
+    assert np.all(np.diff(idx) > 0)  # more pulls left: more worth exploring
+    assert idx[0] == 0.5 and idx[-1] < 1.0
+    for s, f in [(3, 1), (0, 5), (10, 10)]:
+        r = np.arange(1, 41 - s - f)
+        assert np.all(np.diff(table.index(s, f, r)) >= -1e-15)
+        assert np.all(table.index(s, f, r) >= (s + 1) / (s + f + 2) - 1e-15)
+    # more successes, higher index; more failures, lower
+    assert table.index(3, 2, 10) > table.index(2, 2, 10) > table.index(2, 3, 10)
+
+
+def test_gittins_exact_matches_bisection_and_grid_is_close():
+    exact = G.gittins_table(14, "exact", use_cache=False)
+    bisection = G.gittins_table(14, "bisection", use_cache=False)
+    grid = G.gittins_table(14, "grid", use_cache=False)
+    np.testing.assert_allclose(exact.values, bisection.values, atol=1e-11)
+    assert np.max(np.abs(grid.values - exact.values)) < 0.02
+
+
+def test_gittins_cache(tmp_path, monkeypatch):
+    table = G.gittins_table(12, "exact")
+    files = list((tmp_path / "cache").glob("gittins_exact_H12.npy"))
+    assert len(files) == 1
+    monkeypatch.setattr(G, "_build_exact", lambda *a, **k: pytest.fail("rebuilt instead of loading the cache"))
+    again = G.gittins_table(12, "exact")
+    np.testing.assert_array_equal(table.values, again.values)
+
+
+def test_gittins_bad_arguments():
+    with pytest.raises(ValueError, match="horizon must be an integer >= 1"):
+        G.gittins_table(0)
+    with pytest.raises(ValueError, match="method must be one of"):
+        G.gittins_table(5, "magic")
+    with pytest.raises(ValueError, match="remaining"):
+        G.gittins_table(5, "exact").index(3, 2, 1)
+
+
+# --------------------------------------------------------------------------------------
+# tabular MDPs
+# --------------------------------------------------------------------------------------
+def _two_state_task() -> MDPTask:
+    """State 0: stay (0.1) or move to 1 (0); state 1: stay (1.0) or move to 0 (0). Optimal: 4 per episode."""
+    T = np.zeros((2, 2, 2))
+    T[0, 0, 0] = T[0, 1, 1] = T[1, 0, 1] = T[1, 1, 0] = 1.0
+    return MDPTask(T, np.array([[0.1, 0.0], [1.0, 0.0]]))
+
+
+@pytest.mark.parametrize(("name", "target"), [("psrl", 3.5), ("ucrl2", 3.95)])
+def test_psrl_and_ucrl2_solve_a_deterministic_mdp(name, target):
+    kwargs = {"num_states": 2, "num_actions": 2, "episode_length": 5, "episodes_per_trial": 20, "reward_kind": "deterministic_uniform"}
+    spec = TrialSpec.from_env(MDP, kwargs)
+    assert (spec.num_states, spec.num_actions, spec.episode_length, spec.horizon) == (2, 2, 5, 100)
+    agent = make_agent("mdp", name, spec, seed=0)
+    result = rollout(agent, MDP, kwargs, 30, seed=0, record=True, tasks=[_two_state_task()] * 30)
+    per_episode = result.rewards.reshape(20, 5, 30).sum(axis=1)
+    assert per_episode[-5:].mean() >= target
+    assert per_episode[:2].mean() < 3.0  # it had to learn
+
+
+def test_mdp_agent_counts_only_observable_transitions():
+    kwargs = {"num_states": 2, "num_actions": 2, "episode_length": 5, "episodes_per_trial": 2, "reward_kind": "deterministic_uniform"}
+    spec = TrialSpec.from_env(MDP, kwargs)
+    agent = make_agent("mdp", "greedy", spec, seed=0)
+    rollout(agent, MDP, kwargs, 3, seed=0, tasks=[_two_state_task()] * 3)
+    # 10 steps, the last step of each of the 2 episodes has no observable next state
+    # (the final step of the trial is never observed by the agent)
+    assert agent.visits.sum(axis=(1, 2)).tolist() == [9, 9, 9]
+    assert agent.transitions.sum(axis=(1, 2, 3)).tolist() == [8, 8, 8]
+
+
+def test_mdp_agents_run_on_the_paper_env():
+    kwargs = {"episodes_per_trial": 3}
+    spec = TrialSpec.from_env(MDP, kwargs)
+    for name in AGENTS["mdp"]:
+        returns = rollout(make_agent("mdp", name, spec, seed=0), MDP, kwargs, 50, seed=3).returns
+        assert returns.shape == (50,) and np.all(np.isfinite(returns))
+
+
+# --------------------------------------------------------------------------------------
+# registry, parsing, paper numbers
+# --------------------------------------------------------------------------------------
+def test_registry_and_clear_errors():
+    assert list(AGENTS["bandit"]) == ["random", "greedy", "eps_greedy", "ucb1", "thompson", "ots", "gittins"]
+    assert list(AGENTS["mdp"]) == ["random", "greedy", "eps_greedy", "psrl", "opsrl", "ucrl2", "beb"]
+    with pytest.raises(ValueError, match=r"unknown bandit agent 'psrl'; known bandit agents: \['random'"):
+        parse_agents("bandit", "ucb1,psrl")
+    with pytest.raises(ValueError, match="bad bandit cell '10': expected 'n,k'"):
+        parse_cells("bandit", "10,5 10", [])
+    with pytest.raises(ValueError, match="bad mdp cell '10,5'"):
+        parse_cells("mdp", "10,5", [])
+    with pytest.raises(ValueError, match="epsilon must be in"):
+        make_agent("bandit", "eps_greedy", TrialSpec.from_env(BANDIT, {}), epsilon=2.0)
+    assert len(PAPER["bandit"]) == 9 and len(PAPER["mdp"]) == 5
+    assert PAPER["bandit"]["500,50"]["gittins"] == 463.7 and PAPER["mdp"]["100"]["opsrl"] == 1973.9
+
+
+def test_baselines_do_not_import_torch():
+    code = "import sys, rl2_agent.baselines, rl2_agent.table, rl2_agent.paper; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------------------
+# the table and tune commands
+# --------------------------------------------------------------------------------------
+def test_table_cli(tmp_path, capsys):
+    out = tmp_path / "res" / "bandit.json"
+    code = main(
+        ["table", "--family", "bandit", "--cells", "10,5 20,3", "--trials", "60", "--agents", "random,greedy,gittins,ucb1",
+         "--json", str(out), "--plot-dir", str(tmp_path / "plots"), "--seed", "0"]
+    )
+    assert code == 0
+    data = json.loads(out.read_text())
+    assert list(data) == ["10,5", "20,3"]
+    for row in data.values():
+        assert list(row) == ["random", "greedy", "gittins", "ucb1"]
+        for stats in row.values():
+            assert {"mean", "se"} <= set(stats) and stats["se"] > 0
+    assert data["10,5"]["gittins"]["paper"] == 6.6 and data["20,3"]["gittins"]["paper"] is None
+    assert data["10,5"]["random"]["bold"] is False and data["10,5"]["gittins"]["bold"] is True
+    csv_text = out.with_suffix(".csv").read_text().splitlines()
+    assert csv_text[0].startswith("family,cell,agent,mean,se,paper,bold") and len(csv_text) == 1 + 8
+    printed = capsys.readouterr().out
+    assert "| n, k | random | greedy | gittins | ucb1 |" in printed and "**" in printed and "(6.6)" in printed
+    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        "bandit_10_5_bars.png", "bandit_10_5_regret.png", "bandit_20_3_bars.png", "bandit_20_3_regret.png",
+    ]
+
+
+def test_table_cli_mdp(tmp_path):
+    out = tmp_path / "mdp.json"
+    assert main(["table", "--family", "mdp", "--cells", "2", "--trials", "20", "--agents", "random,psrl", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert list(data) == ["2"] and list(data["2"]) == ["random", "psrl"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--family", "bandit", "--agents", "random,foo"], "unknown bandit agent 'foo'"),
+        (["--family", "mdp", "--agents", "gittins"], "unknown mdp agent 'gittins'"),
+        (["--family", "bandit", "--cells", "10,5 ten,5"], "bad bandit cell 'ten,5'"),
+        (["--family", "mdp", "--cells", "0"], "bad mdp cell '0'"),
+        (["--family", "bandit", "--agents", "rl2=no/such/run"], "does not exist"),
+        (["--family", "bandit", "--trials", "1"], "--trials must be"),
+    ],
+)
+def test_table_cli_errors(argv, message, caplog):
+    with caplog.at_level(logging.ERROR):
+        assert main(["table", "--trials", "5", *argv] if "--trials" not in argv else ["table", *argv]) == 2
+    assert message in caplog.text
+
+
+def test_tune_cli(capsys):
+    assert main(["tune", "--family", "bandit", "--cells", "10,5", "--agents", "ucb1", "--trials", "30"]) == 0
+    printed = capsys.readouterr().out
+    assert "TUNED = {" in printed and "'ucb1': {'10,5': {'c':" in printed
+    assert main(["tune", "--family", "bandit", "--agents", "thompson"]) == 2
