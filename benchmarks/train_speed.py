@@ -2,30 +2,37 @@
 
 Usage::
 
-    python benchmarks/train_speed.py [--timesteps 12800] [--threads 2] [--repeats 1] [--hidden 256]
+    python benchmarks/train_speed.py [--timesteps 12800] [--threads 1] [--repeats 1] [--hidden 256]
+                                     [--n-steps N] [--batch-size B] [--n-epochs E] [--skip-stock]
 
 Both agents train on RL2Bandit-v0 (num_arms=5, episodes_per_trial=100) with 64 envs of the batched
 env (``make_vec_env``), hidden size 256 and the same ``n_steps`` / ``batch_size`` / ``n_epochs`` and
-other RecurrentPPO settings (the project defaults of ``rl2_agent.hyperparams`` for that id, which can
-be overridden on the command line). Each run starts with one warm-up rollout + update, then
-``--timesteps`` training steps are timed (``learn`` rounds up to whole rollouts of n_steps x n_envs).
-With ``--repeats`` the agents alternate and the best run of each is kept (the machine is shared).
-A last line times RL2GRUPolicy at the project defaults (``gru_hidden_size`` of hyperparams).
+other RecurrentPPO settings: the project defaults of ``rl2_agent.hyperparams`` for that id, which the
+options override. Each run starts with one warm-up rollout + update, then ``--timesteps`` training
+steps are timed (``learn`` rounds up to whole rollouts of n_steps x n_envs). With ``--repeats`` the
+agents alternate and the best run of each is kept. A last line times RL2GRUPolicy at the project
+defaults when they differ (``gru_hidden_size`` of hyperparams).
 
-Printed: training steps/s (env steps, i.e. transitions, per second of ``learn``), the ratio ours /
-stock (goal >= 1.3), the share of time spent collecting rollouts, and the achieved GFLOP/s next to
-the float32 matmul peak of this machine (best ``torch.mm`` of two 2048x2048 matrices, 2 threads,
-and at ``--threads`` if different). FLOPs per env step::
+Printed: training steps/s (env steps, i.e. transitions, per wall-clock second of ``learn``), the
+ratio ours / stock (goal >= 1.3), the share of wall time spent collecting rollouts, the padding
+factor, and the achieved GFLOP/s next to the float32 matmul peak (best ``torch.mm`` of two
+2048x2048 matrices, with 1 and 2 threads). FLOPs per env step::
 
-    F_fwd    = 2 GRUs x sum over layers l of 2 * 3H * (in_l + H)        (in_0 = features, in_l = H)
-             + heads: 2 * (sum of in x out over the actor MLP + action layer, critic MLP + value layer)
+    F_fwd    = 2 nets x sum over layers l of 2 * G*H * (in_l + H)   G = 3 gates (GRU) or 4 (LSTM),
+                                                                   in_0 = features, in_l = H
+             + heads: sum of 2 * in * out over the actor MLP + action layer, critic MLP + value layer
     F_step   = F_fwd                                   rollout: one forward per transition
              + n_epochs * 3 * F_fwd * padding          training: forward + backward (~2x forward),
-                                                       padding = rows the GRUs processed / real rows
+                                                       padding = rows the nets processed / real rows
     GFLOP/s  = F_step * steps/s / 1e9
 
-(stock LSTM: the same with 4H gates instead of 3H). Element-wise gate math, the optimizer and the
-loss are not counted.
+Element-wise gate math, the optimizer and the loss are not counted.
+
+The machine this was written on has 2 cores shared with other processes, so every figure is also
+given per CPU-second (``time.process_time``: the time this process actually ran), next to the
+matmul peak measured the same way; "CPU busy" is CPU time / wall time. One torch thread is the
+default: with 2 threads, each OpenMP parallel region waits for a thread that another process has
+descheduled, and training ran more than 10x slower on the loaded machine.
 """
 
 from __future__ import annotations
@@ -47,20 +54,24 @@ ENV_KWARGS = {"num_arms": 5, "episodes_per_trial": 100}
 N_ENVS = 64
 
 
-def matmul_peak(threads: int, size: int = 2048, reps: int = 5) -> float:
-    """Best float32 GFLOP/s of ``torch.mm`` on two ``size`` x ``size`` matrices with ``threads`` threads."""
+def matmul_peak(threads: int, size: int = 2048, reps: int = 5) -> tuple[float, float]:
+    """Float32 ``torch.mm`` of two ``size`` x ``size`` matrices with ``threads`` threads, best of ``reps``.
+
+    :return: GFLOP per second of wall-clock time, and GFLOP per CPU-second (per core busy).
+    """
     previous = th.get_num_threads()
     th.set_num_threads(threads)
     a, b = th.randn(size, size), th.randn(size, size)
     th.mm(a, b)
-    best = float("inf")
+    best_wall = best_cpu = float("inf")
     for _ in range(reps):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         for _ in range(3):
             th.mm(a, b)
-        best = min(best, (time.perf_counter() - start) / 3)
+        best_wall = min(best_wall, (time.perf_counter() - wall) / 3)
+        best_cpu = min(best_cpu, (time.process_time() - cpu) / 3)
     th.set_num_threads(previous)
-    return 2 * size**3 / best / 1e9
+    return 2 * size**3 / best_wall / 1e9, 2 * size**3 / best_cpu / 1e9
 
 
 def linear_flops(module: nn.Module) -> int:
@@ -93,7 +104,7 @@ def timed(fn: Callable[..., Any], totals: dict[str, float], key: str) -> Callabl
 
 
 def run(policy: str, hidden: int, hyperparams: dict[str, Any], timesteps: int, seed: int) -> dict[str, float]:
-    """Train one agent for ``timesteps`` after a warm-up; return throughput, rollout share and GFLOP/s."""
+    """Train one agent for ``timesteps`` after a warm-up; return throughput, time shares and FLOP counts."""
     params = dict(hyperparams)
     params.pop("n_envs")
     params.pop("policy")
@@ -112,27 +123,29 @@ def run(policy: str, hidden: int, hyperparams: dict[str, Any], timesteps: int, s
 
     model.policy.evaluate_actions = counting_evaluate_actions
     start_steps = model.num_timesteps
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     model.learn(timesteps, reset_num_timesteps=False)
-    elapsed = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     steps = model.num_timesteps - start_steps
     padding = totals["rows"] / (steps * model.n_epochs)
     flops_fwd = forward_flops(model.policy)
     flops_step = flops_fwd * (1 + 3 * model.n_epochs * padding)
     return {
-        "steps_per_s": steps / elapsed,
-        "rollout_share": totals["rollout"] / elapsed,
+        "steps_per_s": steps / wall,
+        "steps_per_cpu_s": steps / cpu,
+        "cpu_share": cpu / wall,
+        "rollout_share": totals["rollout"] / wall,
         "padding": padding,
         "gflop_per_step": flops_step / 1e9,
-        "gflops": flops_step * steps / elapsed / 1e9,
-        "train_gflops": flops_fwd * 3 * model.n_epochs * padding * steps / totals["train"] / 1e9,
+        "gflops": flops_step * steps / wall / 1e9,
+        "gflops_cpu": flops_step * steps / cpu / 1e9,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--timesteps", type=int, default=12_800, help="timed training steps per run (after a warm-up)")
-    parser.add_argument("--threads", type=int, default=2, help="torch threads")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of the training runs")
     parser.add_argument("--repeats", type=int, default=1, help="runs per agent (alternating); the best is kept")
     parser.add_argument("--hidden", type=int, default=256, help="GRU / LSTM hidden size of the comparison")
     parser.add_argument("--n-steps", type=int, default=None, help="override the default n_steps")
@@ -145,39 +158,44 @@ def main() -> None:
     overrides = {k: v for k, v in (("n_steps", args.n_steps), ("batch_size", args.batch_size), ("n_epochs", args.n_epochs)) if v}
     defaults = get_hyperparams(ENV_ID)
     hyperparams = get_hyperparams(ENV_ID, {"n_envs": N_ENVS, **overrides})
-    peak = matmul_peak(2)
-    peak_run = peak if args.threads == 2 else matmul_peak(args.threads)
+    peaks = {threads: matmul_peak(threads) for threads in sorted({1, 2, args.threads})}
+    peak_wall, peak_cpu = peaks[args.threads]
     th.set_num_threads(args.threads)
 
     cases = [("ours", args.hidden)] + ([] if args.skip_stock else [("stock", args.hidden)])
     default_hidden = defaults["policy_kwargs"]["gru_hidden_size"]
     if default_hidden != args.hidden or overrides:
-        cases.append(("ours (project defaults)", default_hidden))
+        cases.append(("defaults", default_hidden))
     best: dict[str, dict[str, float]] = {}
     for _ in range(args.repeats):
         for name, hidden in cases:
-            params = defaults if name.endswith("(project defaults)") else hyperparams
+            params = defaults if name == "defaults" else hyperparams
             result = run("stock" if name == "stock" else "ours", hidden, params, args.timesteps, args.seed)
             if name not in best or result["steps_per_s"] > best[name]["steps_per_s"]:
                 best[name] = result
 
-    shown = {k: hyperparams[k] for k in ("n_steps", "batch_size", "n_epochs")}
-    print(f"{ENV_ID} {ENV_KWARGS}, {N_ENVS} envs (batched), {shown}, torch threads {args.threads}, best of {args.repeats}")
-    print(f"float32 matmul peak (torch.mm 2048x2048): {peak:.1f} GFLOP/s with 2 threads", end="")
-    print("" if args.threads == 2 else f", {peak_run:.1f} GFLOP/s with {args.threads}")
-    print("| agent | hidden | steps/s | rollout share | padding | GFLOP/step | GFLOP/s | % of peak | train-phase GFLOP/s |")
+    def settings(params: dict[str, Any]) -> str:
+        return ", ".join(f"{k}={params[k]}" for k in ("n_steps", "batch_size", "n_epochs"))
+
+    print(f"{ENV_ID} {ENV_KWARGS}, {N_ENVS} batched envs, {settings(hyperparams)}, torch threads {args.threads}, best of {args.repeats}")
+    for threads, (wall, per_cpu) in peaks.items():
+        print(f"float32 matmul peak (torch.mm 2048x2048, {threads} thread(s)): {wall:.1f} GFLOP/s, {per_cpu:.1f} GFLOP per CPU-second")
+    print("| agent | hidden | steps/s | CPU busy | rollout share | padding | GFLOP/step | GFLOP/s (% of peak) | GFLOP per CPU-s (% of peak) |")
     print("|---|---|---|---|---|---|---|---|---|")
+    labels = {"ours": "RL2GRUPolicy", "stock": "stock MlpLstmPolicy", "defaults": f"RL2GRUPolicy, project defaults ({settings(defaults)})"}
     for name, hidden in cases:
         r = best[name]
-        label = {"ours": "RL2GRUPolicy", "stock": "stock MlpLstmPolicy"}.get(name, "RL2GRUPolicy, project defaults")
-        if name.endswith("(project defaults)"):
-            label += f" {({k: defaults[k] for k in ('n_steps', 'batch_size', 'n_epochs')})}"
         print(
-            f"| {label} | {hidden} | {r['steps_per_s']:.0f} | {r['rollout_share']:.0%} | {r['padding']:.3f} | "
-            f"{r['gflop_per_step']:.4f} | {r['gflops']:.1f} | {r['gflops'] / peak_run:.0%} | {r['train_gflops']:.1f} |"
+            f"| {labels[name]} | {hidden} | {r['steps_per_s']:.0f} | {r['cpu_share']:.0%} | {r['rollout_share']:.0%} | "
+            f"{r['padding']:.3f} | {r['gflop_per_step']:.4f} | {r['gflops']:.1f} ({r['gflops'] / peak_wall:.0%}) | "
+            f"{r['gflops_cpu']:.1f} ({r['gflops_cpu'] / peak_cpu:.0%}) |"
         )
     if "stock" in best:
-        print(f"ratio RL2GRUPolicy / stock MlpLstmPolicy: {best['ours']['steps_per_s'] / best['stock']['steps_per_s']:.2f}x (goal >= 1.3x)")
+        ours, stock = best["ours"], best["stock"]
+        print(
+            f"ratio RL2GRUPolicy / stock MlpLstmPolicy: {ours['steps_per_s'] / stock['steps_per_s']:.2f}x in steps/s, "
+            f"{ours['steps_per_cpu_s'] / stock['steps_per_cpu_s']:.2f}x in steps per CPU-second (goal >= 1.3x)"
+        )
 
 
 if __name__ == "__main__":

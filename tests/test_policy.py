@@ -69,9 +69,9 @@ def bandit_obs(n: int, num_arms: int = 5) -> th.Tensor:
 # ---------------------------------------------------------------------------------------------
 # construction
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("n_gru_layers", [1, 2])
-def test_shapes(n_gru_layers: int) -> None:
-    policy = make_policy(n_gru_layers=n_gru_layers)
+@pytest.mark.parametrize("n_gru_layers, share_features_extractor", [(1, True), (2, False)])
+def test_shapes(n_gru_layers: int, share_features_extractor: bool) -> None:
+    policy = make_policy(n_gru_layers=n_gru_layers, share_features_extractor=share_features_extractor)
     n_envs, n_seq, length = 3, 4, 6
     actions, values, log_prob, states = policy(bandit_obs(n_envs), zero_states(policy, n_envs), th.ones(n_envs))
     assert actions.shape == (n_envs,) and values.shape == (n_envs, 1) and log_prob.shape == (n_envs,)
