@@ -479,19 +479,21 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
         self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         n = self.num_envs
+        seeds = None
         if seed is not None:
             seeds = list(seed) if isinstance(seed, (list, tuple, np.ndarray)) else [int(seed) + i for i in range(n)]
             if len(seeds) != n:
                 raise ValueError(f"seed must be an int or a list of {n} ints, got {len(seeds)} seeds")
             self._rng, _ = seeding.np_random(int(seeds[0]) if seeds[0] is not None else None)
-            for i, s in enumerate(seeds):
-                self.family.set_task(i, self.family.sample_task(seeding.np_random(s)[0]))
-        elif options and "tasks" in options:
+        if options and "tasks" in options:  # explicit tasks; a seed then seeds the noise only
             tasks = list(options["tasks"])
             if len(tasks) != n:
                 raise ValueError(f"options['tasks'] must hold {n} tasks, got {len(tasks)}")
             for i, task in enumerate(tasks):
                 self.family.set_task(i, task)
+        elif seeds is not None:
+            for i, s in enumerate(seeds):
+                self.family.set_task(i, self.family.sample_task(seeding.np_random(s)[0]))
         else:
             self.family.resample_tasks(np.ones(n, bool), self._rng)
         inner = self._start_trials(np.ones(n, bool))

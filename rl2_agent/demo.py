@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"[2/3] evaluating RL^2 and {', '.join(BASELINES)} on the same {args.trials} held-out trials ...")
     cell = Cell("bandit", ENV_KWARGS["episodes_per_trial"], ENV_KWARGS["num_arms"])
     entries = [Entry(name) for name in BASELINES] + [Entry("rl2", run_dir)]
-    table = compute_table("bandit", [cell], entries, args.trials, EVAL_SEED, plot_dir=out, per_episode=True)
+    table = compute_table("bandit", [cell], entries, args.trials, EVAL_SEED, plot_dir=out)
 
     print("[3/3] results\n")
     print(

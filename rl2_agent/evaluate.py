@@ -70,7 +70,8 @@ class TrialResults:
     """Per-episode returns of held-out trials.
 
     ``episode_returns`` has shape ``(n_trials, max_episodes)``, NaN-padded where trials hold fewer
-    episodes (variable-length families).
+    episodes (variable-length families); ``actions`` and ``rewards``, when recorded, have shape
+    ``(steps, n_trials)``.
     """
 
     env_id: str
@@ -78,6 +79,8 @@ class TrialResults:
     seed: int
     episode_returns: np.ndarray
     wall_seconds: float
+    actions: np.ndarray | None = None
+    rewards: np.ndarray | None = None
 
     @property
     def trial_returns(self) -> np.ndarray:
@@ -132,28 +135,44 @@ def run_trials(
     n_trials: int = 1000,
     seed: int = EVAL_SEED,
     batch_size: int = 1000,
+    record: bool = False,
+    tasks: list[Any] | None = None,
 ) -> TrialResults:
-    """Run ``agent`` on the held-out trials ``seed .. seed + n_trials - 1``.
+    """Run ``agent`` on the held-out trials ``seed .. seed + n_trials - 1``: the ONE trial runner.
 
     Trials run ``batch_size`` at a time in a vector env; trial ``i`` has the task of
-    ``gym.make(env_id, **env_kwargs).reset(seed=seed + i)``.
+    ``gym.make(env_id, **env_kwargs).reset(seed=seed + i)``, or ``tasks[i]`` when ``tasks`` is
+    given (ids with a batched implementation only; ``seed`` then seeds the noise only).
+    ``record=True`` keeps every step's actions and rewards, shape ``(steps, n_trials)`` (meant
+    for fixed-length trials: for variable-length ones, the steps after a trial's end belong to
+    the next trial of that env).
     """
     if n_trials < 1:
         raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
+    if tasks is not None and len(tasks) != n_trials:
+        raise ValueError(f"got {len(tasks)} tasks for {n_trials} trials")
     env_kwargs = dict(env_kwargs or {})
     start = time.perf_counter()
     rows: list[np.ndarray] = []
+    actions: list[np.ndarray] = []
+    rewards: list[np.ndarray] = []
     done_trials = 0
     while done_trials < n_trials:
         n = min(batch_size, n_trials - done_trials)
         venv = make_eval_vector_env(env_id, env_kwargs, n)
-        obs, _ = venv.reset(seed=seed + done_trials)
+        options = None if tasks is None else {"tasks": tasks[done_trials : done_trials + n]}
+        obs, _ = venv.reset(seed=seed + done_trials, options=options)
         trial_start = np.ones(n, dtype=bool)
         finished: list[np.ndarray | None] = [None] * n
+        batch_actions: list[np.ndarray] = []
+        batch_rewards: list[np.ndarray] = []
         remaining = n
         while remaining:
-            actions = agent.act(obs, trial_start)
-            obs, _, terminated, truncated, infos = venv.step(actions)
+            a = agent.act(obs, trial_start)
+            obs, r, terminated, truncated, infos = venv.step(a)
+            if record:
+                batch_actions.append(np.asarray(a))
+                batch_rewards.append(np.asarray(r, dtype=np.float64))
             trial_start = terminated | truncated
             if trial_start.any():
                 returns = infos["final_info"]["trial_returns"]
@@ -163,12 +182,24 @@ def run_trials(
                         remaining -= 1
         venv.close()
         rows += finished  # type: ignore[arg-type]
+        if record:
+            actions.append(np.stack(batch_actions))
+            rewards.append(np.stack(batch_rewards))
         done_trials += n
     width = max(len(r) for r in rows)
     table = np.full((n_trials, width), np.nan)
     for i, r in enumerate(rows):
         table[i, : len(r)] = r
-    return TrialResults(env_id, env_kwargs, seed, table, time.perf_counter() - start)
+    steps = min((a.shape[0] for a in actions), default=0)
+    return TrialResults(
+        env_id,
+        env_kwargs,
+        seed,
+        table,
+        time.perf_counter() - start,
+        actions=np.concatenate([a[:steps] for a in actions], axis=1) if record else None,
+        rewards=np.concatenate([r[:steps] for r in rewards], axis=1) if record else None,
+    )
 
 
 # ----------------------------------------------------------------------------- saved runs
@@ -187,13 +218,14 @@ def evaluate_run(
     n_trials: int = 1000,
     seed: int = EVAL_SEED,
     deterministic: bool = False,
+    record: bool = False,
 ) -> TrialResults:
     """Evaluate a saved run on held-out trials (by default on the env it was trained on)."""
     model, config = load_run(run_dir)
     env_id = env_id or config["env_id"]
     env_kwargs = config["env_kwargs"] if env_kwargs is None else env_kwargs
     check_observation_space(model, env_id, env_kwargs)
-    return run_trials(SB3RecurrentAgent(model, deterministic), env_id, env_kwargs, n_trials, seed)
+    return run_trials(SB3RecurrentAgent(model, deterministic), env_id, env_kwargs, n_trials, seed, record=record)
 
 
 def check_observation_space(model: Any, env_id: str, env_kwargs: dict[str, Any]) -> None:

@@ -30,12 +30,14 @@ from typing import Any
 
 import numpy as np
 
+from rl2_agent.evaluate import EVAL_SEED, evaluate_run, run_trials
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["Entry", "bold_agents", "evaluate_cell", "markdown_table", "parse_entries"]
+__all__ = ["Entry", "Table", "bold_agents", "compute_table", "evaluate_cell", "markdown_table", "parse_entries"]
 
-DEFAULT_SEED = 1_000_000
-"""First held-out seed: the same as :data:`rl2_agent.evaluate.EVAL_SEED`."""
+DEFAULT_SEED = EVAL_SEED
+"""First held-out seed (:data:`rl2_agent.evaluate.EVAL_SEED`)."""
 
 SIGNIFICANCE = 0.05
 
@@ -86,16 +88,6 @@ class CellResult:
     seconds: dict[str, float]
 
 
-def _evaluate_run(entry: Entry, env_id: str, env_kwargs: dict[str, Any], n_trials: int, seed: int) -> np.ndarray:
-    """Per-trial returns of a trained run (``rl2_agent.evaluate.evaluate_run``, imported lazily)."""
-    try:
-        from rl2_agent.evaluate import evaluate_run
-    except ImportError as err:  # also covers a missing function (ImportError: cannot import name)
-        raise RuntimeError(f"cannot score {entry.label}={entry.run_dir}: rl2_agent.evaluate.evaluate_run is unavailable ({err})") from err
-    result = evaluate_run(entry.run_dir, env_id, env_kwargs, n_trials, seed)
-    return np.asarray(getattr(result, "trial_returns", result), dtype=np.float64).reshape(-1)
-
-
 def _arm_probs(env_id: str, env_kwargs: dict[str, Any], n_trials: int, seed: int) -> np.ndarray:
     """True arm probabilities of the held-out bandit tasks (for regret only; agents never see them)."""
     import gymnasium as gym
@@ -112,24 +104,24 @@ def _arm_probs(env_id: str, env_kwargs: dict[str, Any], n_trials: int, seed: int
 
 
 def evaluate_cell(family: str, cell: Any, entries: list[Entry], n_trials: int, seed: int, regret: bool = False) -> CellResult:
-    """Run every entry on the cell's held-out trials; ``regret`` adds bandit regret curves."""
-    from rl2_agent.baselines import ENV_IDS, TrialSpec, make_agent, rollout
+    """Run every entry on the cell's held-out trials; ``regret`` adds bandit regret curves (RL^2 runs included)."""
+    from rl2_agent.baselines import ENV_IDS, TrialSpec, make_agent
 
     env_id, env_kwargs = ENV_IDS[family], cell.env_kwargs()
     spec = TrialSpec.from_env(env_id, env_kwargs)
     probs = _arm_probs(env_id, env_kwargs, n_trials, seed) if regret and family == "bandit" else None
+    record = probs is not None
     out = CellResult({}, {}, {})
     for entry in entries:
         start = time.perf_counter()
-        if entry.run_dir is not None:
-            out.returns[entry.label] = _evaluate_run(entry, env_id, env_kwargs, n_trials, seed)
+        if entry.run_dir is not None:  # a trained run: stochastic policy, state reset at trial starts
+            result = evaluate_run(entry.run_dir, env_id, env_kwargs, n_trials, seed, record=record)
         else:
-            agent = make_agent(family, entry.label, spec, seed=seed)
-            result = rollout(agent, env_id, env_kwargs, n_trials, seed, record=probs is not None)
-            out.returns[entry.label] = result.returns
-            if probs is not None:
-                chosen = np.take_along_axis(probs, result.actions.T, axis=1)  # (n_trials, pulls)
-                out.regret[entry.label] = np.cumsum((probs.max(axis=1, keepdims=True) - chosen).mean(axis=0))
+            result = run_trials(make_agent(family, entry.label, spec, seed=seed), env_id, env_kwargs, n_trials, seed, record=record)
+        out.returns[entry.label] = result.trial_returns
+        if record:
+            chosen = np.take_along_axis(probs, result.actions.T, axis=1)  # (n_trials, pulls)
+            out.regret[entry.label] = np.cumsum((probs.max(axis=1, keepdims=True) - chosen).mean(axis=0))
         out.seconds[entry.label] = time.perf_counter() - start
         logger.info("%s %s: %.2f +- %.2f (%.1f s)", cell.key, entry.label, *mean_se(out.returns[entry.label]), out.seconds[entry.label])
     return out
@@ -198,6 +190,46 @@ def _write_outputs(path: Path, family: str, stats: dict[str, dict[str, dict[str,
     return csv_path
 
 
+@dataclass
+class Table:
+    """Statistics ``{cell: {label: {"mean", "se", "paper", "bold"}}}``, raw results and written plots."""
+
+    stats: dict[str, dict[str, dict[str, Any]]]
+    results: dict[str, CellResult]
+    plots: list[Path]
+
+
+def compute_table(
+    family: str, cells: list[Any], entries: list[Entry], n_trials: int, seed: int, plot_dir: Path | None = None, progress: bool = True
+) -> Table:
+    """Evaluate every entry on every cell (same held-out trials), with the paper's figures and bold marks.
+
+    With ``plot_dir``, writes a bar chart per cell and, for bandits, cumulative regret curves.
+    """
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from rl2_agent.paper import paper_value
+
+    table = Table({}, {}, [])
+    with Progress(console=Console(stderr=True), transient=True, disable=not progress) as bar:
+        task = bar.add_task("cells", total=len(cells))
+        for cell in cells:
+            bar.update(task, description=f"cell {cell.key}")
+            result = evaluate_cell(family, cell, entries, n_trials, seed, regret=plot_dir is not None)
+            bold = bold_agents(result.returns)
+            table.stats[cell.key] = {}
+            for entry in entries:
+                mean, se = mean_se(result.returns[entry.label])
+                paper = paper_value(family, cell.key, entry.paper_key)
+                table.stats[cell.key][entry.label] = {"mean": mean, "se": se, "paper": paper, "bold": entry.label in bold}
+            table.results[cell.key] = result
+            if plot_dir is not None:
+                table.plots += _plot_cell(Path(plot_dir), family, cell.key, table.stats[cell.key], result.regret)
+            bar.advance(task)
+    return table
+
+
 # --------------------------------------------------------------------------------------
 # CLI
 # --------------------------------------------------------------------------------------
@@ -212,11 +244,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-    from rich.progress import Progress
-
     from rl2_agent.baselines import parse_cells
-    from rl2_agent.paper import PAPER, paper_value
+    from rl2_agent.paper import PAPER
 
     family = args.family
     try:
@@ -230,37 +259,10 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as err:
         logger.error("%s", err)
         return 2
-    runnable = []
-    for entry in entries:
-        if entry.run_dir is not None:
-            try:
-                from rl2_agent.evaluate import evaluate_run  # noqa: F401
-            except ImportError as err:
-                logger.error("skipping %s=%s: rl2_agent.evaluate.evaluate_run is unavailable (%s)", entry.label, entry.run_dir, err)
-                continue
-        runnable.append(entry)
-    if not runnable:
-        logger.error("nothing to evaluate")
-        return 2
-    stats: dict[str, dict[str, dict[str, Any]]] = {}
-    regret: dict[str, dict[str, np.ndarray]] = {}
     start = time.perf_counter()
-    with Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("cells", total=len(cells))
-        for cell in cells:
-            progress.update(task, description=f"cell {cell.key}")
-            result = evaluate_cell(family, cell, runnable, args.trials, args.seed, regret=args.plot_dir is not None)
-            bold = bold_agents(result.returns)
-            stats[cell.key] = {}
-            for entry in runnable:
-                mean, se = mean_se(result.returns[entry.label])
-                paper = paper_value(family, cell.key, entry.paper_key)
-                stats[cell.key][entry.label] = {"mean": mean, "se": se, "paper": paper, "bold": entry.label in bold}
-            regret[cell.key] = result.regret
-            if args.plot_dir is not None:
-                _plot_cell(args.plot_dir, family, cell.key, stats[cell.key], result.regret)
-            progress.advance(task)
-    labels = [e.label for e in runnable]
+    table = compute_table(family, cells, entries, args.trials, args.seed, plot_dir=args.plot_dir)
+    stats = table.stats
+    labels = [e.label for e in entries]
     print(f"\nRL^2 {'Table 1 (bandits)' if family == 'bandit' else 'Table 2 (tabular MDPs)'}: mean trial return ± s.e. over "
           f"{args.trials} held-out trials (seeds {args.seed}..{args.seed + args.trials - 1}); the paper's figure in brackets; "
           f"bold: not significantly below the best (one-sided Welch t-test, p = {SIGNIFICANCE}).\n")
@@ -272,12 +274,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plot_cell(plot_dir: Path, family: str, key: str, row: dict[str, dict[str, Any]], regret: dict[str, np.ndarray]) -> None:
+def _plot_cell(plot_dir: Path, family: str, key: str, row: dict[str, dict[str, Any]], regret: dict[str, np.ndarray]) -> list[Path]:
     from rl2_agent.plots import plot_cell_bars, plot_regret_curves
 
     plot_dir.mkdir(parents=True, exist_ok=True)
     name = key.replace(",", "_")
     title = f"{'bandit n,k' if family == 'bandit' else 'MDP n'} = {key}"
-    plot_cell_bars(row, plot_dir / f"{family}_{name}_bars.png", title)
+    paths = [plot_dir / f"{family}_{name}_bars.png"]
+    plot_cell_bars(row, paths[0], title)
     if regret:
-        plot_regret_curves(regret, plot_dir / f"{family}_{name}_regret.png", f"cumulative regret, {title}")
+        paths.append(plot_dir / f"{family}_{name}_regret.png")
+        plot_regret_curves(regret, paths[1], f"cumulative regret, {title}")
+    return paths

@@ -172,18 +172,21 @@ class HeldOutEvalCallback(BaseCallback):
         self.start = time.perf_counter()
         self.next_eval = 0
         self.next_checkpoint = 0
+        self.trained_timesteps = 0  # steps the weights have been trained on (excludes a rollout in progress)
         self.history: list[dict[str, float]] = []
 
     def elapsed(self) -> float:
         return self.clock_offset + time.perf_counter() - self.start
 
     def _on_training_start(self) -> None:
+        self.trained_timesteps = self.num_timesteps
         self.next_eval = (self.num_timesteps // self.config.eval_every + 1) * self.config.eval_every
         every = self.config.checkpoint_every
         self.next_checkpoint = (self.num_timesteps // every + 1) * every if every else 0
 
     def _on_rollout_start(self) -> None:
         # called right after each PPO update: the model changes only here
+        self.trained_timesteps = self.num_timesteps
         if self.num_timesteps >= self.next_eval:
             while self.next_eval <= self.num_timesteps:
                 self.next_eval += self.config.eval_every
@@ -260,6 +263,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
         if remaining > 0:
             model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=False, tb_log_name="rl2")
     except KeyboardInterrupt:
+        # the steps of the interrupted rollout were never trained on: do not count them
+        model.num_timesteps = eval_cb.trained_timesteps
         eval_cb.checkpoint()
         logger.warning("interrupted at step %d: checkpoint saved in %s; continue with --resume", model.num_timesteps, out)
         raise

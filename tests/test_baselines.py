@@ -12,7 +12,8 @@ import pytest
 
 from meta_envs.tabular_mdp import MDPTask
 from rl2_agent.__main__ import main
-from rl2_agent.baselines import AGENTS, TrialSpec, make_agent, parse_agents, parse_cells, rollout
+from rl2_agent.evaluate import run_trials
+from rl2_agent.baselines import AGENTS, TrialSpec, make_agent, parse_agents, parse_cells
 from rl2_agent.baselines import gittins as G
 from rl2_agent.paper import PAPER
 
@@ -44,7 +45,7 @@ def test_ucb1_ends_on_the_best_arm():
     spec = TrialSpec.from_env(BANDIT, kwargs)
     probs = np.array([0.2, 0.5, 0.85, 0.45, 0.6])
     agent = make_agent("bandit", "ucb1", spec, seed=0, c=0.5)
-    result = rollout(agent, BANDIT, kwargs, 40, seed=0, record=True, tasks=[probs] * 40)
+    result = run_trials(agent, BANDIT, kwargs, 40, seed=0, record=True, tasks=[probs] * 40)
     last = result.actions[-50:]
     assert np.mean(last == 2) > 0.9
     assert np.mean(np.bincount(last.ravel(), minlength=5).argmax() == 2)
@@ -72,10 +73,10 @@ def test_thompson_posterior_updates():
 
 
 @pytest.mark.parametrize("name", list(AGENTS["bandit"]))
-def test_every_bandit_agent_beats_random_or_matches(name):
+def test_every_bandit_agent_learns(name):
     kwargs = {"num_arms": 5, "episodes_per_trial": 30}
     spec = TrialSpec.from_env(BANDIT, kwargs)
-    returns = rollout(make_agent("bandit", name, spec, seed=0), BANDIT, kwargs, 300, seed=5).returns
+    returns = run_trials(make_agent("bandit", name, spec, seed=0), BANDIT, kwargs, 300, seed=5).trial_returns
     assert returns.shape == (300,)
     assert returns.mean() > (14.0 if name == "random" else 19.0)
 
@@ -152,23 +153,42 @@ def _two_state_task() -> MDPTask:
     return MDPTask(T, np.array([[0.1, 0.0], [1.0, 0.0]]))
 
 
-@pytest.mark.parametrize(("name", "target"), [("psrl", 3.5), ("ucrl2", 3.95)])
-def test_psrl_and_ucrl2_solve_a_deterministic_mdp(name, target):
+@pytest.mark.parametrize(("name", "params", "target"), [("psrl", {}, 3.5), ("ucrl2", {"scale": 0.1}, 3.95)])
+def test_psrl_and_ucrl2_solve_a_deterministic_mdp(name, params, target):
     kwargs = {"num_states": 2, "num_actions": 2, "episode_length": 5, "episodes_per_trial": 20, "reward_kind": "deterministic_uniform"}
     spec = TrialSpec.from_env(MDP, kwargs)
     assert (spec.num_states, spec.num_actions, spec.episode_length, spec.horizon) == (2, 2, 5, 100)
-    agent = make_agent("mdp", name, spec, seed=0)
-    result = rollout(agent, MDP, kwargs, 30, seed=0, record=True, tasks=[_two_state_task()] * 30)
+    agent = make_agent("mdp", name, spec, seed=0, **params)  # explicit: not the random-MDP tuning
+    result = run_trials(agent, MDP, kwargs, 30, seed=0, record=True, tasks=[_two_state_task()] * 30)
     per_episode = result.rewards.reshape(20, 5, 30).sum(axis=1)
     assert per_episode[-5:].mean() >= target
     assert per_episode[:2].mean() < 3.0  # it had to learn
+
+
+def test_agent_plays_a_single_trial_env():
+    """An outside user's loop: one gym.make env, the task passed with reset(options={"task": ...})."""
+    import gymnasium as gym
+
+    kwargs = {"num_states": 2, "num_actions": 2, "episode_length": 5, "episodes_per_trial": 20, "reward_kind": "deterministic_uniform"}
+    env = gym.make(MDP, **kwargs)
+    agent = make_agent("mdp", "psrl", TrialSpec.from_env(MDP, kwargs), seed=3)
+    obs, _ = env.reset(seed=0, options={"task": _two_state_task()})
+    start, total, last_episode = True, 0.0, []
+    for step in range(100):
+        action = agent.act(obs[None], np.array([start]))[0]
+        obs, reward, terminated, _, _ = env.step(action)
+        start, total = False, total + reward
+        if step >= 95:
+            last_episode.append(reward)
+    assert terminated and sum(last_episode) >= 3.0  # optimal last episode: 0 + 1 + 1 + 1 + 1
+    assert total > 50
 
 
 def test_mdp_agent_counts_only_observable_transitions():
     kwargs = {"num_states": 2, "num_actions": 2, "episode_length": 5, "episodes_per_trial": 2, "reward_kind": "deterministic_uniform"}
     spec = TrialSpec.from_env(MDP, kwargs)
     agent = make_agent("mdp", "greedy", spec, seed=0)
-    rollout(agent, MDP, kwargs, 3, seed=0, tasks=[_two_state_task()] * 3)
+    run_trials(agent, MDP, kwargs, 3, seed=0, tasks=[_two_state_task()] * 3)
     # 10 steps, the last step of each of the 2 episodes has no observable next state
     # (the final step of the trial is never observed by the agent)
     assert agent.visits.sum(axis=(1, 2)).tolist() == [9, 9, 9]
@@ -179,7 +199,7 @@ def test_mdp_agents_run_on_the_paper_env():
     kwargs = {"episodes_per_trial": 3}
     spec = TrialSpec.from_env(MDP, kwargs)
     for name in AGENTS["mdp"]:
-        returns = rollout(make_agent("mdp", name, spec, seed=0), MDP, kwargs, 50, seed=3).returns
+        returns = run_trials(make_agent("mdp", name, spec, seed=0), MDP, kwargs, 50, seed=3).trial_returns
         assert returns.shape == (50,) and np.all(np.isfinite(returns))
 
 

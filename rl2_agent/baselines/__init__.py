@@ -3,11 +3,12 @@
 Bandits (RL^2 Table 1): random, greedy, eps_greedy, ucb1, thompson, ots, gittins.
 Tabular MDPs (RL^2 Table 2): random, greedy, eps_greedy, psrl, opsrl, ucrl2, beb.
 
-    from rl2_agent.baselines import TrialSpec, make_agent, rollout
+    from rl2_agent.baselines import TrialSpec, make_agent
+    from rl2_agent.evaluate import run_trials
 
     spec = TrialSpec.from_env("RL2Bandit-v0", {"num_arms": 5, "episodes_per_trial": 100})
     agent = make_agent("bandit", "ucb1", spec, seed=0)         # tuned default for the cell
-    result = rollout(agent, "RL2Bandit-v0", {"num_arms": 5, "episodes_per_trial": 100}, 1000, seed=0)
+    result = run_trials(agent, "RL2Bandit-v0", {"num_arms": 5, "episodes_per_trial": 100}, 1000, seed=0)
     result.returns.mean()
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from rl2_agent.baselines.bandit import OTS, UCB1, EpsGreedyBandit, GittinsAgent, GreedyBandit, ThompsonSampling
-from rl2_agent.baselines.base import Agent, RandomAgent, Rollout, TrialObs, TrialSpec, argmax_random, rollout
+from rl2_agent.baselines.base import Agent, RandomAgent, TrialObs, TrialSpec, argmax_random
 from rl2_agent.baselines.mdp import BEB, OPSRL, PSRL, UCRL2, EpsGreedyMDP, GreedyMDP
 from rl2_agent.baselines.cells import Cell, parse_cells
 from rl2_agent.baselines.tuned import tuned_params
@@ -27,7 +28,6 @@ __all__ = [
     "ENV_IDS",
     "FAMILIES",
     "Agent",
-    "Rollout",
     "TrialObs",
     "TrialSpec",
     "argmax_random",
@@ -35,7 +35,6 @@ __all__ = [
     "make_agent",
     "parse_agents",
     "parse_cells",
-    "rollout",
 ]
 
 AGENTS: dict[str, dict[str, type[Agent]]] = {

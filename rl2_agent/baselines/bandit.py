@@ -73,7 +73,7 @@ class EpsGreedyBandit(GreedyBandit):
     name = "eps_greedy"
     tunable = ("epsilon", (0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0))
 
-    def __init__(self, spec: TrialSpec, seed: int | None = None, epsilon: float = 0.1) -> None:
+    def __init__(self, spec: TrialSpec, seed: int | None = None, epsilon: float = 0.02) -> None:
         super().__init__(spec, seed)
         if not 0.0 <= epsilon <= 1.0:
             raise ValueError(f"epsilon must be in [0, 1], got {epsilon!r}")
@@ -124,7 +124,7 @@ class OTS(BetaBanditAgent):
     name = "ots"
     tunable = ("samples", (1, 2, 3, 5, 10, 20, 50))
 
-    def __init__(self, spec: TrialSpec, seed: int | None = None, samples: int = 5) -> None:
+    def __init__(self, spec: TrialSpec, seed: int | None = None, samples: int = 1) -> None:
         super().__init__(spec, seed)
         if int(samples) != samples or samples < 1:
             raise ValueError(f"samples must be an integer >= 1, got {samples!r}")

@@ -27,13 +27,12 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.vector import AutoresetMode
 
 import meta_envs  # noqa: F401  (registers the ids)
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Agent", "Rollout", "TrialObs", "TrialSpec", "argmax_random", "rollout"]
+__all__ = ["Agent", "RandomAgent", "TrialObs", "TrialSpec", "argmax_random"]
 
 
 # --------------------------------------------------------------------------------------
@@ -218,83 +217,3 @@ class RandomAgent(Agent):
 
     def _step(self, obs: TrialObs, trial_start: np.ndarray) -> np.ndarray:
         return self.rng.integers(self.spec.num_actions, size=len(obs.state))
-
-
-# --------------------------------------------------------------------------------------
-# running an agent on held-out trials
-# --------------------------------------------------------------------------------------
-@dataclass
-class Rollout:
-    """Outcome of :func:`rollout`.
-
-    Attributes
-    ----------
-    returns:
-        Total reward of each trial, ``(n_trials,)``.
-    actions, rewards:
-        Per step, ``(horizon, n_trials)`` (when recorded).
-    seconds:
-        Wall-clock time.
-    """
-
-    returns: np.ndarray
-    actions: np.ndarray | None
-    rewards: np.ndarray | None
-    seconds: float
-
-
-def rollout(
-    agent: Agent,
-    env_id: str,
-    env_kwargs: dict[str, Any],
-    n_trials: int,
-    seed: int | None = None,
-    record: bool = False,
-    tasks: list[Any] | None = None,
-) -> Rollout:
-    """Run ``agent`` on ``n_trials`` trials side by side.
-
-    Trial ``i`` has the task of ``reset(seed=seed + i)`` (the held-out tasks), or ``tasks[i]``
-    when ``tasks`` is given (``seed`` then seeds the env's noise only). Uses the env's numpy-batched implementation when it has one.
-    Trials must have a fixed number of steps (every trial of the batch ends at the same step).
-    """
-    import time
-
-    if n_trials < 1:
-        raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
-    if tasks is not None and len(tasks) != n_trials:
-        raise ValueError(f"got {len(tasks)} tasks for {n_trials} trials")
-    start = time.perf_counter()
-    if gym.spec(env_id).vector_entry_point is not None:
-        venv = gym.make_vec(env_id, num_envs=n_trials, vectorization_mode="vector_entry_point", **env_kwargs)
-    else:
-        venv = gym.make_vec(
-            env_id, num_envs=n_trials, vectorization_mode="sync", vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **env_kwargs
-        )
-    try:
-        obs, _ = venv.reset(seed=seed)  # seeds the reward / transition noise too
-        if tasks is not None:
-            obs, _ = venv.reset(options={"tasks": list(tasks)})
-        agent.reset(n_trials)
-        trial_start = np.ones(n_trials, dtype=bool)
-        returns = np.zeros(n_trials)
-        actions: list[np.ndarray] = []
-        rewards: list[np.ndarray] = []
-        for _ in range(agent.spec.horizon):
-            a = agent.act(obs, trial_start)
-            obs, r, terminated, truncated, _ = venv.step(a)
-            returns += r
-            if record:
-                actions.append(a)
-                rewards.append(np.asarray(r, dtype=np.float64))
-            trial_start = np.zeros(n_trials, dtype=bool)
-        if not np.all(terminated | truncated):
-            raise RuntimeError(f"{env_id} {env_kwargs}: trials did not end after {agent.spec.horizon} steps")
-    finally:
-        venv.close()
-    return Rollout(
-        returns=returns,
-        actions=np.stack(actions) if record else None,
-        rewards=np.stack(rewards) if record else None,
-        seconds=time.perf_counter() - start,
-    )

@@ -37,13 +37,14 @@ import numpy as np
 from rl2_agent.baselines.base import Agent, TrialObs, TrialSpec, argmax_random
 
 __all__ = [
-    "BEB", "PAPER_PRIOR", "TASK_PRIOR", "EpsGreedyMDP", "GreedyMDP", "ModelBasedAgent", "ModelPrior", "OPSRL", "PSRL", "UCRL2", "q_values",
+    "BEB", "EMPIRICAL", "PAPER_PRIOR", "TASK_PRIOR", "EpsGreedyMDP", "GreedyMDP", "ModelBasedAgent", "ModelPrior", "OPSRL", "PSRL",
+    "UCRL2", "q_values",
 ]
 
-Expectation = Callable[[np.ndarray, int], np.ndarray]
-"""``(V (m, S), h) -> E[V(next state)] (m, S, A)`` for the planning step ``h``."""
+Expectation = Callable[[np.ndarray], np.ndarray]
+"""``V (m, S) -> E[V(next state)] (m, S, A)``: the expected next value under a planning model."""
 
-SCALE_GRID = tuple(float(f"{x:.3g}") for x in np.logspace(-4, 0, 17))
+SCALE_GRID = tuple(float(f"{x:.3g}") for x in np.logspace(-4, 0, 33))
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ TASK_PRIOR = ModelPrior(mu0=1.0)
 
 
 def q_values(reward: np.ndarray, expect: Expectation, horizon: int) -> np.ndarray:
-    """Finite-horizon value iteration: ``Q[:, h] = reward + expect(V_{h+1}, h)``, ``V_H = 0``.
+    """Finite-horizon value iteration: ``Q[:, h] = reward + expect(V_{h+1})``, ``V_H = 0``.
 
     Parameters
     ----------
@@ -87,14 +88,14 @@ def q_values(reward: np.ndarray, expect: Expectation, horizon: int) -> np.ndarra
     Q = np.empty((m, horizon, S, A))
     V = np.zeros((m, S))
     for h in range(horizon - 1, -1, -1):
-        Q[:, h] = reward + expect(V, h)
+        Q[:, h] = reward + expect(V)
         V = Q[:, h].max(axis=-1)
     return Q
 
 
 def expectation(P: np.ndarray) -> Expectation:
     """:data:`Expectation` under fixed transition probabilities ``P`` ``(m, S, A, S)``."""
-    return lambda V, h: np.einsum("msat,mt->msa", P, V)
+    return lambda V: np.einsum("msat,mt->msa", P, V)
 
 
 class ModelBasedAgent(Agent):
@@ -110,12 +111,11 @@ class ModelBasedAgent(Agent):
         self.transitions = np.zeros((n, S, A, S))
         self.prev_state = np.zeros(n, dtype=np.int64)
         self.step_in_episode = np.zeros(n, dtype=np.int64)
-        self.episode = np.zeros(n, dtype=np.int64)
         self.steps = np.zeros(n, dtype=np.int64)
         self.Q = np.zeros((n, self.spec.episode_length, S, A))
 
     def _forget(self, rows: np.ndarray) -> None:
-        for arr in (self.visits, self.reward_sum, self.transitions, self.step_in_episode, self.episode, self.steps):
+        for arr in (self.visits, self.reward_sum, self.transitions, self.step_in_episode, self.steps):
             arr[rows] = 0
 
     def _step(self, obs: TrialObs, trial_start: np.ndarray) -> np.ndarray:
@@ -129,7 +129,6 @@ class ModelBasedAgent(Agent):
         new_episode = trial_start | obs.done
         if new_episode.any():
             self.step_in_episode[new_episode] = 0
-            self.episode[new_episode] += 1
             self.Q[new_episode] = self.plan(new_episode)
         h = np.minimum(self.step_in_episode, self.spec.episode_length - 1)
         q = self.Q[np.arange(len(h)), h, obs.state]
@@ -223,7 +222,7 @@ class OPSRL(PSRL):
     name = "opsrl"
     tunable = ("samples", (1, 2, 3, 5, 10, 20))
 
-    def __init__(self, spec: TrialSpec, seed: int | None = None, samples: int = 5) -> None:
+    def __init__(self, spec: TrialSpec, seed: int | None = None, samples: int = 20) -> None:
         super().__init__(spec, seed)
         if int(samples) != samples or samples < 1:
             raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
@@ -252,7 +251,7 @@ class UCRL2(ModelBasedAgent):
     tunable = ("scale", SCALE_GRID)
     delta = 0.05
 
-    def __init__(self, spec: TrialSpec, seed: int | None = None, scale: float = 0.1) -> None:
+    def __init__(self, spec: TrialSpec, seed: int | None = None, scale: float = 0.316) -> None:
         super().__init__(spec, seed)
         if scale < 0:
             raise ValueError(f"scale must be >= 0, got {scale!r}")
@@ -281,7 +280,7 @@ def optimistic_expectation(P: np.ndarray, radius: np.ndarray) -> Expectation:
     m, S, A, _ = P.shape
     P_flat = P.reshape(m, S * A, S)
 
-    def expect(V: np.ndarray, h: int) -> np.ndarray:
+    def expect(V: np.ndarray) -> np.ndarray:
         rank = np.argsort(np.argsort(V, axis=-1), axis=-1)  # 0 = worst next state
         below = (rank[:, :, None] < rank[:, None, :]).astype(P.dtype)  # below[m, l, j]: l ranks under j
         taken_before = np.matmul(P_flat, below).reshape(P.shape)  # mass of the states worse than j
@@ -301,7 +300,7 @@ class BEB(ModelBasedAgent):
     name = "beb"
     tunable = ("scale", SCALE_GRID)
 
-    def __init__(self, spec: TrialSpec, seed: int | None = None, scale: float = 0.01) -> None:
+    def __init__(self, spec: TrialSpec, seed: int | None = None, scale: float = 0.133) -> None:
         super().__init__(spec, seed)
         if scale < 0:
             raise ValueError(f"scale must be >= 0, got {scale!r}")

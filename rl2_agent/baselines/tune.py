@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from rl2_agent.baselines import AGENTS, ENV_IDS, Cell, TrialSpec, agent_class, make_agent, parse_agents, parse_cells, rollout
+from rl2_agent.evaluate import run_trials
+from rl2_agent.baselines import AGENTS, ENV_IDS, Cell, TrialSpec, agent_class, make_agent, parse_agents, parse_cells
 from rl2_agent.baselines.tuned import TUNED
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def tune_cell(family: str, name: str, cell: Cell, n_trials: int, seed: int) -> d
     scores: dict[Any, tuple[float, float]] = {}
     for value in grid:
         agent = make_agent(family, name, spec, seed=seed, **{param: value})
-        returns = rollout(agent, env_id, env_kwargs, n_trials, seed).returns
+        returns = run_trials(agent, env_id, env_kwargs, n_trials, seed).trial_returns
         scores[value] = (float(returns.mean()), float(returns.std(ddof=1) / np.sqrt(len(returns))))
         logger.debug("%s %s %s=%s: %.3f", cell.key, name, param, value, scores[value][0])
     return scores

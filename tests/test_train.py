@@ -1,0 +1,149 @@
+"""Training / evaluation CLI and API: run folders, resume, ctrl-C, held-out evaluation, the demo."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch as th
+
+from rl2_agent.__main__ import main
+from rl2_agent.evaluate import EVAL_SEED, SB3RecurrentAgent, evaluate_run, run_trials
+from rl2_agent.train import HeldOutEvalCallback, TrainConfig, load_model, parse_kwargs, train
+
+TINY = ["n_steps=16", "batch_size=64", "n_epochs=2", "policy_kwargs.gru_hidden_size=16"]
+
+
+def tiny_train_args(out: Path, timesteps: int = 1024) -> list[str]:
+    return [
+        "train", "--env", "RL2Bandit-v0", "--env-kwargs", "num_arms=3", "episodes_per_trial=5",
+        "--timesteps", str(timesteps), "--n-envs", "8", "--hyperparams", *TINY,
+        "--eval-trials", "20", "--eval-every", "512", "--out", str(out), "--no-progress",
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    assert main(tiny_train_args(out)) == 0
+    return out
+
+
+def test_train_writes_the_run_folder(run_dir):
+    for name in ("config.json", "checkpoint.zip", "checkpoint.json", "model.zip", "eval_log.csv"):
+        assert (run_dir / name).exists(), name
+    assert not list(run_dir.glob("*.tmp*")), "no temporary files left behind"
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["env_id"] == "RL2Bandit-v0" and config["env_kwargs"] == {"num_arms": 3, "episodes_per_trial": 5}
+    hp = config["hyperparams"]
+    assert hp["n_steps"] == 16 and hp["policy_kwargs"]["gru_hidden_size"] == 16 and hp["gae_lambda"] == 0.3
+    assert config["versions"]["torch"] == th.__version__
+    rows = list(csv.DictReader((run_dir / "eval_log.csv").open()))
+    assert [int(r["timesteps"]) for r in rows] == sorted(int(r["timesteps"]) for r in rows)
+    assert int(rows[-1]["timesteps"]) == 1024
+    model = load_model(run_dir)
+    assert type(model.policy).__name__ == "RL2GRUPolicy" and model.num_timesteps == 1024
+
+
+def test_resume_continues_from_the_checkpoint(run_dir, tmp_path):
+    import shutil
+
+    out = tmp_path / "resumed"
+    shutil.copytree(run_dir, out)
+    assert main(tiny_train_args(out, timesteps=2048) + ["--resume"]) == 0
+    assert load_model(out).num_timesteps == 2048
+    steps = [int(r["timesteps"]) for r in csv.DictReader((out / "eval_log.csv").open())]
+    assert steps[0] < 1024 < steps[-1] == 2048  # the log of the first part is kept
+
+
+def test_ctrl_c_leaves_a_usable_checkpoint(tmp_path, monkeypatch):
+    calls = {"n": 0}
+    original = HeldOutEvalCallback._on_step
+
+    def interrupt_after_a_while(self):
+        calls["n"] += 1
+        if calls["n"] == 100:  # mid-rollout of the 7th rollout (8 envs x 16 steps per rollout)
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(HeldOutEvalCallback, "_on_step", interrupt_after_a_while)
+    config = TrainConfig("RL2Bandit-v0", {"num_arms": 3, "episodes_per_trial": 5}, 4096, out=str(tmp_path),
+                         hyperparams={"n_envs": 8, **parse_kwargs(TINY)}, eval_trials=10)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, progress=False)
+    saved = load_model(tmp_path)  # the checkpoint (no model.zip yet)
+    assert not (tmp_path / "model.zip").exists()
+    assert saved.num_timesteps == 768  # 6 complete rollouts of 8 x 16: the interrupted rollout is not counted
+    monkeypatch.setattr(HeldOutEvalCallback, "_on_step", original)
+    config.total_timesteps = 1024
+    train(config, resume=True, progress=False)
+    assert load_model(tmp_path).num_timesteps == 1024
+
+
+def test_evaluate_cli_writes_json_and_plot(run_dir, capsys):
+    assert main(["evaluate", str(run_dir), "--trials", "50"]) == 0
+    summary = json.loads((run_dir / "eval.json").read_text())
+    assert summary["n_trials"] == 50 and len(summary["per_episode_mean"]) == 5
+    assert summary["mean"] == pytest.approx(sum(summary["per_episode_mean"]))
+    assert (run_dir / "eval.png").stat().st_size > 1000
+    assert "mean trial return" in capsys.readouterr().out
+
+
+def test_independent_evaluation_reproduces_the_score(run_dir):
+    """Single envs, seeded trials, stochastic actions, state reset only at trial starts."""
+    model = load_model(run_dir)
+    reported = evaluate_run(run_dir, n_trials=400)
+    returns = []
+    for i in range(400):
+        env = gym.make("RL2Bandit-v0", num_arms=3, episodes_per_trial=5)
+        obs, _ = env.reset(seed=EVAL_SEED + i)
+        state, start, total, done = None, np.array([True]), 0.0, False
+        while not done:
+            action, state = model.predict(obs[None], state, start, deterministic=False)
+            obs, reward, done, _, _ = env.step(int(action[0]))
+            total += reward
+            start = np.array([False])
+        returns.append(total)
+    se = np.sqrt(np.var(returns) / 400 + reported.se**2)
+    assert abs(np.mean(returns) - reported.mean) < 4 * se
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"env_id": "RL2Nope-v0"}, "unknown env id 'RL2Nope-v0'"),
+        ({"env_kwargs": {"num_arms": 1}}, "num_arms must be an integer >= 2"),
+        ({"total_timesteps": -5}, "total_timesteps must be an integer >= 1"),
+        ({"hyperparams": {"learning_rat": 1e-3}}, "unknown hyperparameter 'learning_rat'"),
+        ({"threads": 0}, "threads must be an integer >= 1"),
+    ],
+)
+def test_bad_train_config_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**{"env_id": "RL2Bandit-v0", **kwargs})
+
+
+def test_wrong_observation_shape_for_checkpoint(run_dir):
+    with pytest.raises(ValueError, match="the model expects observations"):
+        evaluate_run(run_dir, env_kwargs={"num_arms": 5, "episodes_per_trial": 5}, n_trials=2)
+
+
+def test_parse_kwargs():
+    assert parse_kwargs(["num_arms=5", "arm_prior=normal", "policy_kwargs.gru_hidden_size=64", "x=1e-3"]) == {
+        "num_arms": 5, "arm_prior": "normal", "policy_kwargs": {"gru_hidden_size": 64}, "x": 1e-3}  # fmt: skip
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        parse_kwargs(["oops"])
+
+
+def test_demo_runs_end_to_end(tmp_path, capsys):
+    assert main(["demo", "--minutes", "0.05", "--trials", "40", "--out", str(tmp_path), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "| n, k | random | greedy | ucb1 | thompson | gittins | rl2 |" in out
+    for name in ("demo.md", "demo.json", "learning_curve.png", "bandit_10_5_bars.png", "bandit_10_5_regret.png"):
+        assert (tmp_path / name).exists(), name
+    stats = json.loads((tmp_path / "demo.json").read_text())["stats"]["10,5"]
+    assert set(stats) == {"random", "greedy", "ucb1", "thompson", "gittins", "rl2"}
