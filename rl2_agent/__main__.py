@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("rl2_agent.demo", "the main job: train on RL2Bandit-v0, evaluate, compare with baselines"),
     "table": ("rl2_agent.table", "the RL^2 paper's tables: every agent on the same held-out tasks"),
     "tune": ("rl2_agent.baselines.tune", "grid-search the classical baselines' parameters"),
+    "scaling": ("rl2_agent.scaling", "the RL^2 navigation scaling experiment: maze metrics vs the paper, trajectory plots"),
 }
 
 

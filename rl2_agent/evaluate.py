@@ -21,7 +21,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Sequence
 
 import gymnasium as gym
 import numpy as np
@@ -71,7 +71,8 @@ class TrialResults:
 
     ``episode_returns`` has shape ``(n_trials, max_episodes)``, NaN-padded where trials hold fewer
     episodes (variable-length families); ``actions`` and ``rewards``, when recorded, have shape
-    ``(steps, n_trials)``.
+    ``(steps, n_trials)``; ``step_infos``, when asked for (``run_trials(info_keys=...)``), holds
+    per trial the kept step-info entries: key -> one value per step of the trial.
     """
 
     env_id: str
@@ -81,6 +82,7 @@ class TrialResults:
     wall_seconds: float
     actions: np.ndarray | None = None
     rewards: np.ndarray | None = None
+    step_infos: list[dict[str, list[Any]]] | None = None
 
     @property
     def trial_returns(self) -> np.ndarray:
@@ -137,6 +139,7 @@ def run_trials(
     batch_size: int = 1000,
     record: bool = False,
     tasks: list[Any] | None = None,
+    info_keys: Sequence[str] = (),
 ) -> TrialResults:
     """Run ``agent`` on the held-out trials ``seed .. seed + n_trials - 1``: the ONE trial runner.
 
@@ -146,6 +149,11 @@ def run_trials(
     ``record=True`` keeps every step's actions and rewards, shape ``(steps, n_trials)`` (meant
     for fixed-length trials: for variable-length ones, the steps after a trial's end belong to
     the next trial of that env).
+    ``info_keys`` names step-info entries to keep for every step of every trial, exactly the
+    trial's own steps (whatever their number): ``results.step_infos[i][key]`` is the list of
+    values, None where the step's info lacks the key. On a trial's last step the value is read
+    from the vector env's ``final_info`` when it is there (gymnasium's sync vector env puts the
+    finished trial's info there and the next trial's reset info at the top level).
     """
     if n_trials < 1:
         raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
@@ -156,6 +164,7 @@ def run_trials(
     rows: list[np.ndarray] = []
     actions: list[np.ndarray] = []
     rewards: list[np.ndarray] = []
+    step_infos: list[dict[str, list[Any]]] = []
     done_trials = 0
     while done_trials < n_trials:
         n = min(batch_size, n_trials - done_trials)
@@ -164,6 +173,7 @@ def run_trials(
         obs, _ = venv.reset(seed=seed + done_trials, options=options)
         trial_start = np.ones(n, dtype=bool)
         finished: list[np.ndarray | None] = [None] * n
+        batch_infos: list[dict[str, list[Any]]] = [{k: [] for k in info_keys} for _ in range(n)]
         batch_actions: list[np.ndarray] = []
         batch_rewards: list[np.ndarray] = []
         remaining = n
@@ -174,6 +184,8 @@ def run_trials(
                 batch_actions.append(np.asarray(a))
                 batch_rewards.append(np.asarray(r, dtype=np.float64))
             trial_start = terminated | truncated
+            if info_keys:
+                _keep_infos(batch_infos, finished, infos, trial_start, info_keys)
             if trial_start.any():
                 returns = infos["final_info"]["trial_returns"]
                 for i in np.flatnonzero(trial_start):
@@ -182,6 +194,7 @@ def run_trials(
                         remaining -= 1
         venv.close()
         rows += finished  # type: ignore[arg-type]
+        step_infos += batch_infos
         if record:
             actions.append(np.stack(batch_actions))
             rewards.append(np.stack(batch_rewards))
@@ -199,7 +212,27 @@ def run_trials(
         time.perf_counter() - start,
         actions=np.concatenate([a[:steps] for a in actions], axis=1) if record else None,
         rewards=np.concatenate([r[:steps] for r in rewards], axis=1) if record else None,
+        step_infos=step_infos if info_keys else None,
     )
+
+
+def _keep_infos(
+    kept: list[dict[str, list[Any]]], finished: list[Any], infos: dict[str, Any], trial_end: np.ndarray, keys: Sequence[str]
+) -> None:
+    """Append this step's ``infos[key][i]`` to ``kept[i][key]`` for the trials still running (see run_trials)."""
+    final = infos.get("final_info", {})
+    for key in keys:
+        top, top_mask = infos.get(key), infos.get("_" + key)
+        fin, fin_mask = final.get(key), final.get("_" + key)
+        for i, row in enumerate(kept):
+            if finished[i] is not None:
+                continue
+            if trial_end[i] and fin is not None and (fin_mask is None or fin_mask[i]):
+                row[key].append(fin[i])
+            elif top is not None and (top_mask is None or top_mask[i]):
+                row[key].append(top[i])
+            else:
+                row[key].append(None)
 
 
 # ----------------------------------------------------------------------------- saved runs
@@ -228,10 +261,27 @@ def evaluate_run(
     return run_trials(SB3RecurrentAgent(model, deterministic), env_id, env_kwargs, n_trials, seed, record=record)
 
 
+def _channels_first(space: gym.Space) -> gym.Space:
+    """``space`` with channel-last images transposed, as SB3's ``VecTransposeImage`` stores them in a model."""
+    from gymnasium import spaces
+    from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
+    from stable_baselines3.common.vec_env import VecTransposeImage
+
+    if isinstance(space, spaces.Dict):
+        return spaces.Dict({key: _channels_first(sub) for key, sub in space.spaces.items()})
+    if is_image_space(space) and not is_image_space_channels_first(space):
+        return VecTransposeImage.transpose_space(space)
+    return space
+
+
 def check_observation_space(model: Any, env_id: str, env_kwargs: dict[str, Any]) -> None:
-    """Raise ``ValueError`` if the model was trained on a different observation shape."""
+    """Raise ``ValueError`` if the model was trained on a different observation shape.
+
+    Image observations (``RL2Maze-v0``) are also compared channels-first: SB3 transposes them
+    for training, and ``predict`` transposes channel-last batches back.
+    """
     space = gym.make(env_id, **env_kwargs).observation_space
-    if space != model.observation_space:
+    if space != model.observation_space and _channels_first(space) != model.observation_space:
         raise ValueError(
             f"the model expects observations {model.observation_space} but {env_id} with env_kwargs={env_kwargs} "
             f"gives {space}: evaluate on the env_kwargs it was trained with (e.g. the same num_arms)"

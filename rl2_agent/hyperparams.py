@@ -40,6 +40,38 @@ _COMMON: dict[str, Any] = {
 _PER_ENV: dict[str, dict[str, Any]] = {
     "RL2Bandit-v0": {},
     "RL2TabularMDP-v0": {},
+    # Navigation (RL^2 section 3.3): the paper's gamma 0.99 and GAE lambda 0.99, and its GRU of 256
+    # units for the first-person maze. Rollouts of 256 steps are about one small-maze episode (250
+    # steps; a trial is 2 episodes); the maze's CNN gets fewer envs and a smaller learning rate.
+    # First guesses from the paper and the episode lengths, NOT tuned here.
+    "RL2GridNav-v0": {"n_envs": 32, "n_steps": 256, "batch_size": 2048, "gamma": 0.99, "gae_lambda": 0.99},
+    "RL2Maze-v0": {
+        "n_envs": 16,
+        "n_steps": 256,
+        "batch_size": 1024,
+        "learning_rate": 3e-4,
+        "gamma": 0.99,
+        "gae_lambda": 0.99,
+        "policy_kwargs": {"gru_hidden_size": 256},
+    },
+    # one rollout = one whole trial (3 episodes of 100 steps)
+    "RL2PointNav-v0": {"n_envs": 32, "n_steps": 300, "batch_size": 2400, "gamma": 0.99, "gae_lambda": 0.99},
+    # The RL^3 gridworlds are navigation: a +100 goal at >= 8 steps from the start, -100 dangers.
+    # GAE lambda 0.99 is the RL^2 paper's value for navigation (0.3 is its bandit / MDP value);
+    # not tuned here.
+    "RL2GridWorld-v0": {"gae_lambda": 0.99},
+    # RL^3 ids: exactly the settings of their RL^2 twins, so that an RL^2 / RL^3 comparison
+    # differs only in the inputs (benchmarks/rl3_vs_rl2.py also passes the RL^2 id's settings to both).
+    "RL3Bandit-v0": {},
+    "RL3TabularMDP-v0": {},
+    "RL3GridWorld-v0": {"gae_lambda": 0.99},
+}
+
+#: RL^3 id -> its RL^2 twin (same task family and kwargs, see meta_envs.value_augment).
+RL3_TWINS: dict[str, str] = {
+    "RL3Bandit-v0": "RL2Bandit-v0",
+    "RL3TabularMDP-v0": "RL2TabularMDP-v0",
+    "RL3GridWorld-v0": "RL2GridWorld-v0",
 }
 
 

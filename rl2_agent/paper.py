@@ -1,6 +1,10 @@
-"""The RL^2 paper's reported numbers (Duan et al. 2016, Tables 1 and 2): the one copy in code.
+"""The papers' reported numbers: the one copy in code.
 
-Mean total reward per trial over 1000 trials; copied from ``/work/shared/reference/PAPERS.md``.
+:data:`PAPER`: the RL^2 paper (Duan et al. 2016, Tables 1 and 2). :data:`RL3_PAPER`: the RL^3
+paper's RL^2-vs-RL^3 results (Bhatia, Nashed, Zilberstein, arXiv 2306.15909 v4), keyed by the
+experiment names of ``benchmarks/rl3_vs_rl2.py``.
+
+:data:`PAPER` holds the mean total reward per trial over 1000 trials; copied from ``/work/shared/reference/PAPERS.md``.
 Keys: family -> cell -> agent name (the registry names of :mod:`rl2_agent.baselines`, plus
 ``"rl2"``). Cells are written as in the tables: ``"n,k"`` (episodes, arms) for bandits, ``"n"``
 (episodes) for MDPs.
@@ -8,7 +12,7 @@ Keys: family -> cell -> agent name (the registry names of :mod:`rl2_agent.baseli
 
 from __future__ import annotations
 
-__all__ = ["PAPER", "paper_value"]
+__all__ = ["PAPER", "RL3_PAPER", "paper_value"]
 
 _BANDIT_COLUMNS = ("random", "gittins", "thompson", "ots", "ucb1", "eps_greedy", "greedy", "rl2")
 _BANDIT_ROWS = {
@@ -42,3 +46,28 @@ PAPER: dict[str, dict[str, dict[str, float]]] = {
 def paper_value(family: str, cell: str, agent: str) -> float | None:
     """The paper's number for ``agent`` in ``cell`` (None if the paper has none)."""
     return PAPER.get(family, {}).get(cell, {}).get(agent)
+
+
+RL3_PAPER: dict[str, dict[str, tuple[float, float]]] = {
+    "bandit_h100": {"rl2": (76.9, 0.6), "rl3": (77.5, 0.5)},
+    "bandit_h500": {"rl2": (392.1, 2.5), "rl3": (393.2, 2.7)},
+    "bandit_h500_ood": {"rl2": (430.2, 2.8), "rl3": (434.9, 2.8)},
+    "mdp_h100": {"rl2": (159.5, 0.8), "rl3": (158.9, 0.8)},
+    "mdp_h500": {"rl2": (927.8, 3.7), "rl3": (926.9, 3.7)},
+    "mdp_h500_ood": {"rl2": (772.8, 1.7), "rl3": (775.9, 1.7)},
+    "mdp_h1000_from_500": {"rl2": (1871.8, 7.4), "rl3": (1916.8, 7.4)},
+    "grid11": {"rl2": (524.0, 22.0), "rl3": (630.0, 22.0)},
+    "grid13": {"rl2": (584.0, 28.0), "rl3": (902.0, 27.0)},
+    "grid13_dense": {"rl2": (384.0, 26.0), "rl3": (691.0, 28.0)},
+    "grid13_deterministic": {"rl2": (960.0, 38.0), "rl3": (1574.0, 35.0)},
+    "grid13_watery": {"rl2": (513.0, 26.0), "rl3": (826.0, 27.0)},
+    "grid13_dangerous": {"rl2": (283.0, 28.0), "rl3": (647.0, 30.0)},
+    "grid13_corner": {"rl2": (319.0, 23.0), "rl3": (508.0, 23.0)},
+}
+"""experiment -> ``"rl2"`` / ``"rl3"`` -> the RL^3 paper's (mean, standard error) of the total reward
+per trial over 1000 held-out tasks, GREEDY actor; copied from ``/work/shared/reference/PAPERS.md``
+("RL^3 results"). Bandits: k = 5 arms, p ~ U(0, 1), H pulls per trial (OOD: p ~ N(0.5, 0.5)
+clipped). MDPs: 10 states, 5 actions, episodes of 10 steps, H steps per trial (OOD: deterministic
+rewards R ~ U(0, 2); ``mdp_h1000_from_500``: the H = 500 models run for H = 1000). Gridworlds:
+11x11 with H = 250, 13x13 with H = 350 and its OOD variants (models trained on the standard
+13x13)."""

@@ -110,3 +110,85 @@ def plot_regret_curves(curves: Mapping[str, np.ndarray], path: str | Path, title
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+_HEADING_MARKERS = "^>v<"  # headings 0..3 = north, east, south, west (rows grow downwards)
+_EPISODE_COLOURS = ("tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink")
+
+
+def plot_maze_trajectories(trials: Sequence[Mapping[str, Any]], path: str | Path, title: str = "") -> Path:
+    """One panel per trial: the maze, the start pose, the goal and the squares visited in each episode.
+
+    :param trials: dicts with ``grid`` (``(n, n)`` array, nonzero = wall), ``start`` ``(row, col)``,
+        ``heading`` (0..3 = N, E, S, W), ``goal`` ``(row, col)``, ``paths`` (per inner episode,
+        the squares visited, start included: one entry per step, so a path of ``L + 1`` squares is
+        an episode of ``L`` steps) and optionally ``label``.
+    :param path: output PNG.
+    """
+    from matplotlib.patches import Rectangle
+
+    cols = min(len(trials), 4)
+    rows = -(-len(trials) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.1 * cols, 3.5 * rows), dpi=120, squeeze=False)
+    for ax in axes.flat[len(trials):]:
+        ax.axis("off")
+    for ax, trial in zip(axes.flat, trials):
+        grid = np.asarray(trial["grid"]) != 0
+        ax.imshow(grid, cmap="Greys", vmin=0.0, vmax=1.3, interpolation="nearest")
+        goal_r, goal_c = trial["goal"]
+        ax.add_patch(Rectangle((goal_c - 0.5, goal_r - 0.5), 1, 1, color="tab:green", alpha=0.85, zorder=1))
+        paths = [np.asarray(p, dtype=float).reshape(-1, 2) for p in trial["paths"]]
+        for e, squares in enumerate(paths):
+            offset = (e - (len(paths) - 1) / 2) * 0.2  # side by side where the episodes overlap
+            reached = tuple(squares[-1].astype(int)) == (int(goal_r), int(goal_c))
+            colour = _EPISODE_COLOURS[e % len(_EPISODE_COLOURS)]
+            label = f"ep {e + 1}: {len(squares) - 1} steps" + ("" if reached else ", failed")
+            ax.plot(squares[:, 1] + offset, squares[:, 0] + offset, color=colour, lw=1.8, alpha=0.75, label=label, zorder=2)
+            ax.plot(squares[-1, 1] + offset, squares[-1, 0] + offset, "o" if reached else "x", color=colour, ms=5, zorder=3)
+        start_r, start_c = trial["start"]
+        ax.plot(start_c, start_r, marker=_HEADING_MARKERS[int(trial["heading"])], color="k", ms=9, ls="none", zorder=4)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(trial.get("label", ""), fontsize=8)
+        ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False, handlelength=1.2)
+    fig.suptitle(title + "\n(black triangle: start and heading; green: goal; o reached, x failed)", fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_frame_strip(
+    rows: Mapping[str, Sequence[np.ndarray]], path: str | Path, captions: Mapping[str, Sequence[str]] | None = None, title: str = ""
+) -> Path:
+    """Images in a grid: one row per entry of ``rows`` (e.g. one per inner episode), left to right.
+
+    :param rows: row label -> RGB frames (``(H, W, 3)`` uint8).
+    :param captions: row label -> one caption per frame (e.g. the step).
+    :param path: output PNG.
+    """
+    n_cols = max(len(frames) for frames in rows.values())
+    height, width = np.asarray(next(iter(rows.values()))[0]).shape[:2]
+    panel = 1.9
+    fig, axes = plt.subplots(
+        len(rows), n_cols, figsize=(panel * n_cols, panel * height / width * len(rows) + 0.6), dpi=120, squeeze=False
+    )
+    for r, (label, frames) in enumerate(rows.items()):
+        for c, ax in enumerate(axes[r]):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if c >= len(frames):
+                ax.axis("off")
+                continue
+            ax.imshow(frames[c], interpolation="nearest")
+            if captions and label in captions:
+                ax.set_title(captions[label][c], fontsize=7)
+            if c == 0:
+                ax.set_ylabel(label, fontsize=8)
+    fig.suptitle(title, fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

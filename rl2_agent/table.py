@@ -117,13 +117,15 @@ def evaluate_cell(family: str, cell: Any, entries: list[Entry], n_trials: int, s
         if entry.run_dir is not None:  # a trained run: stochastic policy, state reset at trial starts
             result = evaluate_run(entry.run_dir, env_id, env_kwargs, n_trials, seed, record=record)
         else:
-            result = run_trials(make_agent(family, entry.label, spec, seed=seed), env_id, env_kwargs, n_trials, seed, record=record)
+            agent = make_agent(family, entry.label, spec, seed=seed)
+            result = run_trials(agent, env_id, env_kwargs, n_trials, seed, record=record)
         out.returns[entry.label] = result.trial_returns
         if record:
             chosen = np.take_along_axis(probs, result.actions.T, axis=1)  # (n_trials, pulls)
             out.regret[entry.label] = np.cumsum((probs.max(axis=1, keepdims=True) - chosen).mean(axis=0))
         out.seconds[entry.label] = time.perf_counter() - start
-        logger.info("%s %s: %.2f +- %.2f (%.1f s)", cell.key, entry.label, *mean_se(out.returns[entry.label]), out.seconds[entry.label])
+        mean, se = mean_se(out.returns[entry.label])
+        logger.info("%s %s: %.2f +- %.2f (%.1f s)", cell.key, entry.label, mean, se, out.seconds[entry.label])
     return out
 
 
@@ -186,7 +188,8 @@ def _write_outputs(path: Path, family: str, stats: dict[str, dict[str, dict[str,
         writer.writerow(["family", "cell", "agent", "mean", "se", "paper", "bold", "trials", "seed"])
         for cell, row in stats.items():
             for label, s in row.items():
-                writer.writerow([family, cell, label, f"{s['mean']:.6g}", f"{s['se']:.6g}", s["paper"], int(s["bold"]), n_trials, seed])
+                paper, bold = s["paper"], int(s["bold"])
+                writer.writerow([family, cell, label, f"{s['mean']:.6g}", f"{s['se']:.6g}", paper, bold, n_trials, seed])
     return csv_path
 
 
@@ -200,7 +203,13 @@ class Table:
 
 
 def compute_table(
-    family: str, cells: list[Any], entries: list[Entry], n_trials: int, seed: int, plot_dir: Path | None = None, progress: bool = True
+    family: str,
+    cells: list[Any],
+    entries: list[Entry],
+    n_trials: int,
+    seed: int,
+    plot_dir: Path | None = None,
+    progress: bool = True,
 ) -> Table:
     """Evaluate every entry on every cell (same held-out trials), with the paper's figures and bold marks.
 
@@ -235,12 +244,12 @@ def compute_table(
 # --------------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--family", choices=["bandit", "mdp"], required=True, help="bandit (RL^2 Table 1) or mdp (Table 2)")
-    parser.add_argument("--cells", default=None, help='cells: "10,5 100,5" (bandit: episodes,arms) or "10 25" (mdp); default: the paper\'s')
-    parser.add_argument("--agents", default=None, help="comma-separated baselines and label=run_dir entries; default: every baseline")
+    parser.add_argument("--cells", default=None, help='"10,5 100,5" (bandit: episodes,arms) or "10 25" (mdp); default: all')
+    parser.add_argument("--agents", default=None, help="comma-separated baselines and label=run_dir entries; default: all")
     parser.add_argument("--trials", type=int, default=1000, help="held-out trials per cell (default 1000)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"first held-out seed (default {DEFAULT_SEED})")
     parser.add_argument("--json", type=Path, default=None, help="write the results to this JSON file (and a CSV next to it)")
-    parser.add_argument("--plot-dir", type=Path, default=None, help="write a bar chart per cell (and bandit regret curves) here")
+    parser.add_argument("--plot-dir", type=Path, default=None, help="write a bar chart per cell (and bandit regret curves)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -274,7 +283,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plot_cell(plot_dir: Path, family: str, key: str, row: dict[str, dict[str, Any]], regret: dict[str, np.ndarray]) -> list[Path]:
+def _plot_cell(
+    plot_dir: Path, family: str, key: str, row: dict[str, dict[str, Any]], regret: dict[str, np.ndarray]
+) -> list[Path]:
     from rl2_agent.plots import plot_cell_bars, plot_regret_curves
 
     plot_dir.mkdir(parents=True, exist_ok=True)

@@ -153,9 +153,15 @@ def _two_state_task() -> MDPTask:
     return MDPTask(T, np.array([[0.1, 0.0], [1.0, 0.0]]))
 
 
+def _two_state_kwargs(episodes: int) -> dict:
+    """Env kwargs for :func:`_two_state_task`: deterministic rewards, episodes of 5 steps."""
+    kwargs = {"num_states": 2, "num_actions": 2, "episode_length": 5, "episodes_per_trial": episodes}
+    return {**kwargs, "reward_kind": "deterministic_uniform"}
+
+
 @pytest.mark.parametrize(("name", "params", "target"), [("psrl", {}, 3.5), ("ucrl2", {"scale": 0.1}, 3.95)])
 def test_psrl_and_ucrl2_solve_a_deterministic_mdp(name, params, target):
-    kwargs = {"num_states": 2, "num_actions": 2, "episode_length": 5, "episodes_per_trial": 20, "reward_kind": "deterministic_uniform"}
+    kwargs = _two_state_kwargs(20)
     spec = TrialSpec.from_env(MDP, kwargs)
     assert (spec.num_states, spec.num_actions, spec.episode_length, spec.horizon) == (2, 2, 5, 100)
     agent = make_agent("mdp", name, spec, seed=0, **params)  # explicit: not the random-MDP tuning
@@ -169,7 +175,7 @@ def test_agent_plays_a_single_trial_env():
     """An outside user's loop: one gym.make env, the task passed with reset(options={"task": ...})."""
     import gymnasium as gym
 
-    kwargs = {"num_states": 2, "num_actions": 2, "episode_length": 5, "episodes_per_trial": 20, "reward_kind": "deterministic_uniform"}
+    kwargs = _two_state_kwargs(20)
     env = gym.make(MDP, **kwargs)
     agent = make_agent("mdp", "psrl", TrialSpec.from_env(MDP, kwargs), seed=3)
     obs, _ = env.reset(seed=0, options={"task": _two_state_task()})
@@ -185,7 +191,7 @@ def test_agent_plays_a_single_trial_env():
 
 
 def test_mdp_agent_counts_only_observable_transitions():
-    kwargs = {"num_states": 2, "num_actions": 2, "episode_length": 5, "episodes_per_trial": 2, "reward_kind": "deterministic_uniform"}
+    kwargs = _two_state_kwargs(2)
     spec = TrialSpec.from_env(MDP, kwargs)
     agent = make_agent("mdp", "greedy", spec, seed=0)
     run_trials(agent, MDP, kwargs, 3, seed=0, tasks=[_two_state_task()] * 3)
@@ -255,7 +261,8 @@ def test_table_cli(tmp_path, capsys):
 
 def test_table_cli_mdp(tmp_path):
     out = tmp_path / "mdp.json"
-    assert main(["table", "--family", "mdp", "--cells", "2", "--trials", "20", "--agents", "random,psrl", "--json", str(out)]) == 0
+    argv = ["table", "--family", "mdp", "--cells", "2", "--trials", "20", "--agents", "random,psrl", "--json", str(out)]
+    assert main(argv) == 0
     data = json.loads(out.read_text())
     assert list(data) == ["2"] and list(data["2"]) == ["random", "psrl"]
 

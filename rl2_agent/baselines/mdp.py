@@ -37,8 +37,8 @@ import numpy as np
 from rl2_agent.baselines.base import Agent, TrialObs, TrialSpec, argmax_random
 
 __all__ = [
-    "BEB", "EMPIRICAL", "PAPER_PRIOR", "TASK_PRIOR", "EpsGreedyMDP", "GreedyMDP", "ModelBasedAgent", "ModelPrior", "OPSRL", "PSRL",
-    "UCRL2", "q_values",
+    "BEB", "EMPIRICAL", "PAPER_PRIOR", "TASK_PRIOR", "EpsGreedyMDP", "GreedyMDP", "ModelBasedAgent", "ModelPrior",
+    "OPSRL", "PSRL", "UCRL2", "q_values",
 ]
 
 Expectation = Callable[[np.ndarray], np.ndarray]

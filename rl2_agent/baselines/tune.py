@@ -106,7 +106,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"| {value} | " + " | ".join(cells_text) + " |")
     print("\nPaste into rl2_agent/baselines/tuned.py:\nTUNED = " + pprint.pformat(tuned, sort_dicts=False, width=120))
     if args.json:
-        out = {name: {key: {str(v): {"mean": m, "se": s} for v, (m, s) in sc.items()} for key, sc in per.items()} for name, per in results.items()}
+        out = {
+            name: {key: {str(v): {"mean": m, "se": s} for v, (m, s) in sc.items()} for key, sc in per.items()}
+            for name, per in results.items()
+        }
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"family": family, "trials": args.trials, "seed": args.seed, "scores": out}, indent=1))
         logger.info("wrote %s", args.json)

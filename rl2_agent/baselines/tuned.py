@@ -35,10 +35,21 @@ TUNED: dict[str, dict[str, dict[str, dict[str, Any]]]] = {
     # for n in 10 25 50 75 100: python -m rl2_agent tune --family mdp --cells "$n" --trials 1000
     # (ucrl2 and beb re-tuned on the 33-value scale grid: --agents ucrl2,beb)
     "mdp": {
-        "eps_greedy": {"10": {"epsilon": 0.0}, "25": {"epsilon": 0.1}, "50": {"epsilon": 0.15}, "75": {"epsilon": 0.15}, "100": {"epsilon": 0.1}},
-        "opsrl": {"10": {"samples": 20}, "25": {"samples": 20}, "50": {"samples": 20}, "75": {"samples": 20}, "100": {"samples": 20}},
-        "ucrl2": {"10": {"scale": 0.316}, "25": {"scale": 0.316}, "50": {"scale": 0.316}, "75": {"scale": 0.316}, "100": {"scale": 0.316}},
-        "beb": {"10": {"scale": 0.178}, "25": {"scale": 0.133}, "50": {"scale": 0.133}, "75": {"scale": 0.133}, "100": {"scale": 0.133}},
+        "eps_greedy": {
+            "10": {"epsilon": 0.0}, "25": {"epsilon": 0.1}, "50": {"epsilon": 0.15},
+            "75": {"epsilon": 0.15}, "100": {"epsilon": 0.1},
+        },
+        "opsrl": {
+            "10": {"samples": 20}, "25": {"samples": 20}, "50": {"samples": 20}, "75": {"samples": 20}, "100": {"samples": 20},
+        },
+        "ucrl2": {
+            "10": {"scale": 0.316}, "25": {"scale": 0.316}, "50": {"scale": 0.316},
+            "75": {"scale": 0.316}, "100": {"scale": 0.316},
+        },
+        "beb": {
+            "10": {"scale": 0.178}, "25": {"scale": 0.133}, "50": {"scale": 0.133},
+            "75": {"scale": 0.133}, "100": {"scale": 0.133},
+        },
     },
 }
 
