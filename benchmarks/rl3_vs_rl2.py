@@ -63,7 +63,9 @@ import torch as th
 from rl2_agent.evaluate import EVAL_SEED, SB3RecurrentAgent, check_observation_space, run_trials
 from rl2_agent.hyperparams import get_hyperparams
 from rl2_agent.paper import RL3_PAPER
-from rl2_agent.train import CHECKPOINT_FILE, CHECKPOINT_STATE, CONFIG_FILE, MODEL_FILE, TrainConfig, load_model, parse_kwargs, train
+from rl2_agent.train import (
+    CHECKPOINT_FILE, CHECKPOINT_STATE, CONFIG_FILE, MODEL_FILE, TrainConfig, load_model, parse_kwargs, train,
+)  # fmt: skip
 
 logger = logging.getLogger("rl3_vs_rl2")
 
@@ -72,7 +74,9 @@ EVAL_CACHE = "rl3_vs_rl2_evals.json"  # in each run folder
 CPU_FILE = "rl3_vs_rl2_cpu.json"  # in each run folder: process CPU seconds spent in train()
 SMOKE_SECONDS = 3.0
 SMOKE_TRIALS = 50
-SMOKE_HYPERPARAMS: dict[str, Any] = {"n_envs": 8, "n_steps": 32, "batch_size": 128, "n_epochs": 2, "policy_kwargs": {"gru_hidden_size": 32}}
+SMOKE_HYPERPARAMS: dict[str, Any] = {
+    "n_envs": 8, "n_steps": 32, "batch_size": 128, "n_epochs": 2, "policy_kwargs": {"gru_hidden_size": 32},
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,8 @@ class Setting:
     rl2_id: str
     rl3_id: str
     env_kwargs: dict[str, Any]
-    eval_batch: int = 1000  # trials run at once (gridworld RL^3 estimators are ~1-2 MB per env)
+    eval_batch: int = 1000  # trials run at once
+    train_eval_trials: int | None = None  # trials of train()'s own held-out evaluations (None: --train-eval-trials)
 
 
 @dataclass(frozen=True)
@@ -99,11 +104,19 @@ SETTINGS: dict[str, Setting] = {
     "bandit_h500": Setting("RL2Bandit-v0", "RL3Bandit-v0", {"num_arms": 5, "episodes_per_trial": 500}),
     "mdp_h100": Setting("RL2TabularMDP-v0", "RL3TabularMDP-v0", {"steps_per_trial": 100}),
     "mdp_h500": Setting("RL2TabularMDP-v0", "RL3TabularMDP-v0", {"steps_per_trial": 500}),
-    "grid11": Setting("RL2GridWorld-v0", "RL3GridWorld-v0", {"size": 11}, eval_batch=250),
-    "grid13": Setting("RL2GridWorld-v0", "RL3GridWorld-v0", {"size": 13}, eval_batch=250),
+    # WORKAROUND, one trial at a time: run_trials steps a gymnasium SyncVectorEnv for ids without a
+    # batched implementation, and its info merging (VectorEnv._add_info) stacks the
+    # info["trial_returns"] arrays of the trials that end on the same step into one array shaped
+    # like the first one: gridworld trials all end at step H with different numbers of episodes,
+    # so any batch of more than one trial fails ("could not broadcast input array from shape (4,)
+    # into shape (2,)"), in train()'s own evaluations too. Restore eval_batch=250 and drop
+    # train_eval_trials=1 once run_trials / TrialEnv handle it.
+    "grid11": Setting("RL2GridWorld-v0", "RL3GridWorld-v0", {"size": 11}, eval_batch=1, train_eval_trials=1),
+    "grid13": Setting("RL2GridWorld-v0", "RL3GridWorld-v0", {"size": 13}, eval_batch=1, train_eval_trials=1),
 }
 """Training settings (run folder names). MDPs: 10 states, 5 actions, episodes of 10 steps (the
-defaults); gridworlds: ``steps_per_trial`` defaults to 250 (11x11) / 350 (13x13)."""
+defaults); gridworlds: ``steps_per_trial`` defaults to 250 (11x11) / 350 (13x13). (With batches of
+trials, keep gridworld batches at a few hundred: an RL^3 13x13 env holds ~2 MB of model arrays.)"""
 
 EXPERIMENTS: dict[str, Experiment] = {
     "bandit_h100": Experiment("Bandits k=5 H=100", "bandit_h100"),
@@ -111,7 +124,9 @@ EXPERIMENTS: dict[str, Experiment] = {
     "bandit_h500_ood": Experiment("Bandits H=500 OOD (p ~ N(0.5, 0.5))", "bandit_h500", {"arm_prior": "normal"}),
     "mdp_h100": Experiment("MDPs H=100", "mdp_h100"),
     "mdp_h500": Experiment("MDPs H=500", "mdp_h500"),
-    "mdp_h500_ood": Experiment("MDPs H=500 OOD (R ~ U(0, 2), deterministic)", "mdp_h500", {"reward_kind": "deterministic_uniform"}),
+    "mdp_h500_ood": Experiment(
+        "MDPs H=500 OOD (R ~ U(0, 2), deterministic)", "mdp_h500", {"reward_kind": "deterministic_uniform"}
+    ),
     "mdp_h1000_from_500": Experiment("MDPs H=1000 (trained at H=500)", "mdp_h500", {"steps_per_trial": 1000}),
     "grid11": Experiment("Grid 11x11 H=250", "grid11"),
     "grid13": Experiment("Grid 13x13 H=350", "grid13"),
@@ -156,7 +171,7 @@ def train_config(args: argparse.Namespace, setting_name: str, agent: str) -> Tra
         out=str(run_folder(args.runs, setting_name, agent, args.rl3_time_inputs)),
         hyperparams=shared_hyperparams(setting, args.hyperparams),
         eval_every=args.eval_every or total,  # 0: one held-out evaluation, at the end
-        eval_trials=args.train_eval_trials,
+        eval_trials=setting.train_eval_trials or args.train_eval_trials,
         max_seconds=args.seconds,
     )
 
@@ -175,7 +190,9 @@ def ensure_trained(config: TrainConfig, retrain: bool = False) -> dict[str, Any]
     reused = (out / MODEL_FILE).exists()
     if (out / CONFIG_FILE).exists():
         saved = json.loads((out / CONFIG_FILE).read_text())
-        wanted = {"env_id": config.env_id, "env_kwargs": config.env_kwargs, "seed": config.seed, "hyperparams": config.hyperparams}
+        wanted = {
+            "env_id": config.env_id, "env_kwargs": config.env_kwargs, "seed": config.seed, "hyperparams": config.hyperparams,
+        }  # fmt: skip
         differs = [k for k, v in wanted.items() if _plain(saved.get(k)) != _plain(v)]
         if differs:
             raise SystemExit(
@@ -183,11 +200,13 @@ def ensure_trained(config: TrainConfig, retrain: bool = False) -> dict[str, Any]
                 "use --retrain or another --runs folder"
             )
         if reused and saved.get("max_seconds") != config.max_seconds:
-            logger.warning("reusing %s, trained with a budget of %.0f s (asked: %.0f s)", out, saved.get("max_seconds", 0), config.max_seconds)
+            logger.warning("reusing %s, trained with a budget of %.0f s (asked: %.0f s)",
+                           out, saved.get("max_seconds", 0), config.max_seconds)  # fmt: skip
     cpu_path = out / CPU_FILE
     if not reused:
         resume = (out / CHECKPOINT_FILE).exists()
-        logger.info("training %s on %s %s for %.0f s%s", out, config.env_id, config.env_kwargs, config.max_seconds, " (resuming)" if resume else "")
+        logger.info("training %s on %s %s for %.0f s%s", out, config.env_id, config.env_kwargs, config.max_seconds,
+                    " (resuming)" if resume else "")  # fmt: skip
         before = json.loads(cpu_path.read_text())["cpu_seconds"] if resume and cpu_path.exists() else 0.0
         start = time.process_time()
         train(config, resume=resume, progress=False)
@@ -212,7 +231,9 @@ def ensure_trained(config: TrainConfig, retrain: bool = False) -> dict[str, Any]
 _MODELS: dict[str, Any] = {}
 
 
-def evaluate(run_dir: str, env_id: str, env_kwargs: dict[str, Any], n_trials: int, seed: int, deterministic: bool, batch: int) -> np.ndarray:
+def evaluate(
+    run_dir: str, env_id: str, env_kwargs: dict[str, Any], n_trials: int, seed: int, deterministic: bool, batch: int
+) -> np.ndarray:
     """Total return of each held-out trial ``seed .. seed + n_trials - 1`` (cached in the run folder)."""
     model_path = Path(run_dir) / MODEL_FILE
     key = json.dumps([env_id, env_kwargs, n_trials, seed, deterministic], sort_keys=True)
@@ -286,7 +307,8 @@ def markdown(report: dict[str, Any]) -> str:
     rl3_inputs = "Q(s,.), N(s,.)" + (" and time" if cfg["rl3_time_inputs"] else "")
     lines = [
         f"RL^3 vs RL^2: mean total reward per trial +- s.e. over {cfg['trials']} held-out tasks (seeds {cfg['eval_seed']}..). "
-        f"Same hyperparameters and seed ({cfg['seed']}) for both; budget {cfg['seconds']:.0f} s of wall-clock training per model"
+        f"Same hyperparameters and seed ({cfg['seed']}) for both; "
+        f"budget {cfg['seconds']:.0f} s of wall-clock training per model"
         + (f", at most {cfg['steps']:,} steps" if cfg["steps"] else "")
         + f". RL^3 = RL^2 inputs + {rl3_inputs}. Paper: RL^3 paper, greedy actor. "
         "RL^3 - RL^2: paired difference on the same tasks.",
@@ -299,7 +321,8 @@ def markdown(report: dict[str, Any]) -> str:
         digits = 0 if row["setting"].startswith("grid") else 1
         cells = [name, row["setting"], _fmt(row["paper"].get("rl2"), digits), _fmt(row["paper"].get("rl3"), digits)]
         for mode in ("greedy", "stochastic"):
-            cells += [_fmt(row["rl2"][mode], digits), _fmt(row["rl3"][mode], digits), _fmt_diff(row["rl3_minus_rl2"][mode], digits)]
+            cells += [_fmt(row["rl2"][mode], digits), _fmt(row["rl3"][mode], digits)]
+            cells.append(_fmt_diff(row["rl3_minus_rl2"][mode], digits))
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
@@ -312,7 +335,8 @@ def markdown(report: dict[str, Any]) -> str:
             kwargs = ", ".join(f"{k}={v}" for k, v in m["env_kwargs"].items())
             lines.append(
                 f"| {setting} | {agent.upper().replace('RL', 'RL^')} | {m['env_id']} | {kwargs} | {m['budget_seconds']:.0f} "
-                f"| {m['train_seconds']:.0f} | {m['steps']:,} | {m['steps_per_second']:,.0f} | {cpu} | {'yes' if m['reused'] else 'no'} |"
+                f"| {m['train_seconds']:.0f} | {m['steps']:,} | {m['steps_per_second']:,.0f} | {cpu} "
+                f"| {'yes' if m['reused'] else 'no'} |"
             )
     return "\n".join(lines)
 
@@ -327,22 +351,35 @@ def write_report(report: dict[str, Any], out: Path) -> str:
 
 # ----------------------------------------------------------------------------- CLI
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="See the module docstring (and docs/rl3.md) for details.")  # fmt: skip
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], epilog="See the module docstring and docs/rl3.md for details."
+    )
     parser.add_argument("--experiments", default=",".join(DEFAULT_EXPERIMENTS),
                         help="comma or space separated experiment names, or 'all' (default: %(default)s)")  # fmt: skip
-    parser.add_argument("--minutes", type=float, default=None, help="wall-clock training budget per model (default 20; --smoke: 0.05)")
-    parser.add_argument("--steps", type=float, default=0, help="also cap training at this many env steps per model (0: no cap)")
-    parser.add_argument("--runs", default=None, help="run folder cache (default runs/rl3_vs_rl2, --smoke: runs/rl3_vs_rl2_smoke)")
-    parser.add_argument("--out", default=None, help="output path without suffix: writes .json and .md (default <runs>/rl3_vs_rl2)")
+    parser.add_argument(
+        "--minutes", type=float, default=None, help="wall-clock training budget per model (default 20; --smoke: 0.05)",
+    )
+    parser.add_argument(
+        "--steps", type=float, default=0, help="also cap training at this many env steps per model (0: no cap)",
+    )
+    parser.add_argument(
+        "--runs", default=None, help="run folder cache (default runs/rl3_vs_rl2, --smoke: runs/rl3_vs_rl2_smoke)",
+    )
+    parser.add_argument(
+        "--out", default=None, help="output path without suffix: writes .json and .md (default <runs>/rl3_vs_rl2)",
+    )
     parser.add_argument("--trials", type=int, default=None, help="held-out tasks per evaluation (default 1000; --smoke: 50)")
     parser.add_argument("--eval-seed", type=int, default=EVAL_SEED, help="first held-out task seed")
     parser.add_argument("--seed", type=int, default=0, help="training seed (both agents)")
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE", help="overrides, applied to both agents")
     parser.add_argument("--rl3-time-inputs", action="store_true",
                         help="give RL^3 the time inputs (RL^2 has none: then not a like-for-like comparison)")  # fmt: skip
-    parser.add_argument("--eval-every", type=float, default=0, help="steps between in-training held-out evaluations (0: at the end only)")
-    parser.add_argument("--train-eval-trials", type=int, default=None, help="trials of the in-training evaluations (default 100; --smoke: 10)")
+    parser.add_argument(
+        "--eval-every", type=float, default=0, help="steps between in-training held-out evaluations (0: at the end only)",
+    )
+    parser.add_argument(
+        "--train-eval-trials", type=int, default=None, help="trials of the in-training evaluations (default 100; --smoke: 10)",
+    )
     parser.add_argument("--retrain", action="store_true", help="delete and retrain the run folders of the chosen experiments")
     parser.add_argument("--smoke", action="store_true", help="tiny budgets: 3 s per model, tiny network, 50 trials")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
@@ -371,7 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for name, exp in EXPERIMENTS.items():
             s = SETTINGS[exp.setting]
-            print(f"{name:22s} {exp.label:45s} models {exp.setting} ({s.rl2_id} / {s.rl3_id} {s.env_kwargs}), eval changes {exp.eval_changes}")
+            print(f"{name:22s} {exp.label:47s} models {exp.setting} ({s.rl2_id} / {s.rl3_id} {s.env_kwargs}), "
+                  f"eval changes {exp.eval_changes}")  # fmt: skip
         return 0
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     th.set_num_threads(1)

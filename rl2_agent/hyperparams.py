@@ -109,6 +109,7 @@ def get_hyperparams(env_id: str, overrides: dict[str, Any] | None = None) -> dic
 # Every RecurrentPPO constructor argument that may appear in the defaults or overrides.
 RECURRENT_PPO_KEYS = {
     "policy",
+    "normalize",
     "n_envs",
     "learning_rate",
     "n_steps",

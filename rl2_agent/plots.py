@@ -160,7 +160,10 @@ def plot_maze_trajectories(trials: Sequence[Mapping[str, Any]], path: str | Path
 
 
 def plot_frame_strip(
-    rows: Mapping[str, Sequence[np.ndarray]], path: str | Path, captions: Mapping[str, Sequence[str]] | None = None, title: str = ""
+    rows: Mapping[str, Sequence[np.ndarray]],
+    path: str | Path,
+    captions: Mapping[str, Sequence[str]] | None = None,
+    title: str = "",
 ) -> Path:
     """Images in a grid: one row per entry of ``rows`` (e.g. one per inner episode), left to right.
 
@@ -172,7 +175,7 @@ def plot_frame_strip(
     height, width = np.asarray(next(iter(rows.values()))[0]).shape[:2]
     panel = 1.9
     fig, axes = plt.subplots(
-        len(rows), n_cols, figsize=(panel * n_cols, panel * height / width * len(rows) + 0.6), dpi=120, squeeze=False
+        len(rows), n_cols, figsize=(panel * n_cols, (panel * height / width + 0.3) * len(rows) + 0.4), dpi=120, squeeze=False
     )
     for r, (label, frames) in enumerate(rows.items()):
         for c, ax in enumerate(axes[r]):

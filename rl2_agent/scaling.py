@@ -65,6 +65,7 @@ __all__ = [
     "evaluate_agent",
     "format_table",
     "held_out_tasks",
+    "optimal_lengths",
     "split_episodes",
 ]
 
@@ -351,7 +352,9 @@ def draw_trajectories(result: ScalingResult, path: Path, n_draw: int) -> Path:
     return plot_maze_trajectories(trials, path, title=title)
 
 
-def episode_frames(result: ScalingResult, trial: int, n_frames: int) -> tuple[dict[str, list[np.ndarray]], dict[str, list[str]]]:
+def episode_frames(
+    result: ScalingResult, trial: int, n_frames: int
+) -> tuple[dict[str, list[np.ndarray]], dict[str, list[str]]]:
     """First-person ``rgb_array`` frames at ``n_frames`` evenly spaced steps of each episode of ``trial``.
 
     The episodes are replayed in the task family (no trial wrapper, so the last frame shows the
@@ -393,10 +396,13 @@ def draw_frames(result: ScalingResult, path: Path, n_frames: int) -> Path:
 # ----------------------------------------------------------------------------- CLI
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", default=None, choices=MAZE_IDS, help="maze id (default: the run's, else RL2GridNav-v0)")
-    parser.add_argument("--env-kwargs", nargs="*", default=None, metavar="KEY=VALUE", help="e.g. size=small (default: the run's)")
+    parser.add_argument("--env-kwargs", nargs="*", default=None, metavar="KEY=VALUE",
+                        help="e.g. size=small (default: the run's)")
     parser.add_argument("--run", default=None, help="RL^2 run folder to evaluate (and to train into with --train-minutes)")
-    parser.add_argument("--train-minutes", type=float, default=0.0, help="first train RL^2 into --run for this long (0: no training)")
-    parser.add_argument("--timesteps", type=float, default=1e9, help="training step budget (the time limit usually ends training first)")
+    parser.add_argument("--train-minutes", type=float, default=0.0,
+                        help="first train RL^2 into --run for this long (0: no training)")
+    parser.add_argument("--timesteps", type=float, default=1e9,
+                        help="training step cap (the time limit usually ends training first)")
     parser.add_argument("--n-envs", type=int, default=None, help="training: parallel trials (default: per-env default)")
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE", help="training: override the defaults")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
@@ -493,8 +499,9 @@ def run(args: argparse.Namespace) -> int:
     paper = PAPER_SCALING.get(size)
     policy = "greedy" if args.deterministic else "stochastic"
     print(
-        f"RL^2 scaling experiment on {env_id} {env_kwargs}: {args.trials} held-out mazes (seeds {args.eval_seed}..), "
-        f"{policy} RL^2 policy\n"
+        f"RL^2 scaling experiment on {env_id} {env_kwargs}: {args.trials} held-out mazes (seeds {args.eval_seed}..)"
+        + (f", {policy} RL^2 policy" if "rl2" in results else "")
+        + "\n"
     )
     print(format_table(results, paper, f"paper ({size} maze, ViZDoom)"))
     optimal = optimal_lengths(tasks)

@@ -45,6 +45,7 @@ import numpy as np
 import torch as th
 from sb3_contrib import RecurrentPPO
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ProgressBarCallback
+from stable_baselines3.common.vec_env import VecNormalize
 
 import meta_envs  # noqa: F401
 from rl2_agent.envs import make_vec_env
@@ -53,12 +54,13 @@ from rl2_agent.hyperparams import get_hyperparams
 
 logger = logging.getLogger(__name__)
 
-CONFIG_FILE, CHECKPOINT_FILE, CHECKPOINT_STATE, MODEL_FILE, EVAL_LOG = (
+CONFIG_FILE, CHECKPOINT_FILE, CHECKPOINT_STATE, MODEL_FILE, EVAL_LOG, VECNORMALIZE_FILE = (
     "config.json",
     "checkpoint.zip",
     "checkpoint.json",
     "model.zip",
     "eval_log.csv",
+    "vecnormalize.pkl",
 )
 
 
@@ -91,6 +93,12 @@ class TrainConfig:
                 raise ValueError(f"{name} must be an integer >= 0, got {getattr(self, name)!r}")
         self.total_timesteps = int(self.total_timesteps)
         self.hyperparams = get_hyperparams(self.env_id, self.hyperparams)
+        normalize = self.hyperparams.get("normalize", False)
+        if normalize not in (False, {"norm_obs": False, "norm_reward": True}):
+            raise ValueError(
+                "normalize must be False or {'norm_obs': False, 'norm_reward': True} (reward scaling only: agents and "
+                f"evaluations read raw trial observations), got {normalize!r}"
+            )
         if not self.eval_every:
             self.eval_every = max(self.total_timesteps // 20, 1)
 
@@ -150,7 +158,7 @@ def _resolve_policy(name: str) -> Any:
 
 def build_model(config: TrainConfig, env: Any, tensorboard_log: str | None = None) -> RecurrentPPO:
     """A fresh ``RecurrentPPO`` for ``config`` on the vector env ``env``."""
-    params = {k: v for k, v in config.hyperparams.items() if k not in ("policy", "n_envs")}
+    params = {k: v for k, v in config.hyperparams.items() if k not in ("policy", "n_envs", "normalize")}
     return RecurrentPPO(
         _resolve_policy(config.hyperparams["policy"]),
         env,
@@ -226,6 +234,11 @@ class HeldOutEvalCallback(BaseCallback):
 
     def checkpoint(self) -> None:
         save_model_atomic(self.model, self.out / CHECKPOINT_FILE)
+        vec_normalize = self.model.get_vec_normalize_env()
+        if vec_normalize is not None:  # reward-scaling statistics, needed to resume
+            tmp = self.out / (VECNORMALIZE_FILE + ".tmp")
+            vec_normalize.save(str(tmp))
+            os.replace(tmp, self.out / VECNORMALIZE_FILE)
         state = {"num_timesteps": int(self.num_timesteps), "train_seconds": self.elapsed()}
         _atomic_write_text(self.out / CHECKPOINT_STATE, json.dumps(state))
 
@@ -238,9 +251,16 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
     th.set_num_threads(config.threads)
     th.manual_seed(config.seed)
     env = make_vec_env(config.env_id, config.hyperparams["n_envs"], config.env_kwargs, seed=config.seed)
+    resuming = resume and (out / CHECKPOINT_FILE).exists()
+    if config.hyperparams.get("normalize"):
+        # reward scaling for the learner only; observations (and so the agent's prev_reward input) stay raw
+        if resuming and (out / VECNORMALIZE_FILE).exists():
+            env = VecNormalize.load(str(out / VECNORMALIZE_FILE), env)
+        else:
+            env = VecNormalize(env, norm_obs=False, norm_reward=True, gamma=config.hyperparams["gamma"])
     tb = str(out / "tb") if importlib.util.find_spec("tensorboard") else None
     clock_offset = 0.0
-    if resume and (out / CHECKPOINT_FILE).exists():
+    if resuming:
         saved = read_config(out)
         if (saved["env_id"], saved["env_kwargs"]) != (config.env_id, config.env_kwargs):
             raise ValueError(f"--resume: {out} was trained on {saved['env_id']} {saved['env_kwargs']}, not {config.env_id} {config.env_kwargs}")
