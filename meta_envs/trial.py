@@ -371,7 +371,9 @@ class TrialEnv(gym.Env):
         if trial_over:
             if not inner_done and self._step_in_trial > 0:
                 self._trial_returns.append(self._episode_return)  # partial last episode (steps_per_trial)
-            info["trial_returns"] = np.asarray(self._trial_returns, dtype=np.float64)
+            # a tuple, not an array: gymnasium's vector envs stack ndarray infos into one fixed-shape
+            # array, which fails when trials hold different numbers of episodes (mazes, gridworlds)
+            info["trial_returns"] = tuple(self._trial_returns)
         self._last_action, self._last_reward = action, reward
         obs = self._augment(inner_obs, action, reward, inner_done)
         return obs, reward, trial_over, False, info
@@ -539,7 +541,7 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
                 final_obs[i] = self._obs[i].copy()
                 if not ep_end[i]:  # partial last episode (steps_per_trial)
                     self._returns[i, ep_index[i]] = ep_return[i]
-                trial_returns[i] = self._returns[i, : ep_index[i] + (0 if ep_end[i] else 1)].copy()
+                trial_returns[i] = tuple(self._returns[i, : ep_index[i] + (0 if ep_end[i] else 1)].tolist())
             final_info = {"trial_returns": trial_returns, "_trial_returns": trial_over}
             infos.update(
                 final_obs=final_obs,

@@ -181,6 +181,7 @@ class HeldOutEvalCallback(BaseCallback):
         self.next_eval = 0
         self.next_checkpoint = 0
         self.trained_timesteps = 0  # steps the weights have been trained on (excludes a rollout in progress)
+        self.stopped_early = False
         self.history: list[dict[str, float]] = []
 
     def elapsed(self) -> float:
@@ -207,7 +208,8 @@ class HeldOutEvalCallback(BaseCallback):
 
     def _on_step(self) -> bool:
         if self.config.max_seconds and self.elapsed() >= self.config.max_seconds:
-            logger.info("max_seconds=%s reached at step %d: stopping", self.config.max_seconds, self.num_timesteps)
+            logger.info("max_seconds=%s reached at step %d: stopping", self.config.max_seconds, self.trained_timesteps)
+            self.stopped_early = True
             return False
         return True
 
@@ -290,6 +292,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
         raise
     finally:
         env.close()
+    if eval_cb.stopped_early:  # the rollout cut by max_seconds was never trained on
+        model.num_timesteps = eval_cb.trained_timesteps
     if not eval_cb.history or eval_cb.history[-1]["timesteps"] != model.num_timesteps:
         eval_cb.model = model
         eval_cb.evaluate()

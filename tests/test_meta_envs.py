@@ -120,7 +120,7 @@ def test_mdp_layout_episode_index_and_done_flag():
         assert o[lay["obs"]].sum() == 1.0 and o[lay["prev_action"]].sum() == 1.0
         if ends and t + 1 < n * L:
             assert o[lay["obs"]][0] == 1.0  # next inner episode starts in state 0
-    returns = infos[-1]["trial_returns"]
+    returns = np.asarray(infos[-1]["trial_returns"])
     assert returns.shape == (n,)
     assert returns.sum() == pytest.approx(sum(rewards))
 
@@ -129,8 +129,8 @@ def test_steps_per_trial_cuts_mid_episode_and_keeps_partial_return():
     env = gym.make("RL2TabularMDP-v0", steps_per_trial=25)
     _, rewards, infos = run_trial(env, seed=1)
     assert len(rewards) == 25
-    assert infos[-1]["trial_returns"].shape == (3,)
-    assert infos[-1]["trial_returns"].sum() == pytest.approx(sum(rewards))
+    assert len(infos[-1]["trial_returns"]) == 3
+    assert sum(infos[-1]["trial_returns"]) == pytest.approx(sum(rewards))
 
 
 def test_mdp_follows_given_deterministic_task():
@@ -310,7 +310,7 @@ def test_batched_statistics_match_single():
     while len(returns) < 512:
         _, _, term, _, info = vec.step(np.zeros(256, dtype=np.int64))
         if term.any():
-            returns += [r.sum() for r in info["trial_returns"][term]]
+            returns += [sum(r) for r in info["trial_returns"][term]]
     single = gym.make("RL2TabularMDP-v0", **kw)
     sreturns = [sum(run_trial(single, policy=lambda o: 0, seed=10_000 + s)[1]) for s in range(512)]
     se = np.sqrt(np.var(returns) / len(returns) + np.var(sreturns) / len(sreturns))
@@ -337,7 +337,7 @@ def test_sb3_adapter_reports_trials_as_episodes():
     assert dones.all()
     for info in infos:
         assert info["episode"]["l"] == 4
-        assert info["episode"]["r"] == pytest.approx(info["trial_returns"].sum())
+        assert info["episode"]["r"] == pytest.approx(sum(info["trial_returns"]))
         assert info["terminal_observation"].shape == (8,)
 
 
@@ -357,6 +357,22 @@ def test_readme_custom_task_family_example():
     assert obs.shape == env.observation_space.shape
     _, rewards, infos = run_trial(env, policy=lambda o: 0)
     assert len(infos[-1]["trial_returns"]) == namespace["N_EPISODES"]
+
+
+def test_sync_vector_env_batches_trials_with_different_episode_counts():
+    """Trials of one batch may hold different numbers of episodes (here: steps_per_trial cuts)."""
+    from gymnasium.vector import AutoresetMode
+
+    venv = gym.make_vec("RL2GridWorld-v0", num_envs=3, vectorization_mode="sync",
+                        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP})
+    venv.reset(seed=0)
+    rng = np.random.default_rng(0)
+    while True:
+        _, _, term, _, infos = venv.step(rng.integers(5, size=3))
+        if term.any():
+            break
+    returns = infos["final_info"]["trial_returns"]
+    assert returns.dtype == object and all(isinstance(r, tuple) for r in returns[term])
 
 
 def test_box_prev_action_is_clipped_into_observation_space():
