@@ -8,7 +8,9 @@
 For every cell (bandit ``"n,k"``: episodes, arms; MDP ``"n"``: episodes) every agent plays the
 trials of ``reset(seed=SEED + i)``, ``i < trials`` (the same held-out tasks for all). Agents are the
 classical baselines of :mod:`rl2_agent.baselines` (with their tuned parameters) and trained runs
-given as ``label=run_dir`` (scored by :func:`rl2_agent.evaluate.evaluate_run`).
+given as ``label=run_dir`` (scored by :func:`rl2_agent.evaluate.evaluate_run`); ``{n}`` and ``{k}`` in
+``run_dir`` are replaced by each cell's episodes and arms, so one entry such as
+``rl2=runs/bandit_{n}_{k}`` gives every cell its own trained run.
 
 Output: a markdown table of mean +- standard error with the paper's figure in brackets; in each
 row the best agent and every agent not significantly worse than it (one-sided Welch t-test,
@@ -115,7 +117,8 @@ def evaluate_cell(family: str, cell: Any, entries: list[Entry], n_trials: int, s
     for entry in entries:
         start = time.perf_counter()
         if entry.run_dir is not None:  # a trained run: stochastic policy, state reset at trial starts
-            result = evaluate_run(entry.run_dir, env_id, env_kwargs, n_trials, seed, record=record)
+            run_dir = str(entry.run_dir).format(n=cell.episodes, k=cell.arms)  # e.g. runs/bandit_{n}_{k}
+            result = evaluate_run(run_dir, env_id, env_kwargs, n_trials, seed, record=record)
         else:
             agent = make_agent(family, entry.label, spec, seed=seed)
             result = run_trials(agent, env_id, env_kwargs, n_trials, seed, record=record)
@@ -245,7 +248,7 @@ def compute_table(
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--family", choices=["bandit", "mdp"], required=True, help="bandit (RL^2 Table 1) or mdp (Table 2)")
     parser.add_argument("--cells", default=None, help='"10,5 100,5" (bandit: episodes,arms) or "10 25" (mdp); default: all')
-    parser.add_argument("--agents", default=None, help="comma-separated baselines and label=run_dir entries; default: all")
+    parser.add_argument("--agents", default=None, help="baselines and label=run_dir entries, comma-separated ({n}, {k} in run_dir: each cell's); default: all")
     parser.add_argument("--trials", type=int, default=1000, help="held-out trials per cell (default 1000)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"first held-out seed (default {DEFAULT_SEED})")
     parser.add_argument("--json", type=Path, default=None, help="write the results to this JSON file (and a CSV next to it)")
@@ -263,8 +266,10 @@ def run(args: argparse.Namespace) -> int:
         if args.trials < 2:
             raise ValueError(f"--trials must be an integer >= 2, got {args.trials}")
         for entry in entries:
-            if entry.run_dir is not None and not entry.run_dir.exists():
-                raise ValueError(f"run folder {entry.run_dir} of {entry.label}={entry.run_dir} does not exist")
+            for cell in cells:
+                run_dir = None if entry.run_dir is None else Path(str(entry.run_dir).format(n=cell.episodes, k=cell.arms))
+                if run_dir is not None and not run_dir.exists():
+                    raise ValueError(f"run folder {run_dir} of {entry.label}={entry.run_dir} (cell {cell.key}) does not exist")
     except ValueError as err:
         logger.error("%s", err)
         return 2

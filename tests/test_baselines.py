@@ -289,3 +289,13 @@ def test_tune_cli(capsys):
     printed = capsys.readouterr().out
     assert "TUNED = {" in printed and "'ucb1': {'10,5': {'c':" in printed
     assert main(["tune", "--family", "bandit", "--agents", "thompson"]) == 2
+
+
+def test_table_run_dir_template_is_filled_per_cell(tmp_path, caplog):
+    from rl2_agent.__main__ import main
+
+    (tmp_path / "b_10_5").mkdir()  # the (10,5) folder exists, the (10,3) one does not
+    code = main(["table", "--family", "bandit", "--cells", "10,5 10,3", "--agents", f"random,rl2={tmp_path}/b_{{n}}_{{k}}",
+                 "--trials", "5"])
+    assert code == 2
+    assert f"run folder {tmp_path}/b_10_3 of rl2=" in caplog.text and "(cell 10,3)" in caplog.text
