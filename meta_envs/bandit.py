@@ -30,7 +30,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from meta_envs.trial import BatchedTrialEnv, TrialEnv, check_choice, check_positive_int, strict_kwargs
+from meta_envs.trial import BatchedTrialEnv, TrialEnv, check_choice, check_positive_int, prefer_steps_per_trial, strict_kwargs
 
 ARM_PRIORS = ("uniform", "normal")
 
@@ -120,8 +120,7 @@ def make_env(
     render_mode: str | None = None,
 ) -> TrialEnv:
     """Entry point of ``RL2Bandit-v0``."""
-    if steps_per_trial is not None:
-        episodes_per_trial = None
+    episodes_per_trial, steps_per_trial = prefer_steps_per_trial(episodes_per_trial, steps_per_trial)
     return TrialEnv(BernoulliBandit(num_arms, arm_prior), episodes_per_trial, steps_per_trial, render_mode)
 
 
@@ -137,6 +136,5 @@ def make_vector_env(
     """Vector entry point of ``RL2Bandit-v0`` (``gym.make_vec(..., vectorization_mode="vector_entry_point")``)."""
     if render_mode is not None:
         raise ValueError("the batched bandit env does not render; use render_mode=None")
-    if steps_per_trial is not None:
-        episodes_per_trial = None
+    episodes_per_trial, steps_per_trial = prefer_steps_per_trial(episodes_per_trial, steps_per_trial)
     return BatchedTrialEnv(BatchedBernoulliBandit(num_envs, num_arms, arm_prior), episodes_per_trial, steps_per_trial)

@@ -34,7 +34,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from meta_envs.trial import BatchedTrialEnv, TrialEnv, check_choice, check_positive_float, check_positive_int, strict_kwargs
+from meta_envs.trial import (
+    BatchedTrialEnv, TrialEnv, check_choice, check_positive_float, check_positive_int, prefer_steps_per_trial, strict_kwargs,
+)
 
 REWARD_KINDS = ("gaussian", "deterministic_uniform")
 
@@ -188,8 +190,7 @@ def make_env(
     render_mode: str | None = None,
 ) -> TrialEnv:
     """Entry point of ``RL2TabularMDP-v0``."""
-    if steps_per_trial is not None:
-        episodes_per_trial = None
+    episodes_per_trial, steps_per_trial = prefer_steps_per_trial(episodes_per_trial, steps_per_trial)
     family = TabularMDP(num_states, num_actions, episode_length, reward_kind, dirichlet_alpha)
     return TrialEnv(family, episodes_per_trial, steps_per_trial, render_mode)
 
@@ -209,8 +210,7 @@ def make_vector_env(
     """Vector entry point of ``RL2TabularMDP-v0``."""
     if render_mode is not None:
         raise ValueError("the batched tabular MDP env does not render; use render_mode=None")
-    if steps_per_trial is not None:
-        episodes_per_trial = None
+    episodes_per_trial, steps_per_trial = prefer_steps_per_trial(episodes_per_trial, steps_per_trial)
     family = BatchedTabularMDP(
         num_envs,
         num_states=num_states,

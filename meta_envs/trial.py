@@ -47,6 +47,7 @@ __all__ = [
     "TrialEnv",
     "check_positive_int",
     "check_choice",
+    "prefer_steps_per_trial",
     "strict_kwargs",
     "UnknownKwargError",
 ]
@@ -106,6 +107,13 @@ def check_trial_length(episodes_per_trial: int | None, steps_per_trial: int | No
     if episodes_per_trial is not None:
         return check_positive_int("episodes_per_trial", episodes_per_trial), None
     return None, check_positive_int("steps_per_trial", steps_per_trial)
+
+
+def prefer_steps_per_trial(episodes_per_trial: int | None, steps_per_trial: int | None) -> tuple[int | None, int | None]:
+    """The entry points' rule: a given ``steps_per_trial`` replaces ``episodes_per_trial`` (and its default)."""
+    if steps_per_trial is not None:
+        return None, steps_per_trial
+    return episodes_per_trial, None
 
 
 # --------------------------------------------------------------------------------------

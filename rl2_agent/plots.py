@@ -12,6 +12,24 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def _label_line_plot(ax: Any, xlabel: str, ylabel: str, title: str) -> None:
+    """Axis labels, title, grid and legend of a one-panel line plot."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
+def _save(fig: Any, path: str | Path, **savefig_kwargs: Any) -> Path:
+    """Lay ``fig`` out, write it to ``path`` and close it; the path written."""
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, **savefig_kwargs)
+    plt.close(fig)
+    return path
+
+
 def plot_episode_returns(results: Mapping[str, Any], path: str | Path, title: str | None = None) -> Path:
     """Mean return per episode index within the trial (+- s.e.), one line per agent.
 
@@ -25,16 +43,9 @@ def plot_episode_returns(results: Mapping[str, Any], path: str | Path, title: st
         ax.plot(x, mean, marker="o" if len(mean) <= 20 else None, ms=3, label=f"{label} ({res.mean:.2f})")
         ax.fill_between(x, mean - se, mean + se, alpha=0.2)
     first = next(iter(results.values()))
-    ax.set_xlabel("episode index within the trial")
-    ax.set_ylabel("mean episode return (held-out trials)")
-    ax.set_title(title or f"{first.env_id} {first.env_kwargs}", fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    _label_line_plot(ax, "episode index within the trial", "mean episode return (held-out trials)",
+                     title or f"{first.env_id} {first.env_kwargs}")
+    return _save(fig, path)
 
 
 def plot_learning_curve(timesteps: Sequence[float], means: Sequence[float], ses: Sequence[float], path: str | Path,
@@ -47,16 +58,8 @@ def plot_learning_curve(timesteps: Sequence[float], means: Sequence[float], ses:
     ax.fill_between(x, m - s, m + s, alpha=0.2)
     if target is not None:
         ax.axhline(target, color="k", ls="--", lw=1, label=f"target {target}")
-    ax.set_xlabel("wall-clock seconds" if x_seconds is not None else "environment steps")
-    ax.set_ylabel("mean trial return")
-    ax.set_title(title, fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    _label_line_plot(ax, "wall-clock seconds" if x_seconds is not None else "environment steps", "mean trial return", title)
+    return _save(fig, path)
 
 
 def plot_cell_bars(row: Mapping[str, Mapping[str, Any]], path: str | Path, title: str = "") -> Path:
@@ -83,11 +86,7 @@ def plot_cell_bars(row: Mapping[str, Mapping[str, Any]], path: str | Path, title
     ax.set_ylabel("mean trial return (95% CI)")
     ax.set_title(title + "  (orange: not significantly below the best)", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_regret_curves(curves: Mapping[str, np.ndarray], path: str | Path, title: str = "") -> Path:
@@ -100,16 +99,8 @@ def plot_regret_curves(curves: Mapping[str, np.ndarray], path: str | Path, title
     for label, curve in curves.items():
         x = np.arange(1, len(curve) + 1)
         ax.plot(x, curve, label=f"{label} ({curve[-1]:.1f})")
-    ax.set_xlabel("pull")
-    ax.set_ylabel("mean cumulative regret")
-    ax.set_title(title, fontsize=9)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    _label_line_plot(ax, "pull", "mean cumulative regret", title)
+    return _save(fig, path)
 
 
 _HEADING_MARKERS = "^>v<"  # headings 0..3 = north, east, south, west (rows grow downwards)
@@ -152,11 +143,7 @@ def plot_maze_trajectories(trials: Sequence[Mapping[str, Any]], path: str | Path
         ax.set_title(trial.get("label", ""), fontsize=8)
         ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, frameon=False, handlelength=1.2)
     fig.suptitle(title + "\n(black triangle: start and heading; green: goal; o reached, x failed)", fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return _save(fig, path, bbox_inches="tight")
 
 
 def plot_frame_strip(
@@ -190,8 +177,4 @@ def plot_frame_strip(
             if c == 0:
                 ax.set_ylabel(label, fontsize=8)
     fig.suptitle(title, fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, path)

@@ -42,7 +42,7 @@ import numpy as np
 from gymnasium import spaces
 
 from meta_envs.navigation.maze import ACTION_NAMES, FREE, WALL, Pose, generate_maze, maze_cells, next_pose
-from meta_envs.trial import TrialEnv, check_choice, check_positive_int, strict_kwargs
+from meta_envs.trial import TrialEnv, check_choice, check_positive_int, prefer_steps_per_trial, strict_kwargs
 
 MAZE_SIZES = {"small": 3, "large": 5}  # size -> cells per side
 DEFAULT_EPISODE_LENGTHS = {"small": 250, "large": 1000}
@@ -227,7 +227,6 @@ def make_env(
     render_mode: str | None = None,
 ) -> TrialEnv:
     """Entry point of ``RL2GridNav-v0``."""
-    if steps_per_trial is not None:
-        episodes_per_trial = None
+    episodes_per_trial, steps_per_trial = prefer_steps_per_trial(episodes_per_trial, steps_per_trial)
     family = GridNav(size, view_size, max_episode_length, render_mode)
     return TrialEnv(family, episodes_per_trial, steps_per_trial, render_mode)

@@ -35,7 +35,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from meta_envs.trial import TrialEnv, check_choice, check_positive_float, check_positive_int, strict_kwargs
+from meta_envs.trial import (
+    TrialEnv, check_choice, check_positive_float, check_positive_int, prefer_steps_per_trial, strict_kwargs,
+)
 
 REWARD_KINDS = ("sparse", "dense")
 ACTION_SCALE = 0.1
@@ -102,6 +104,5 @@ def make_env(
     render_mode: str | None = None,
 ) -> TrialEnv:
     """Entry point of ``RL2PointNav-v0``."""
-    if steps_per_trial is not None:
-        episodes_per_trial = None
+    episodes_per_trial, steps_per_trial = prefer_steps_per_trial(episodes_per_trial, steps_per_trial)
     return TrialEnv(PointNavigation(reward, goal_radius, episode_length), episodes_per_trial, steps_per_trial, render_mode)

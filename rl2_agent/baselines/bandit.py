@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from rl2_agent.baselines.base import Agent, TrialObs, TrialSpec, argmax_random
+from rl2_agent.baselines.base import (
+    Agent, EpsilonGreedy, TrialObs, TrialSpec, check_count, check_nonnegative, check_probability,
+)
 from rl2_agent.baselines.gittins import GittinsTable, gittins_table
 
 __all__ = ["BetaBanditAgent", "EpsGreedyBandit", "GittinsAgent", "GreedyBandit", "OTS", "ThompsonSampling", "UCB1"]
 
 
 class BetaBanditAgent(Agent):
-    """Base of the bandit agents: success / failure counts per trial and arm, argmax of :meth:`scores`."""
+    """Base of the bandit agents: success / failure counts per trial and arm, :meth:`select` of :meth:`scores`."""
 
     family = "bandit"
 
@@ -46,7 +48,7 @@ class BetaBanditAgent(Agent):
         won = obs.prev_reward[rows] > 0.5
         self.successes[rows, arms] += won
         self.failures[rows, arms] += ~won
-        return argmax_random(self.scores(), self.rng)
+        return self.select(self.scores())
 
     @property
     def posterior_mean(self) -> np.ndarray:
@@ -67,7 +69,7 @@ class GreedyBandit(BetaBanditAgent):
         return self.posterior_mean
 
 
-class EpsGreedyBandit(GreedyBandit):
+class EpsGreedyBandit(EpsilonGreedy, GreedyBandit):
     """Greedy, but a uniformly random arm with probability ``epsilon``."""
 
     name = "eps_greedy"
@@ -75,17 +77,7 @@ class EpsGreedyBandit(GreedyBandit):
 
     def __init__(self, spec: TrialSpec, seed: int | None = None, epsilon: float = 0.02) -> None:
         super().__init__(spec, seed)
-        if not 0.0 <= epsilon <= 1.0:
-            raise ValueError(f"epsilon must be in [0, 1], got {epsilon!r}")
-        self.epsilon = float(epsilon)
-
-    def params(self) -> dict[str, float]:
-        return {"epsilon": self.epsilon}
-
-    def _step(self, obs: TrialObs, trial_start: np.ndarray) -> np.ndarray:
-        greedy = super()._step(obs, trial_start)
-        explore = self.rng.random(len(greedy)) < self.epsilon
-        return np.where(explore, self.rng.integers(self.spec.num_actions, size=len(greedy)), greedy)
+        self.epsilon = check_probability("epsilon", epsilon)
 
 
 class UCB1(BetaBanditAgent):
@@ -96,12 +88,7 @@ class UCB1(BetaBanditAgent):
 
     def __init__(self, spec: TrialSpec, seed: int | None = None, c: float = 0.2) -> None:
         super().__init__(spec, seed)
-        if c < 0:
-            raise ValueError(f"c must be >= 0, got {c!r}")
-        self.c = float(c)
-
-    def params(self) -> dict[str, float]:
-        return {"c": self.c}
+        self.c = check_nonnegative("c", c)
 
     def scores(self) -> np.ndarray:
         pulls = self.successes + self.failures
@@ -126,12 +113,7 @@ class OTS(BetaBanditAgent):
 
     def __init__(self, spec: TrialSpec, seed: int | None = None, samples: int = 1) -> None:
         super().__init__(spec, seed)
-        if int(samples) != samples or samples < 1:
-            raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
-        self.samples = int(samples)
-
-    def params(self) -> dict[str, int]:
-        return {"samples": self.samples}
+        self.samples = check_count("samples", samples)
 
     def scores(self) -> np.ndarray:
         a = (self.successes + 1.0)[..., None]

@@ -32,7 +32,10 @@ import meta_envs  # noqa: F401  (registers the ids)
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Agent", "RandomAgent", "TrialObs", "TrialSpec", "argmax_random"]
+__all__ = [
+    "Agent", "EpsilonGreedy", "RandomAgent", "TrialObs", "TrialSpec", "argmax_random", "check_count",
+    "check_nonnegative", "check_probability",
+]
 
 
 # --------------------------------------------------------------------------------------
@@ -141,6 +144,30 @@ def argmax_random(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------
+# checks of the agents' parameters
+# --------------------------------------------------------------------------------------
+def check_probability(name: str, value: float) -> float:
+    """``value`` as a float, or ``ValueError`` naming ``name`` unless it lies in [0, 1]."""
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+    return float(value)
+
+
+def check_nonnegative(name: str, value: float) -> float:
+    """``value`` as a float, or ``ValueError`` naming ``name`` if it is negative."""
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value!r}")
+    return float(value)
+
+
+def check_count(name: str, value: int) -> int:
+    """``value`` as an int, or ``ValueError`` naming ``name`` unless it is a whole number >= 1."""
+    if int(value) != value or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return int(value)
+
+
+# --------------------------------------------------------------------------------------
 # the agent base class
 # --------------------------------------------------------------------------------------
 class Agent(ABC):
@@ -166,8 +193,11 @@ class Agent(ABC):
         self.n_trials = 0
 
     def params(self) -> dict[str, Any]:
-        """The agent's parameters (for reports)."""
-        return {}
+        """The agent's parameters (for reports): its tunable one (an attribute of that name), if any."""
+        if self.tunable is None:
+            return {}
+        param = self.tunable[0]
+        return {param: getattr(self, param)}
 
     def reset(self, n_trials: int) -> None:
         """Allocate the statistics of ``n_trials`` trials (all start fresh)."""
@@ -198,6 +228,10 @@ class Agent(ABC):
     def _step(self, obs: TrialObs, trial_start: np.ndarray) -> np.ndarray:
         """Learn from ``obs`` (the outcome of the previous action) and choose the next actions."""
 
+    def select(self, values: np.ndarray) -> np.ndarray:
+        """Actions from the values ``(n, A)`` of the actions of every trial: argmax, random ties."""
+        return argmax_random(values, self.rng)
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v}" for k, v in self.params().items())
         return f"{type(self).__name__}({args})"
@@ -217,3 +251,15 @@ class RandomAgent(Agent):
 
     def _step(self, obs: TrialObs, trial_start: np.ndarray) -> np.ndarray:
         return self.rng.integers(self.spec.num_actions, size=len(obs.state))
+
+
+class EpsilonGreedy(Agent):
+    """Mixin, listed before a greedy agent's class: :meth:`select` takes a uniformly random action
+    with probability ``epsilon`` (the subclass sets ``self.epsilon``, see :func:`check_probability`)."""
+
+    epsilon: float
+
+    def select(self, values: np.ndarray) -> np.ndarray:
+        greedy = super().select(values)
+        explore = self.rng.random(len(greedy)) < self.epsilon
+        return np.where(explore, self.rng.integers(self.spec.num_actions, size=len(greedy)), greedy)

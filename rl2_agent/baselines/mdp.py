@@ -34,7 +34,9 @@ from typing import Callable
 
 import numpy as np
 
-from rl2_agent.baselines.base import Agent, TrialObs, TrialSpec, argmax_random
+from rl2_agent.baselines.base import (
+    Agent, EpsilonGreedy, TrialObs, TrialSpec, check_count, check_nonnegative, check_probability,
+)
 
 __all__ = [
     "BEB", "EMPIRICAL", "PAPER_PRIOR", "TASK_PRIOR", "EpsGreedyMDP", "GreedyMDP", "ModelBasedAgent", "ModelPrior",
@@ -137,10 +139,6 @@ class ModelBasedAgent(Agent):
         self.step_in_episode += 1
         return actions
 
-    def select(self, q: np.ndarray) -> np.ndarray:
-        """Actions from the Q-values ``(n, A)`` of the current states: argmax, random ties."""
-        return argmax_random(q, self.rng)
-
     # ------------------------------------------------------------------ posterior
     def posterior(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(mu_n, tau_n, alpha)`` of the rows in the boolean mask: ``(m,S,A)``, ``(m,S,A)``, ``(m,S,A,S)``."""
@@ -185,7 +183,7 @@ class GreedyMDP(ModelBasedAgent):
         return q_values(R, expectation(P), self.spec.episode_length)
 
 
-class EpsGreedyMDP(GreedyMDP):
+class EpsGreedyMDP(EpsilonGreedy, GreedyMDP):
     """Greedy on the empirical model, a uniformly random action with probability ``epsilon``."""
 
     name = "eps_greedy"
@@ -193,17 +191,7 @@ class EpsGreedyMDP(GreedyMDP):
 
     def __init__(self, spec: TrialSpec, seed: int | None = None, epsilon: float = 0.1) -> None:
         super().__init__(spec, seed)
-        if not 0.0 <= epsilon <= 1.0:
-            raise ValueError(f"epsilon must be in [0, 1], got {epsilon!r}")
-        self.epsilon = float(epsilon)
-
-    def params(self) -> dict[str, float]:
-        return {"epsilon": self.epsilon}
-
-    def select(self, q: np.ndarray) -> np.ndarray:
-        greedy = super().select(q)
-        explore = self.rng.random(len(greedy)) < self.epsilon
-        return np.where(explore, self.rng.integers(self.spec.num_actions, size=len(greedy)), greedy)
+        self.epsilon = check_probability("epsilon", epsilon)
 
 
 class PSRL(ModelBasedAgent):
@@ -224,12 +212,7 @@ class OPSRL(PSRL):
 
     def __init__(self, spec: TrialSpec, seed: int | None = None, samples: int = 20) -> None:
         super().__init__(spec, seed)
-        if int(samples) != samples or samples < 1:
-            raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
-        self.samples = int(samples)
-
-    def params(self) -> dict[str, int]:
-        return {"samples": self.samples}
+        self.samples = check_count("samples", samples)
 
     def plan(self, rows: np.ndarray) -> np.ndarray:
         R, P = self.sample_models(rows, self.samples)
@@ -253,12 +236,7 @@ class UCRL2(ModelBasedAgent):
 
     def __init__(self, spec: TrialSpec, seed: int | None = None, scale: float = 0.316) -> None:
         super().__init__(spec, seed)
-        if scale < 0:
-            raise ValueError(f"scale must be >= 0, got {scale!r}")
-        self.scale = float(scale)
-
-    def params(self) -> dict[str, float]:
-        return {"scale": self.scale}
+        self.scale = check_nonnegative("scale", scale)
 
     def plan(self, rows: np.ndarray) -> np.ndarray:
         S, A = self.spec.num_states, self.spec.num_actions
@@ -302,12 +280,7 @@ class BEB(ModelBasedAgent):
 
     def __init__(self, spec: TrialSpec, seed: int | None = None, scale: float = 0.133) -> None:
         super().__init__(spec, seed)
-        if scale < 0:
-            raise ValueError(f"scale must be >= 0, got {scale!r}")
-        self.scale = float(scale)
-
-    def params(self) -> dict[str, float]:
-        return {"scale": self.scale}
+        self.scale = check_nonnegative("scale", scale)
 
     def plan(self, rows: np.ndarray) -> np.ndarray:
         mu, _, alpha = self.posterior(rows)
