@@ -278,6 +278,8 @@ class TrialEnv(gym.Env):
         self.render_mode = render_mode
         self.action_space = task_family.action_space
         self._image = _is_image(task_family.observation_space)
+        self._discrete_obs = isinstance(task_family.observation_space, spaces.Discrete)
+        self._discrete_act = isinstance(self.action_space, spaces.Discrete)
         self.observation_space, self._layout, _ = build_layout(task_family.observation_space, self.action_space)
         self._flat_dim = self._layout["done"].stop
         self._task: Any = None
@@ -318,12 +320,12 @@ class TrialEnv(gym.Env):
         flat = np.zeros(self._flat_dim, dtype=np.float32)
         lay = self._layout
         if not self._image:
-            if isinstance(self.family.observation_space, spaces.Discrete):
+            if self._discrete_obs:
                 flat[lay["obs"].start + int(inner_obs)] = 1.0
             else:
                 flat[lay["obs"]] = np.asarray(inner_obs, dtype=np.float32).reshape(-1)
         if action is not None:
-            if isinstance(self.action_space, spaces.Discrete):
+            if self._discrete_act:
                 flat[lay["prev_action"].start + int(action)] = 1.0
             else:  # clipped to the action space's bounds, as the inner env applies it
                 flat[lay["prev_action"]] = np.clip(action, self.action_space.low, self.action_space.high).reshape(-1)

@@ -38,9 +38,6 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["Entry", "Table", "bold_agents", "compute_table", "evaluate_cell", "markdown_table", "parse_entries"]
 
-DEFAULT_SEED = EVAL_SEED
-"""First held-out seed (:data:`rl2_agent.evaluate.EVAL_SEED`)."""
-
 SIGNIFICANCE = 0.05
 
 
@@ -250,7 +247,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cells", default=None, help='"10,5 100,5" (bandit: episodes,arms) or "10 25" (mdp); default: all')
     parser.add_argument("--agents", default=None, help="baselines and label=run_dir entries, comma-separated ({n}, {k} in run_dir: each cell's); default: all")
     parser.add_argument("--trials", type=int, default=1000, help="held-out trials per cell (default 1000)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"first held-out seed (default {DEFAULT_SEED})")
+    parser.add_argument("--seed", type=int, default=EVAL_SEED, help=f"first held-out seed (default {EVAL_SEED})")
     parser.add_argument("--json", type=Path, default=None, help="write the results to this JSON file (and a CSV next to it)")
     parser.add_argument("--plot-dir", type=Path, default=None, help="write a bar chart per cell (and bandit regret curves)")
 
