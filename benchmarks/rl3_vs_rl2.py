@@ -25,6 +25,12 @@ the two agents is then the value-augmented inputs ``Q(s, .)`` and ``N(s, .)``.
 ``--rl3-time-inputs`` gives RL^3 the time inputs too (RL^2 still has none: not a like-for-like
 comparison); those models go to separate run folders (``rl3_time``).
 
+On a 2-core machine, train the two agents side by side (one core each), then make the table::
+
+    python benchmarks/rl3_vs_rl2.py --experiments mdp_h100 --minutes 20 --train-only rl2 &
+    python benchmarks/rl3_vs_rl2.py --experiments mdp_h100 --minutes 20 --train-only rl3 &
+    wait; python benchmarks/rl3_vs_rl2.py --experiments mdp_h100 --minutes 20
+
 Run folders are cached under ``--runs`` (``<runs>/<models>/rl2``, ``.../rl3``): an existing model
 is reused, whatever budget it was trained with (the training table shows what it got; ``--retrain``
 trains again); an interrupted run (checkpoint, no model) is resumed up to the budget. Several
@@ -381,6 +387,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--train-eval-trials", type=int, default=None, help="trials of the in-training evaluations (default 100; --smoke: 10)",
     )
     parser.add_argument("--retrain", action="store_true", help="delete and retrain the run folders of the chosen experiments")
+    parser.add_argument("--train-only", choices=AGENTS, default=None,
+                        help="only train this agent's models and exit (no evaluation): run 'rl2' and 'rl3' as two "
+                             "processes to use two cores, then once more without it for the table")  # fmt: skip
     parser.add_argument("--smoke", action="store_true", help="tiny budgets: 3 s per model, tiny network, 50 trials")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
     args = parser.parse_args(argv)
@@ -430,6 +439,12 @@ def main(argv: list[str] | None = None) -> int:
         "models": {},
         "experiments": {},
     }
+    if args.train_only:
+        for setting_name in dict.fromkeys(EXPERIMENTS[name].setting for name in args.experiments):
+            figures = ensure_trained(train_config(args, setting_name, args.train_only), args.retrain)
+            print(f"{setting_name} {args.train_only}: {figures['steps']} steps in {figures['train_seconds']:.0f} s "
+                  f"({figures['run_dir']})")  # fmt: skip
+        return 0
     text = ""
     for name in args.experiments:
         report["experiments"][name] = run_experiment(args, name, report["models"])

@@ -115,3 +115,18 @@ def test_smoke_run_writes_the_table_and_reuses_its_runs(bench, tmp_path, capsys)
     # other hyperparameters on the same run folders: refused, not silently mixed
     with pytest.raises(SystemExit, match="--retrain"):
         bench.main(argv + ["--hyperparams", "learning_rate=1e-4"])
+
+
+def test_train_only_trains_one_agent_and_the_table_reuses_it(bench, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    argv = ["--experiments", "bandit_h100", "--smoke", "--runs", str(runs), "--out", str(tmp_path / "report")]
+    assert bench.main(argv + ["--train-only", "rl3"]) == 0
+    assert (runs / "bandit_h100" / "rl3" / "model.zip").exists()
+    assert not (runs / "bandit_h100" / "rl2").exists()  # the other agent is left to another process
+    assert not (tmp_path / "report.json").exists()  # no evaluation, no table
+    assert "bandit_h100 rl3:" in capsys.readouterr().out
+    assert bench.main(argv) == 0  # the table run trains RL^2 and reuses RL^3
+    models = json.loads((tmp_path / "report.json").read_text())["models"]["bandit_h100"]
+    assert models["rl3"]["reused"] and not models["rl2"]["reused"]
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--train-only", "rl4"])
