@@ -11,7 +11,8 @@ What a run folder holds (all written atomically: temp file + rename):
     the exact configuration (env, kwargs, every hyperparameter, seed, versions, command line);
 ``checkpoint.zip`` / ``checkpoint.json``
     the latest checkpoint (every ``--checkpoint-every`` steps, at each evaluation, and on
-    ctrl-C) and the training clock; ``--resume`` continues from it;
+    ctrl-C) and the training clock; ``--resume`` continues from it, with the run's saved settings
+    (``--hyperparams`` may change the PPO ones, e.g. a lower learning rate; see ``RESUME_CHANGEABLE``);
 ``model.zip``
     the final model (``RecurrentPPO.load``);
 ``eval_log.csv``
@@ -245,8 +246,37 @@ class HeldOutEvalCallback(BaseCallback):
         _atomic_write_text(self.out / CHECKPOINT_STATE, json.dumps(state))
 
 
+#: PPO settings that may change when a run is resumed (e.g. a lower learning rate to fine-tune);
+#: the others (network, n_envs, n_steps, reward scaling) define the model and its rollouts.
+RESUME_CHANGEABLE = frozenset(
+    {"learning_rate", "batch_size", "n_epochs", "gamma", "gae_lambda", "clip_range", "clip_range_vf", "ent_coef",
+     "vf_coef", "max_grad_norm", "target_kl", "normalize_advantage"}
+)  # fmt: skip
+
+
+def resume_changes(saved: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    """The hyperparameters that differ between a run's ``saved`` ones and the ``wanted`` ones.
+
+    :raises ValueError: when one of them is not in :data:`RESUME_CHANGEABLE`.
+    """
+    plain = lambda x: json.loads(json.dumps(x, default=str))  # noqa: E731  (as config.json reads back)
+    changed = {k: v for k, v in wanted.items() if plain(saved.get(k)) != plain(v)}
+    fixed = sorted(k for k in changed if k not in RESUME_CHANGEABLE)
+    if fixed:
+        raise ValueError(
+            f"--resume: {', '.join(f'{k} ({saved.get(k)!r} -> {changed[k]!r})' for k in fixed)} cannot change in a "
+            f"resumed run; settings that can: {sorted(RESUME_CHANGEABLE)}"
+        )
+    return changed
+
+
 def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> RecurrentPPO:
-    """Train (or resume) a run; returns the trained model. See the module docstring for outputs."""
+    """Train (or resume) a run; returns the trained model. See the module docstring for outputs.
+
+    With ``resume=True`` and a checkpoint in ``config.out``, training continues from it;
+    ``config.hyperparams`` may then differ from the run's saved ones in :data:`RESUME_CHANGEABLE`
+    settings (recorded under ``"resumes"`` in ``config.json``).
+    """
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     config_json = json.dumps({**asdict(config), "versions": _versions(), "command": sys.argv}, indent=2, default=str)
@@ -262,12 +292,18 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
             env = VecNormalize(env, norm_obs=False, norm_reward=True, gamma=config.hyperparams["gamma"])
     tb = str(out / "tb") if importlib.util.find_spec("tensorboard") else None
     clock_offset = 0.0
+    resumes: list[dict[str, Any]] = []
     if resuming:
         saved = read_config(out)
         if (saved["env_id"], saved["env_kwargs"]) != (config.env_id, config.env_kwargs):
             raise ValueError(f"--resume: {out} was trained on {saved['env_id']} {saved['env_kwargs']}, not {config.env_id} {config.env_kwargs}")
-        model = RecurrentPPO.load(out / CHECKPOINT_FILE, env=env, device=config.device, tensorboard_log=tb)
+        changed = resume_changes(saved["hyperparams"], config.hyperparams)
+        # custom_objects replace the saved values before the model is set up: schedules, the rollout
+        # buffer's gamma / GAE lambda and the optimizer's learning rate all follow the new values
+        model = RecurrentPPO.load(out / CHECKPOINT_FILE, env=env, device=config.device, tensorboard_log=tb,
+                                  custom_objects=changed)  # fmt: skip
         check_observation_space(model, config.env_id, config.env_kwargs)
+        resumes = [*saved.get("resumes", []), {"at_step": int(model.num_timesteps), "changed": changed}]
         clock_offset = json.loads((out / CHECKPOINT_STATE).read_text())["train_seconds"]
         logger.info("resuming %s from step %d", out, model.num_timesteps)
     else:
@@ -275,6 +311,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
             logger.warning("--resume: no checkpoint in %s, starting from scratch", out)
         (out / EVAL_LOG).unlink(missing_ok=True)
         model = build_model(config, env, tb)
+    if resumes:
+        config_json = json.dumps({**json.loads(config_json), "resumes": resumes}, indent=2, default=str)
     _atomic_write_text(out / CONFIG_FILE, config_json)
     remaining = config.total_timesteps - model.num_timesteps
     eval_cb = HeldOutEvalCallback(config, out, clock_offset)
@@ -339,7 +377,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-trials", type=int, default=500, help="held-out trials per evaluation")
     parser.add_argument("--checkpoint-every", type=float, default=0, help="steps between checkpoints (0: at evaluations)")
     parser.add_argument("--max-minutes", type=float, default=0, help="stop training after this wall-clock time (0: none)")
-    parser.add_argument("--resume", action="store_true", help="continue from the output folder's checkpoint")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the output folder's checkpoint, with its saved settings; --hyperparams may "
+                             "change the PPO ones, e.g. learning_rate=3e-4 batch_size=6400")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for small GRUs)")
     parser.add_argument("--device", default="cpu", help="torch device (cpu is fastest for these small GRUs)")
@@ -349,12 +389,19 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     hyper = parse_kwargs(args.hyperparams)
     if args.n_envs is not None:
         hyper["n_envs"] = args.n_envs
+    out = args.out or f"runs/{args.env}-s{args.seed}"
+    if args.resume and (Path(out) / CONFIG_FILE).exists():
+        # resume with the run's own settings, not today's defaults; --hyperparams changes them
+        saved = read_config(out)["hyperparams"]
+        if isinstance(hyper.get("policy_kwargs"), dict):
+            hyper["policy_kwargs"] = {**saved.get("policy_kwargs", {}), **hyper["policy_kwargs"]}
+        hyper = {**saved, **hyper}
     return TrainConfig(
         env_id=args.env,
         env_kwargs=parse_kwargs(args.env_kwargs),
         total_timesteps=int(args.timesteps),
         seed=args.seed,
-        out=args.out or f"runs/{args.env}-s{args.seed}",
+        out=out,
         hyperparams=hyper,
         eval_every=int(args.eval_every),
         eval_trials=args.eval_trials,

@@ -60,6 +60,24 @@ def test_resume_continues_from_the_checkpoint(run_dir, tmp_path):
     assert steps[0] < 1024 < steps[-1] == 2048  # the log of the first part is kept
 
 
+def test_resume_keeps_the_runs_settings_and_may_change_ppo_ones(run_dir, tmp_path):
+    import shutil
+
+    out = tmp_path / "finetune"
+    shutil.copytree(run_dir, out)
+    args = [a for a in tiny_train_args(out, timesteps=1536) if a not in TINY and a != "--hyperparams"]
+    # without TINY on the command line: the run's own n_steps / network, plus a lower learning rate
+    assert main(args + ["--resume", "--hyperparams", "learning_rate=1e-4", "batch_size=32"]) == 0
+    model = load_model(out)
+    assert model.num_timesteps == 1536 and model.n_steps == 16 and model.batch_size == 32
+    assert model.lr_schedule(1.0) == 1e-4 and model.policy.optimizer.param_groups[0]["lr"] == 1e-4
+    config = json.loads((out / "config.json").read_text())
+    assert config["hyperparams"]["learning_rate"] == 1e-4 and config["hyperparams"]["n_steps"] == 16
+    assert config["resumes"] == [{"at_step": 1024, "changed": {"learning_rate": 1e-4, "batch_size": 32}}]
+    with pytest.raises(ValueError, match=r"n_steps \(16 -> 32\) cannot change in a resumed run; settings that can: "):
+        main(args + ["--resume", "--timesteps", "4096", "--hyperparams", "n_steps=32"])
+
+
 def test_ctrl_c_leaves_a_usable_checkpoint(tmp_path, monkeypatch):
     calls = {"n": 0}
     original = HeldOutEvalCallback._on_step
