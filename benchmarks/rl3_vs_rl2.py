@@ -78,6 +78,7 @@ logger = logging.getLogger("rl3_vs_rl2")
 AGENTS = ("rl2", "rl3")
 EVAL_CACHE = "rl3_vs_rl2_evals.json"  # in each run folder
 CPU_FILE = "rl3_vs_rl2_cpu.json"  # in each run folder: process CPU seconds spent in train()
+EVAL_BATCH = 1000  # trials run at once (an RL^3 13x13 gridworld env holds ~2 MB of model arrays: ~2 GB)
 SMOKE_SECONDS = 3.0
 SMOKE_TRIALS = 50
 SMOKE_HYPERPARAMS: dict[str, Any] = {
@@ -92,8 +93,6 @@ class Setting:
     rl2_id: str
     rl3_id: str
     env_kwargs: dict[str, Any]
-    eval_batch: int = 1000  # trials run at once
-    train_eval_trials: int | None = None  # trials of train()'s own held-out evaluations (None: --train-eval-trials)
 
 
 @dataclass(frozen=True)
@@ -110,19 +109,11 @@ SETTINGS: dict[str, Setting] = {
     "bandit_h500": Setting("RL2Bandit-v0", "RL3Bandit-v0", {"num_arms": 5, "episodes_per_trial": 500}),
     "mdp_h100": Setting("RL2TabularMDP-v0", "RL3TabularMDP-v0", {"steps_per_trial": 100}),
     "mdp_h500": Setting("RL2TabularMDP-v0", "RL3TabularMDP-v0", {"steps_per_trial": 500}),
-    # WORKAROUND, one trial at a time: run_trials steps a gymnasium SyncVectorEnv for ids without a
-    # batched implementation, and its info merging (VectorEnv._add_info) stacks the
-    # info["trial_returns"] arrays of the trials that end on the same step into one array shaped
-    # like the first one: gridworld trials all end at step H with different numbers of episodes,
-    # so any batch of more than one trial fails ("could not broadcast input array from shape (4,)
-    # into shape (2,)"), in train()'s own evaluations too. Restore eval_batch=250 and drop
-    # train_eval_trials=1 once run_trials / TrialEnv handle it.
-    "grid11": Setting("RL2GridWorld-v0", "RL3GridWorld-v0", {"size": 11}, eval_batch=1, train_eval_trials=1),
-    "grid13": Setting("RL2GridWorld-v0", "RL3GridWorld-v0", {"size": 13}, eval_batch=1, train_eval_trials=1),
+    "grid11": Setting("RL2GridWorld-v0", "RL3GridWorld-v0", {"size": 11}),
+    "grid13": Setting("RL2GridWorld-v0", "RL3GridWorld-v0", {"size": 13}),
 }
 """Training settings (run folder names). MDPs: 10 states, 5 actions, episodes of 10 steps (the
-defaults); gridworlds: ``steps_per_trial`` defaults to 250 (11x11) / 350 (13x13). (With batches of
-trials, keep gridworld batches at a few hundred: an RL^3 13x13 env holds ~2 MB of model arrays.)"""
+defaults); gridworlds: ``steps_per_trial`` defaults to 250 (11x11) / 350 (13x13)."""
 
 EXPERIMENTS: dict[str, Experiment] = {
     "bandit_h100": Experiment("Bandits k=5 H=100", "bandit_h100"),
@@ -177,7 +168,7 @@ def train_config(args: argparse.Namespace, setting_name: str, agent: str) -> Tra
         out=str(run_folder(args.runs, setting_name, agent, args.rl3_time_inputs)),
         hyperparams=shared_hyperparams(setting, args.hyperparams),
         eval_every=args.eval_every or total,  # 0: one held-out evaluation, at the end
-        eval_trials=setting.train_eval_trials or args.train_eval_trials,
+        eval_trials=args.train_eval_trials,
         max_seconds=args.seconds,
     )
 
@@ -238,7 +229,7 @@ _MODELS: dict[str, Any] = {}
 
 
 def evaluate(
-    run_dir: str, env_id: str, env_kwargs: dict[str, Any], n_trials: int, seed: int, deterministic: bool, batch: int
+    run_dir: str, env_id: str, env_kwargs: dict[str, Any], n_trials: int, seed: int, deterministic: bool
 ) -> np.ndarray:
     """Total return of each held-out trial ``seed .. seed + n_trials - 1`` (cached in the run folder)."""
     model_path = Path(run_dir) / MODEL_FILE
@@ -254,7 +245,7 @@ def evaluate(
     model = _MODELS[run_dir][1]
     check_observation_space(model, env_id, env_kwargs)
     th.manual_seed(seed)  # the stochastic actor's samples
-    res = run_trials(SB3RecurrentAgent(model, deterministic), env_id, env_kwargs, n_trials, seed, batch_size=batch)
+    res = run_trials(SB3RecurrentAgent(model, deterministic), env_id, env_kwargs, n_trials, seed, batch_size=EVAL_BATCH)
     logger.info("%s on %s %s (%s): %.2f +- %.2f in %.0f s", run_dir, env_id, env_kwargs,
                 "greedy" if deterministic else "stochastic", res.mean, res.se, res.wall_seconds)  # fmt: skip
     returns = res.trial_returns
@@ -290,7 +281,7 @@ def run_experiment(args: argparse.Namespace, name: str, models: dict[str, dict[s
         for agent in AGENTS:
             env_id, env_kwargs = agent_env(setting, agent, eval_kwargs, args.rl3_time_inputs)
             returns[agent] = evaluate(models[exp.setting][agent]["run_dir"], env_id, env_kwargs, args.trials, args.eval_seed,
-                                      deterministic, setting.eval_batch)  # fmt: skip
+                                      deterministic)  # fmt: skip
             row.setdefault(agent, {})[mode] = mean_se(returns[agent])
         row.setdefault("rl3_minus_rl2", {})[mode] = mean_se(returns["rl3"] - returns["rl2"])  # paired: same tasks
     return row
