@@ -70,7 +70,7 @@ from rl2_agent.evaluate import EVAL_SEED, SB3RecurrentAgent, check_observation_s
 from rl2_agent.hyperparams import get_hyperparams
 from rl2_agent.paper import RL3_PAPER
 from rl2_agent.train import (
-    CHECKPOINT_FILE, CHECKPOINT_STATE, CONFIG_FILE, MODEL_FILE, TrainConfig, load_model, parse_kwargs, train,
+    CHECKPOINT_FILE, CHECKPOINT_STATE, CONFIG_FILE, MODEL_FILE, TrainConfig, as_json, load_model, parse_kwargs, train,
 )  # fmt: skip
 
 logger = logging.getLogger("rl3_vs_rl2")
@@ -173,11 +173,6 @@ def train_config(args: argparse.Namespace, setting_name: str, agent: str) -> Tra
     )
 
 
-def _plain(x: Any) -> Any:
-    """``x`` as it reads back from JSON (tuples -> lists)."""
-    return json.loads(json.dumps(x, default=str))
-
-
 # ----------------------------------------------------------------------------- training
 def ensure_trained(config: TrainConfig, retrain: bool = False) -> dict[str, Any]:
     """Train ``config`` unless its run folder already holds a model; return the model's training figures."""
@@ -190,7 +185,7 @@ def ensure_trained(config: TrainConfig, retrain: bool = False) -> dict[str, Any]
         wanted = {
             "env_id": config.env_id, "env_kwargs": config.env_kwargs, "seed": config.seed, "hyperparams": config.hyperparams,
         }  # fmt: skip
-        differs = [k for k, v in wanted.items() if _plain(saved.get(k)) != _plain(v)]
+        differs = [k for k, v in wanted.items() if as_json(saved.get(k)) != as_json(v)]
         if differs:
             raise SystemExit(
                 f"{out} was trained with other {', '.join(differs)} ({ {k: saved.get(k) for k in differs} }); "

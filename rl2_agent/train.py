@@ -118,6 +118,11 @@ def save_model_atomic(model: RecurrentPPO, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def as_json(x: Any) -> Any:
+    """``x`` as it reads back from ``config.json`` (tuples -> lists, other objects -> str)."""
+    return json.loads(json.dumps(x, default=str))
+
+
 def read_config(run_dir: str | Path) -> dict[str, Any]:
     path = Path(run_dir) / CONFIG_FILE
     if not path.exists():
@@ -259,8 +264,7 @@ def resume_changes(saved: dict[str, Any], wanted: dict[str, Any]) -> dict[str, A
 
     :raises ValueError: when one of them is not in :data:`RESUME_CHANGEABLE`.
     """
-    plain = lambda x: json.loads(json.dumps(x, default=str))  # noqa: E731  (as config.json reads back)
-    changed = {k: v for k, v in wanted.items() if plain(saved.get(k)) != plain(v)}
+    changed = {k: v for k, v in wanted.items() if as_json(saved.get(k)) != as_json(v)}
     fixed = sorted(k for k in changed if k not in RESUME_CHANGEABLE)
     if fixed:
         raise ValueError(
