@@ -283,7 +283,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
     """
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    config_json = json.dumps({**asdict(config), "versions": _versions(), "command": sys.argv}, indent=2, default=str)
+    record = {**asdict(config), "versions": _versions(), "command": sys.argv}  # config.json
     th.set_num_threads(config.threads)
     th.manual_seed(config.seed)
     env = make_vec_env(config.env_id, config.hyperparams["n_envs"], config.env_kwargs, seed=config.seed)
@@ -316,8 +316,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
         (out / EVAL_LOG).unlink(missing_ok=True)
         model = build_model(config, env, tb)
     if resumes:
-        config_json = json.dumps({**json.loads(config_json), "resumes": resumes}, indent=2, default=str)
-    _atomic_write_text(out / CONFIG_FILE, config_json)
+        record["resumes"] = resumes
+    _atomic_write_text(out / CONFIG_FILE, json.dumps(record, indent=2, default=str))
     remaining = config.total_timesteps - model.num_timesteps
     eval_cb = HeldOutEvalCallback(config, out, clock_offset)
     callbacks: list[BaseCallback] = [eval_cb]
