@@ -235,6 +235,28 @@ def _keep_infos(
                 row[key].append(None)
 
 
+class UniformRandomAgent:
+    """Uniformly random actions among ``num_actions`` (a :class:`~rl2_agent.evaluate.TrialAgent`)."""
+
+    def __init__(self, num_actions: int = 3, seed: int = 0) -> None:
+        self.num_actions = num_actions
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, obs: Any, trial_start: np.ndarray) -> np.ndarray:
+        return self.rng.integers(self.num_actions, size=len(trial_start))
+
+
+def held_out_tasks(env_id: str, env_kwargs: dict[str, Any], n_trials: int, seed: int = EVAL_SEED) -> list[Any]:
+    """The tasks of the held-out trials ``seed .. seed + n_trials - 1`` (those run_trials plays)."""
+    env = gym.make(env_id, **env_kwargs)
+    tasks = []
+    for i in range(n_trials):
+        env.reset(seed=seed + i)
+        tasks.append(env.unwrapped.task)
+    env.close()
+    return tasks
+
+
 # ----------------------------------------------------------------------------- saved runs
 def load_run(run_dir: str | Path) -> tuple[Any, dict[str, Any]]:
     """Load the final model (or the latest checkpoint) and the config of a training run folder."""
@@ -329,4 +351,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["EVAL_SEED", "SB3RecurrentAgent", "TrialAgent", "TrialResults", "evaluate_run", "run_trials"]
+__all__ = [
+    "EVAL_SEED", "SB3RecurrentAgent", "TrialAgent", "TrialResults", "UniformRandomAgent", "evaluate_run", "held_out_tasks",
+    "run_trials",
+]

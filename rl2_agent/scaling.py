@@ -50,7 +50,15 @@ import numpy as np
 import meta_envs  # noqa: F401  (registers the ids)
 from meta_envs.navigation.grid_nav import MazeTask, episode_stats, scaling_metrics
 from meta_envs.navigation.maze import FORWARD, TURN_LEFT, TURN_RIGHT, Pose, shortest_actions
-from rl2_agent.evaluate import EVAL_SEED, SB3RecurrentAgent, TrialAgent, check_observation_space, run_trials
+from rl2_agent.evaluate import (
+    EVAL_SEED,
+    SB3RecurrentAgent,
+    TrialAgent,
+    UniformRandomAgent,
+    check_observation_space,
+    held_out_tasks,
+    run_trials,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,11 +68,9 @@ __all__ = [
     "PAPER_SCALING",
     "ScalingResult",
     "ShortestPathAgent",
-    "UniformRandomAgent",
     "actions_from_poses",
     "evaluate_agent",
     "format_table",
-    "held_out_tasks",
     "optimal_lengths",
     "split_episodes",
 ]
@@ -105,17 +111,6 @@ _ROWS = (
 
 
 # ----------------------------------------------------------------------------- reference agents
-class UniformRandomAgent:
-    """Uniformly random actions among ``num_actions`` (a :class:`~rl2_agent.evaluate.TrialAgent`)."""
-
-    def __init__(self, num_actions: int = 3, seed: int = 0) -> None:
-        self.num_actions = num_actions
-        self.rng = np.random.default_rng(seed)
-
-    def act(self, obs: Any, trial_start: np.ndarray) -> np.ndarray:
-        return self.rng.integers(self.num_actions, size=len(trial_start))
-
-
 class ShortestPathAgent:
     """Follows a shortest path (:func:`~meta_envs.navigation.maze.shortest_actions`) in every episode.
 
@@ -155,17 +150,6 @@ class ShortestPathAgent:
 
 
 # ----------------------------------------------------------------------------- evaluation
-def held_out_tasks(env_id: str, env_kwargs: dict[str, Any], n_trials: int, seed: int = EVAL_SEED) -> list[MazeTask]:
-    """The tasks of the held-out trials ``seed .. seed + n_trials - 1`` (those run_trials plays)."""
-    env = gym.make(env_id, **env_kwargs)
-    tasks = []
-    for i in range(n_trials):
-        env.reset(seed=seed + i)
-        tasks.append(env.unwrapped.task)
-    env.close()
-    return tasks
-
-
 def split_episodes(start: Pose, poses: Sequence[Any], inner_done: Sequence[Any]) -> list[list[Pose]]:
     """Per inner episode, the poses ``(row, col, heading)`` from the start pose to the last one.
 

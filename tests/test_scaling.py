@@ -14,16 +14,14 @@ import meta_envs  # noqa: F401  (registers the ids)
 from meta_envs.navigation import MazeTask, generate_maze
 from meta_envs.navigation.maze import FORWARD, TURN_LEFT, TURN_RIGHT, next_pose
 from rl2_agent.__main__ import main
-from rl2_agent.evaluate import EVAL_SEED, check_observation_space, run_trials
+from rl2_agent.evaluate import EVAL_SEED, UniformRandomAgent, check_observation_space, held_out_tasks, run_trials
 from rl2_agent.scaling import (
     PAPER_SCALING,
     ScalingResult,
     ShortestPathAgent,
-    UniformRandomAgent,
     actions_from_poses,
     evaluate_agent,
     format_table,
-    held_out_tasks,
     optimal_lengths,
     split_episodes,
 )

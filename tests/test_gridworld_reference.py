@@ -1,0 +1,117 @@
+"""Reference policies of the RL^3 gridworlds (rl2_agent.baselines.gridworld) and their benchmark."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import meta_envs  # noqa: F401
+from meta_envs.gridworld import DANGER, GOAL, NORMAL, STAY, WARNING, GridTask
+from rl2_agent.baselines.gridworld import ConstantAgent, KnownGridOptimal, ValueGreedyAgent, trial_optimal_policy
+from rl2_agent.evaluate import held_out_tasks, run_trials
+
+
+def _open_grid(goal: tuple[int, int] = (0, 2), slip: float = 0.0) -> GridTask:
+    tiles = np.full((11, 11), NORMAL, dtype=np.int8)
+    tiles[goal] = GOAL
+    return GridTask(tiles, slip)
+
+
+def _play(agent, task: GridTask, layout_env: str = "RL2GridWorld-v0") -> tuple[float, int]:
+    env = gym.make(layout_env)
+    obs, _ = env.reset(seed=0, options={"task": task})
+    total, goals, start, done = 0.0, 0, True, False
+    while not done:
+        action = agent.act(obs[None], np.array([start]))[0]
+        obs, reward, terminated, truncated, _ = env.step(action)
+        total, goals, start, done = total + reward, goals + (reward == 100), False, terminated or truncated
+    return total, goals
+
+
+def test_known_grid_optimal_on_an_open_deterministic_grid() -> None:
+    # goal 8 moves from the centre, no slip: 31 episodes of 7 x -1 + 100 in 248 steps, then 2 x -1
+    task = _open_grid()
+    layout = gym.make("RL2GridWorld-v0").unwrapped.obs_layout
+    total, goals = _play(KnownGridOptimal([task], 250, layout), task)
+    assert goals == 31
+    assert total == 31 * 93 - 2
+
+
+def test_trial_optimal_policy_heads_for_the_goal_only_when_it_can_reach_it() -> None:
+    task = _open_grid(goal=(0, 2))  # up 5, left 3 from the centre (5, 5)
+    policy = trial_optimal_policy(task, 250)
+    centre = 60
+    assert policy.shape == (250, 121)
+    assert policy[7, centre] in (0, 3) and policy[249, centre] in (0, 3)  # 8 or more steps left: up or left
+    one_step_away = 1 * 11 + 2  # (1, 2), just below the goal
+    assert policy[0, one_step_away] == 0  # 1 step left there: step up onto the goal
+
+
+def test_trial_optimal_policy_avoids_a_danger_on_the_shortest_path() -> None:
+    tiles = np.full((11, 11), NORMAL, dtype=np.int8)
+    tiles[0, 5] = GOAL  # straight up from the centre (5, 5), 5 moves (a hand-made grid, not a sampled one)
+    tiles[3, 5] = DANGER
+    for p in ((2, 5), (4, 5), (3, 4), (3, 6)):
+        tiles[p] = WARNING
+    task = GridTask(tiles, 0.0)
+    layout = gym.make("RL2GridWorld-v0").unwrapped.obs_layout
+    total, goals = _play(KnownGridOptimal([task], 250, layout), task)
+    # 7 moves through one warning tile (5 x -1 - 10 + 100 = 85) or 9 moves around the ring (8 x -1 + 100
+    # = 92); best mix in 250 steps: 33 short + 2 long episodes (249 steps) and one step of -1
+    assert goals == 35
+    assert total == 33 * 85 + 2 * 92 - 1
+
+
+def test_value_greedy_prefers_the_best_value_then_the_least_tried() -> None:
+    layout = gym.make("RL3GridWorld-v0", time_inputs=False).unwrapped.obs_layout
+    agent = ValueGreedyAgent(layout, seed=0)
+    obs = np.zeros((2, layout["visit_counts"].stop), dtype=np.float32)
+    obs[0, layout["q_values"]] = [-0.01, 0.5, 0.5, 0.0, -0.02]
+    obs[0, layout["visit_counts"]] = [0.1, 0.3, 0.2, 0.0, 0.1]
+    obs[1, layout["q_values"]] = [0.0, 0.0, -0.01, 0.0, -0.01]
+    obs[1, layout["visit_counts"]] = [0.0, 0.0, 0.1, 0.0, 0.1]
+    picks = np.array([agent.act(obs, np.zeros(2, dtype=bool)) for _ in range(200)])
+    assert (picks[:, 0] == 2).all()  # best value 0.5, fewer visits than action 1
+    assert set(picks[:, 1]) == {0, 1, 3}  # the untried, zero-valued ones, at random
+
+
+def test_value_greedy_needs_an_rl3_layout() -> None:
+    with pytest.raises(ValueError, match="q_values"):
+        ValueGreedyAgent(gym.make("RL2GridWorld-v0").unwrapped.obs_layout)
+
+
+def test_reference_agents_bracket_on_held_out_grids() -> None:
+    n = 8
+    layout = gym.make("RL2GridWorld-v0").unwrapped.obs_layout
+    tasks = held_out_tasks("RL2GridWorld-v0", {}, n)
+    stay = run_trials(ConstantAgent(STAY), "RL2GridWorld-v0", n_trials=n)
+    best = run_trials(KnownGridOptimal(tasks, 250, layout), "RL2GridWorld-v0", n_trials=n)
+    np.testing.assert_array_equal(stay.trial_returns, -250.0)
+    # every held-out grid has an optimal 100-step return >= 50, so the trial optimum is far above standing still
+    assert best.trial_returns.min() > 500
+
+
+def test_known_grid_optimal_refuses_untracked_trials() -> None:
+    layout = gym.make("RL2GridWorld-v0").unwrapped.obs_layout
+    agent = KnownGridOptimal(held_out_tasks("RL2GridWorld-v0", {}, 1), 250, layout)
+    with pytest.raises(RuntimeError, match="lost track"):
+        agent.act(np.zeros((2, 128), dtype=np.float32), np.ones(2, dtype=bool))
+
+
+def test_benchmark_prints_every_agent(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "gridworld_reference.py"
+    spec = importlib.util.spec_from_file_location("gridworld_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    module.main(["--trials", "3", "--out", str(tmp_path / "ref.json")])
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("| grid11 |"))
+    assert row.startswith("| grid11 | -250.0 ± 0.0 |")
+    assert "524 ± 22 | 630 ± 22" in row
+    assert (tmp_path / "ref.json").exists()
+    with pytest.raises(SystemExit):
+        module.main(["--grids", "grid12"])
