@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/train_speed.py
 	$(BIN)/python benchmarks/maze_speed.py
 	$(BIN)/python benchmarks/value_augment_overhead.py
+	$(BIN)/python benchmarks/gridworld_reference.py --trials 200
 	@echo "longer: benchmarks/time_to_quality.py (5-60 min), benchmarks/rl3_vs_rl2.py (hours)"
 
 clean:
