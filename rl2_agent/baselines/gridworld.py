@@ -62,8 +62,7 @@ class ValueGreedyAgent:
         obs = np.asarray(obs)
         q, n = obs[:, self.q], obs[:, self.n]
         best = q >= q.max(axis=1, keepdims=True) - 1e-9
-        # among the best, prefer the least tried: subtract a tie-breaker far below q's resolution
-        score = np.where(best, -n, -np.inf)
+        score = np.where(best, -n, -np.inf)  # among the best values, the least tried
         return argmax_random(score, self.rng).astype(np.int64)
 
 
