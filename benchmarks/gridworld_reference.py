@@ -23,7 +23,7 @@ from typing import Any
 import gymnasium as gym
 
 import meta_envs  # noqa: F401  (registers the ids)
-from meta_envs.gridworld import DEFAULT_STEPS_PER_TRIAL, VARIANTS
+from meta_envs.gridworld import VARIANTS
 from rl2_agent.baselines.gridworld import ConstantAgent, KnownGridOptimal, ValueGreedyAgent
 from rl2_agent.evaluate import EVAL_SEED, UniformRandomAgent, held_out_tasks, run_trials
 from rl2_agent.paper import RL3_PAPER
@@ -35,8 +35,9 @@ GRIDS = {"grid11": {"size": 11}, "grid13": {"size": 13}} | {f"grid13_{v}": {"siz
 
 def reference_scores(env_kwargs: dict[str, Any], trials: int, seed: int = EVAL_SEED) -> dict[str, tuple[float, float]]:
     """agent -> (mean, standard error) of the trial return on the held-out tasks ``seed ..``."""
-    steps = DEFAULT_STEPS_PER_TRIAL[env_kwargs["size"]]
-    layout = gym.make("RL2GridWorld-v0", **env_kwargs).unwrapped.obs_layout
+    env = gym.make("RL2GridWorld-v0", **env_kwargs).unwrapped
+    steps, layout = env.steps_per_trial, env.obs_layout
+    env.close()
     rl3_kwargs = {**env_kwargs, "time_inputs": False}
     rl3_layout = gym.make("RL3GridWorld-v0", **rl3_kwargs).unwrapped.obs_layout
     tasks = held_out_tasks("RL2GridWorld-v0", env_kwargs, trials, seed)
