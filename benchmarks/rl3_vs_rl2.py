@@ -19,11 +19,10 @@ table next to the RL^3 paper's numbers (``rl2_agent.paper.RL3_PAPER``), with the
 difference RL^3 - RL^2 on the same tasks, and the training steps, wall-clock and CPU time of each
 model.
 
-RL^3 inputs. The RL^3 paper gives time inputs (time in trial and in episode) to BOTH agents; the
-RL2 ids have none, so by default RL^3 runs with ``time_inputs=False``: the ONLY difference between
-the two agents is then the value-augmented inputs ``Q(s, .)`` and ``N(s, .)``.
-``--rl3-time-inputs`` gives RL^3 the time inputs too (RL^2 still has none: not a like-for-like
-comparison); those models go to separate run folders (``rl3_time``).
+RL^3 inputs. By default neither agent has time inputs (``time_inputs=False``): the ONLY difference
+between the two agents is then the value-augmented inputs ``Q(s, .)`` and ``N(s, .)``.
+``--time-inputs`` gives BOTH agents the time in trial and in episode, as the RL^3 paper does; those
+models go to separate run folders (``rl2_time``, ``rl3_time``).
 
 On a 2-core machine, train the two agents side by side (one core each), then make the table::
 
@@ -141,14 +140,17 @@ DEFAULT_EXPERIMENTS = (
 
 # ----------------------------------------------------------------------------- configuration
 def agent_env(setting: Setting, agent: str, kwargs: dict[str, Any], time_inputs: bool) -> tuple[str, dict[str, Any]]:
-    """The env id and kwargs of ``agent`` ("rl2" / "rl3") for the common ``kwargs``."""
+    """The env id and kwargs of ``agent`` ("rl2" / "rl3") for the common ``kwargs``.
+
+    ``time_inputs`` goes to both (the RL^2 ids default to False, the RL^3 ids to True).
+    """
     if agent == "rl2":
-        return setting.rl2_id, dict(kwargs)
+        return setting.rl2_id, {**kwargs, "time_inputs": True} if time_inputs else dict(kwargs)
     return setting.rl3_id, {**kwargs, "time_inputs": time_inputs}
 
 
 def run_folder(runs: Path, setting_name: str, agent: str, time_inputs: bool) -> Path:
-    return runs / setting_name / ("rl3_time" if agent == "rl3" and time_inputs else agent)
+    return runs / setting_name / (f"{agent}_time" if time_inputs else agent)
 
 
 def shared_hyperparams(setting: Setting, overrides: dict[str, Any]) -> dict[str, Any]:
@@ -158,14 +160,14 @@ def shared_hyperparams(setting: Setting, overrides: dict[str, Any]) -> dict[str,
 
 def train_config(args: argparse.Namespace, setting_name: str, agent: str) -> TrainConfig:
     setting = SETTINGS[setting_name]
-    env_id, env_kwargs = agent_env(setting, agent, setting.env_kwargs, args.rl3_time_inputs)
+    env_id, env_kwargs = agent_env(setting, agent, setting.env_kwargs, args.time_inputs)
     total = args.steps or 10**12  # without a step cap, the wall-clock budget stops the run
     return TrainConfig(
         env_id=env_id,
         env_kwargs=env_kwargs,
         total_timesteps=total,
         seed=args.seed,
-        out=str(run_folder(args.runs, setting_name, agent, args.rl3_time_inputs)),
+        out=str(run_folder(args.runs, setting_name, agent, args.time_inputs)),
         hyperparams=shared_hyperparams(setting, args.hyperparams),
         eval_every=args.eval_every or total,  # 0: one held-out evaluation, at the end
         eval_trials=args.train_eval_trials,
@@ -274,7 +276,7 @@ def run_experiment(args: argparse.Namespace, name: str, models: dict[str, dict[s
     for mode, deterministic in (("greedy", True), ("stochastic", False)):
         returns = {}
         for agent in AGENTS:
-            env_id, env_kwargs = agent_env(setting, agent, eval_kwargs, args.rl3_time_inputs)
+            env_id, env_kwargs = agent_env(setting, agent, eval_kwargs, args.time_inputs)
             returns[agent] = evaluate(models[exp.setting][agent]["run_dir"], env_id, env_kwargs, args.trials, args.eval_seed,
                                       deterministic)  # fmt: skip
             row.setdefault(agent, {})[mode] = mean_se(returns[agent])
@@ -296,7 +298,7 @@ def _fmt_diff(x: dict[str, float], digits: int) -> str:
 def markdown(report: dict[str, Any]) -> str:
     """The results table and the training table."""
     cfg = report["config"]
-    rl3_inputs = "Q(s,.), N(s,.)" + (" and time" if cfg["rl3_time_inputs"] else "")
+    rl3_inputs = "Q(s,.), N(s,.)" + (" (both agents also get time inputs)" if cfg.get("time_inputs") else "")
     lines = [
         f"RL^3 vs RL^2: mean total reward per trial +- s.e. over {cfg['trials']} held-out tasks (seeds {cfg['eval_seed']}..). "
         f"Same hyperparameters and seed ({cfg['seed']}) for both; "
@@ -364,8 +366,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--eval-seed", type=int, default=EVAL_SEED, help="first held-out task seed")
     parser.add_argument("--seed", type=int, default=0, help="training seed (both agents)")
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE", help="overrides, applied to both agents")
-    parser.add_argument("--rl3-time-inputs", action="store_true",
-                        help="give RL^3 the time inputs (RL^2 has none: then not a like-for-like comparison)")  # fmt: skip
+    parser.add_argument("--time-inputs", action="store_true",
+                        help="give BOTH agents the time in trial and in episode, as the RL^3 paper")  # fmt: skip
     parser.add_argument(
         "--eval-every", type=float, default=0, help="steps between in-training held-out evaluations (0: at the end only)",
     )
@@ -417,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
             "eval_seed": args.eval_seed,
             "seed": args.seed,
             "hyperparams_overrides": args.hyperparams,
-            "rl3_time_inputs": args.rl3_time_inputs,
+            "time_inputs": args.time_inputs,
             "smoke": args.smoke,
             "runs": str(args.runs),
             "command": sys.argv,

@@ -8,8 +8,8 @@ Action Space
     ``Discrete(num_arms)``: the arm to pull.
 Observation Space
     The inner observation is ``Discrete(1)`` (there is no state); the trial observation is
-    ``Box(float32, (1 + num_arms + 2,))``: ``[1, one-hot previous arm, previous reward, done]``.
-    See ``env.get_wrapper_attr("obs_layout")``.
+    ``Box(float32, (1 + num_arms + 2,))``: ``[1, one-hot previous arm, previous reward, done]``,
+    plus ``[pulls done / n, 0]`` with ``time_inputs=True``. See ``env.get_wrapper_attr("obs_layout")``.
 Rewards
     0 or 1 per pull.
 Starting State
@@ -19,7 +19,8 @@ Episode End
     Every inner episode is one pull; the trial (the gymnasium episode) terminates after
     ``episodes_per_trial`` pulls (or ``steps_per_trial``, which is the same here).
 Arguments
-    ``gym.make("RL2Bandit-v0", num_arms=5, episodes_per_trial=10, arm_prior="uniform")``.
+    ``gym.make("RL2Bandit-v0", num_arms=5, episodes_per_trial=10, arm_prior="uniform",
+    time_inputs=False)``.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class BatchedBernoulliBandit:
         self.num_envs = check_positive_int("num_envs", num_envs)
         self._single = BernoulliBandit(num_arms, arm_prior)
         self.num_arms, self.arm_prior = self._single.num_arms, self._single.arm_prior
+        self.episode_length = 1  # one pull
         self.observation_space = self._single.observation_space
         self.action_space = self._single.action_space
         self.probs = np.full((self.num_envs, self.num_arms), 0.5)
@@ -118,10 +120,11 @@ def make_env(
     arm_prior: str = "uniform",
     steps_per_trial: int | None = None,
     render_mode: str | None = None,
+    time_inputs: bool = False,
 ) -> TrialEnv:
     """Entry point of ``RL2Bandit-v0``."""
     episodes_per_trial, steps_per_trial = prefer_steps_per_trial(episodes_per_trial, steps_per_trial)
-    return TrialEnv(BernoulliBandit(num_arms, arm_prior), episodes_per_trial, steps_per_trial, render_mode)
+    return TrialEnv(BernoulliBandit(num_arms, arm_prior), episodes_per_trial, steps_per_trial, render_mode, time_inputs)
 
 
 @strict_kwargs
@@ -132,9 +135,10 @@ def make_vector_env(
     arm_prior: str = "uniform",
     steps_per_trial: int | None = None,
     render_mode: str | None = None,
+    time_inputs: bool = False,
 ) -> BatchedTrialEnv:
     """Vector entry point of ``RL2Bandit-v0`` (``gym.make_vec(..., vectorization_mode="vector_entry_point")``)."""
     if render_mode is not None:
         raise ValueError("the batched bandit env does not render; use render_mode=None")
     episodes_per_trial, steps_per_trial = prefer_steps_per_trial(episodes_per_trial, steps_per_trial)
-    return BatchedTrialEnv(BatchedBernoulliBandit(num_envs, num_arms, arm_prior), episodes_per_trial, steps_per_trial)
+    return BatchedTrialEnv(BatchedBernoulliBandit(num_envs, num_arms, arm_prior), episodes_per_trial, steps_per_trial, time_inputs)

@@ -38,9 +38,10 @@ Variants (``variant=``)
     ``"corner"`` (``min_goal_distance = size - 1``: 12 on 13x13, i.e. a corner tile; 10 on 11x11).
     The paper tests the variants on 13x13; 11x11 uses the same 11 obstacle sets.
 Arguments
-    ``gym.make("RL2GridWorld-v0", size=11, steps_per_trial=None, variant="standard")``
-    (``steps_per_trial=None``: 250 for size 11, 350 for size 13); ``RL3GridWorld-v0`` takes the same
-    kwargs plus those of :mod:`meta_envs.value_augment`. ``render_mode`` ``"ansi"`` or
+    ``gym.make("RL2GridWorld-v0", size=11, steps_per_trial=None, variant="standard",
+    time_inputs=False)`` (``steps_per_trial=None``: 250 for size 11, 350 for size 13; ``time_inputs``
+    as in :mod:`meta_envs.trial`); ``RL3GridWorld-v0`` takes the same kwargs plus those of
+    :mod:`meta_envs.value_augment` (where ``time_inputs`` defaults to True). ``render_mode`` ``"ansi"`` or
     ``"rgb_array"``. The task is a :class:`GridTask`: ``reset(options={"task": task})``.
 """
 
@@ -270,12 +271,18 @@ class GridWorld(gym.Env):
 
 
 @strict_kwargs
-def make_env(size: int = 11, steps_per_trial: int | None = None, variant: str = "standard", render_mode: str | None = None) -> TrialEnv:
+def make_env(
+    size: int = 11,
+    steps_per_trial: int | None = None,
+    variant: str = "standard",
+    render_mode: str | None = None,
+    time_inputs: bool = False,
+) -> TrialEnv:
     """Entry point of ``RL2GridWorld-v0``: ``steps_per_trial=None`` is 250 for size 11, 350 for size 13."""
     family = GridWorld(size, variant, render_mode)
     if steps_per_trial is None:
         steps_per_trial = DEFAULT_STEPS_PER_TRIAL[family.size]
-    return TrialEnv(family, steps_per_trial=steps_per_trial, render_mode=render_mode)
+    return TrialEnv(family, steps_per_trial=steps_per_trial, render_mode=render_mode, time_inputs=time_inputs)
 
 
 make_rl3_env = rl3_entry_point(make_env)

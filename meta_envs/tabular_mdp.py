@@ -11,7 +11,8 @@ Action Space
 Observation Space
     Inner observation ``Discrete(num_states)`` (the current state); trial observation
     ``Box(float32, (num_states + num_actions + 2,))``: ``[one-hot state, one-hot previous action,
-    previous reward, done]``. See ``env.get_wrapper_attr("obs_layout")``.
+    previous reward, done]``, plus ``[steps done / trial length, steps done / episode_length]`` with
+    ``time_inputs=True``. See ``env.get_wrapper_attr("obs_layout")``.
 Rewards
     As above, per step.
 Starting State
@@ -22,7 +23,7 @@ Episode End
     (``episodes_per_trial * episode_length`` steps) or after ``steps_per_trial`` steps.
 Arguments
     ``gym.make("RL2TabularMDP-v0", num_states=10, num_actions=5, episode_length=10,
-    episodes_per_trial=10, reward_kind="gaussian", dirichlet_alpha=1.0)``.
+    episodes_per_trial=10, reward_kind="gaussian", dirichlet_alpha=1.0, time_inputs=False)``.
 """
 
 from __future__ import annotations
@@ -188,11 +189,12 @@ def make_env(
     dirichlet_alpha: float = 1.0,
     steps_per_trial: int | None = None,
     render_mode: str | None = None,
+    time_inputs: bool = False,
 ) -> TrialEnv:
     """Entry point of ``RL2TabularMDP-v0``."""
     episodes_per_trial, steps_per_trial = prefer_steps_per_trial(episodes_per_trial, steps_per_trial)
     family = TabularMDP(num_states, num_actions, episode_length, reward_kind, dirichlet_alpha)
-    return TrialEnv(family, episodes_per_trial, steps_per_trial, render_mode)
+    return TrialEnv(family, episodes_per_trial, steps_per_trial, render_mode, time_inputs)
 
 
 @strict_kwargs
@@ -206,6 +208,7 @@ def make_vector_env(
     dirichlet_alpha: float = 1.0,
     steps_per_trial: int | None = None,
     render_mode: str | None = None,
+    time_inputs: bool = False,
 ) -> BatchedTrialEnv:
     """Vector entry point of ``RL2TabularMDP-v0``."""
     if render_mode is not None:
@@ -219,4 +222,4 @@ def make_vector_env(
         reward_kind=reward_kind,
         dirichlet_alpha=dirichlet_alpha,
     )
-    return BatchedTrialEnv(family, episodes_per_trial, steps_per_trial)
+    return BatchedTrialEnv(family, episodes_per_trial, steps_per_trial, time_inputs)

@@ -19,6 +19,10 @@ episode of the CURRENT task) with two extra methods::
   or ``Dict(image=uint8 HxWxC, context=float32)`` for image task families, where ``context``
   holds the augmentation. ``obs_layout`` maps names to slices of the flat vector (of
   ``context`` for images).
+* with ``time_inputs=True`` (off by default) two more entries come LAST, named ``"time"``: steps
+  done in the trial / ``T`` and steps done in the current inner episode / ``episode_length``
+  (the family's, or ``T`` for families without one), ``T`` the trial length in steps. The RL^3
+  paper gives these inputs to both its RL^2 and RL^3 agents; they need a fixed trial length.
 
 :class:`BatchedTrialEnv` implements the same contract for a whole vector of tasks held in numpy
 arrays (a :class:`BatchedTaskFamily`), as a gymnasium :class:`~gymnasium.vector.VectorEnv` with
@@ -144,7 +148,9 @@ class BatchedTaskFamily(Protocol):
     """A vector of ``num_envs`` tasks of one family, held in numpy arrays.
 
     ``observation_space``/``action_space`` are the SINGLE inner spaces (Discrete or Box).
-    Discrete observations are returned as an int array of shape ``(num_envs,)``.
+    Discrete observations are returned as an int array of shape ``(num_envs,)``. An
+    ``episode_length`` attribute (fixed inner-episode length), where the family has one, lets
+    ``time_inputs`` work with ``episodes_per_trial``.
     """
 
     num_envs: int
@@ -189,7 +195,10 @@ def _bounds(space: spaces.Space) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build_layout(
-    inner_obs_space: spaces.Space, action_space: spaces.Space, extra: dict[str, tuple[int, float, float]] | None = None
+    inner_obs_space: spaces.Space,
+    action_space: spaces.Space,
+    extra: dict[str, tuple[int, float, float]] | None = None,
+    time_inputs: bool = False,
 ) -> tuple[spaces.Space, ObsLayout, spaces.Box]:
     """Observation space and ``obs_layout`` of a trial env.
 
@@ -200,6 +209,8 @@ def build_layout(
     extra:
         Optional extra named entries appended after the done flag (used by RL^3), as
         ``name -> (size, low, high)``.
+    time_inputs:
+        Append ``"time"`` (2 entries in [0, 1]: time in trial, time in episode) last.
 
     Returns
     -------
@@ -214,7 +225,7 @@ def build_layout(
     parts.append(("prev_action", *_bounds(action_space)))
     parts.append(("prev_reward", np.full(1, -np.inf, np.float32), np.full(1, np.inf, np.float32)))
     parts.append(("done", np.zeros(1, np.float32), np.ones(1, np.float32)))
-    for name, (size, lo, hi) in (extra or {}).items():
+    for name, (size, lo, hi) in {**(extra or {}), **({"time": (2, 0.0, 1.0)} if time_inputs else {})}.items():
         parts.append((name, np.full(size, lo, np.float32), np.full(size, hi, np.float32)))
     layout: ObsLayout = {}
     start = 0
@@ -225,6 +236,33 @@ def build_layout(
     if image:
         return spaces.Dict({"image": inner_obs_space, "context": flat}), layout, flat
     return flat, layout, flat
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` as a bool, or raise ``ValueError`` if it is not True or False."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def time_scales(
+    family: Any, episodes_per_trial: int | None, steps_per_trial: int | None
+) -> tuple[int, int]:
+    """``(T, episode_length)``: the normalisers of the ``"time"`` inputs (see the module docstring).
+
+    Raises ``ValueError`` when the trial length is not fixed (``episodes_per_trial`` of a family
+    without an ``episode_length``).
+    """
+    episode_length = getattr(family, "episode_length", None)
+    if steps_per_trial is not None:
+        trial_length = steps_per_trial
+    elif episode_length is not None:
+        trial_length = episodes_per_trial * int(episode_length)  # type: ignore[operator]
+    else:
+        raise ValueError(
+            "time_inputs=True needs a fixed trial length: give steps_per_trial (this task family has no episode_length)"
+        )
+    return trial_length, int(episode_length) if episode_length is not None else trial_length
 
 
 def validate_action(space: spaces.Space, action: Any) -> Any:
@@ -257,6 +295,8 @@ class TrialEnv(gym.Env):
     render_mode:
         ``"ansi"`` (text: task summary, step, last action and reward) or any mode the task
         family supports (e.g. ``"rgb_array"``).
+    time_inputs:
+        Append the normalised time in trial and in episode (``obs_layout["time"]``, last).
     """
 
     def __init__(
@@ -265,6 +305,7 @@ class TrialEnv(gym.Env):
         episodes_per_trial: int | None = None,
         steps_per_trial: int | None = None,
         render_mode: str | None = None,
+        time_inputs: bool = False,
     ) -> None:
         for method in ("sample_task", "set_task", "reset", "step"):
             if not callable(getattr(task_family, method, None)):
@@ -276,17 +317,27 @@ class TrialEnv(gym.Env):
         if render_mode is not None and render_mode not in modes:
             raise ValueError(f"render_mode must be one of {modes} or None, got {render_mode!r}")
         self.render_mode = render_mode
+        self.time_inputs = check_bool("time_inputs", time_inputs)
+        if self.time_inputs:
+            trial_length, episode_length = time_scales(task_family, self.episodes_per_trial, self.steps_per_trial)
+            self._trial_scale, self._episode_scale = 1.0 / trial_length, 1.0 / episode_length
         self.action_space = task_family.action_space
         self._image = _is_image(task_family.observation_space)
         self._discrete_obs = isinstance(task_family.observation_space, spaces.Discrete)
         self._discrete_act = isinstance(self.action_space, spaces.Discrete)
-        self.observation_space, self._layout, _ = build_layout(task_family.observation_space, self.action_space)
-        self._flat_dim = self._layout["done"].stop
+        self._set_layout()
         self._task: Any = None
         self._inner_obs: Any = None
         self._last_action: Any = None
         self._last_reward = 0.0
         self._reset_counters()
+
+    def _set_layout(self, extra: dict[str, tuple[int, float, float]] | None = None) -> None:
+        """Build the observation space and layout; subclasses add ``extra`` entries (before ``"time"``)."""
+        self.observation_space, self._layout, _ = build_layout(
+            self.family.observation_space, self.action_space, extra, self.time_inputs
+        )
+        self._flat_dim = max(part.stop for part in self._layout.values())
 
     # ------------------------------------------------------------------ public attributes
     @property
@@ -313,6 +364,7 @@ class TrialEnv(gym.Env):
     def _reset_counters(self) -> None:
         self._episode_index = 0
         self._step_in_trial = 0
+        self._step_in_episode = 0
         self._episode_return = 0.0
         self._trial_returns: list[float] = []
 
@@ -331,6 +383,10 @@ class TrialEnv(gym.Env):
                 flat[lay["prev_action"]] = np.clip(action, self.action_space.low, self.action_space.high).reshape(-1)
         flat[lay["prev_reward"].start] = reward
         flat[lay["done"].start] = float(done)
+        if self.time_inputs:
+            t = lay["time"].start
+            flat[t] = self._step_in_trial * self._trial_scale
+            flat[t + 1] = min(self._step_in_episode * self._episode_scale, 1.0)
         if self._image:
             return {"image": inner_obs, "context": flat}
         return flat
@@ -365,6 +421,7 @@ class TrialEnv(gym.Env):
         self._episode_return += reward
         self._step_in_trial += 1
         inner_done = bool(terminated or truncated)
+        self._step_in_episode = 0 if inner_done else self._step_in_episode + 1
         # the task family's own info keys pass through; the trial's keys take precedence
         info: dict[str, Any] = {**inner_info, "episode_index": self._episode_index, "inner_done": inner_done}
         if inner_done:
@@ -427,19 +484,30 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
 
     ``reset(seed=s)`` gives env ``i`` the task that ``TrialEnv.reset(seed=s + i)`` gives (a list
     of seeds is used as is), so held-out evaluation tasks are the same in both.
-    ``reset(options={"tasks": [...]})`` sets the tasks explicitly.
+    ``reset(options={"tasks": [...]})`` sets the tasks explicitly. ``time_inputs`` as in
+    :class:`TrialEnv`.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
 
     def __init__(
-        self, family: BatchedTaskFamily, episodes_per_trial: int | None = None, steps_per_trial: int | None = None
+        self,
+        family: BatchedTaskFamily,
+        episodes_per_trial: int | None = None,
+        steps_per_trial: int | None = None,
+        time_inputs: bool = False,
     ) -> None:
         self.family = family
         self.num_envs = family.num_envs
         self.episodes_per_trial, self.steps_per_trial = check_trial_length(episodes_per_trial, steps_per_trial)
+        self.time_inputs = check_bool("time_inputs", time_inputs)
+        if self.time_inputs:
+            trial_length, episode_length = time_scales(family, self.episodes_per_trial, self.steps_per_trial)
+            self._trial_scale, self._episode_scale = 1.0 / trial_length, 1.0 / episode_length
         self.single_action_space = family.action_space
-        self.single_observation_space, self._layout, _ = build_layout(family.observation_space, family.action_space)
+        self.single_observation_space, self._layout, _ = build_layout(
+            family.observation_space, family.action_space, time_inputs=self.time_inputs
+        )
         if _is_image(family.observation_space):
             raise TypeError("BatchedTrialEnv supports flat (Discrete/Box) inner observations only")
         self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, self.num_envs)
@@ -453,7 +521,8 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
         self._ep_return = np.zeros(n)
         self._ep_index = np.zeros(n, dtype=np.int64)
         self._t = np.zeros(n, dtype=np.int64)
-        self._obs = np.zeros((n, self._layout["done"].stop), dtype=np.float32)
+        self._t_episode = np.zeros(n, dtype=np.int64)
+        self._obs = np.zeros((n, max(part.stop for part in self._layout.values())), dtype=np.float32)
         self._obs_flat = self._obs.reshape(-1)  # a view
         self._row_base = self._rows * self._obs.shape[1]
         self._no_truncation = np.zeros(n, dtype=bool)
@@ -479,10 +548,15 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
                 obs[:, lay["prev_action"]] = np.clip(actions, space.low, space.high).reshape(self.num_envs, -1)
         obs[:, lay["prev_reward"].start] = rewards
         obs[:, lay["done"].start] = done
+        if self.time_inputs:
+            t = lay["time"].start
+            obs[:, t] = self._t * self._trial_scale
+            obs[:, t + 1] = np.minimum(self._t_episode * self._episode_scale, 1.0)
 
     def _start_trials(self, mask: np.ndarray) -> np.ndarray:
         self._ep_index[mask] = 0
         self._t[mask] = 0
+        self._t_episode[mask] = 0
         self._ep_return[mask] = 0.0
         self._returns[mask] = 0.0
         return self.family.reset_episodes(mask, self._rng)
@@ -522,6 +596,9 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
         ep_return, ep_index = self._ep_return, self._ep_index
         ep_return += rewards
         self._t += 1
+        if self.time_inputs:
+            self._t_episode += 1
+            self._t_episode[ep_end] = 0
         infos: dict[str, Any] = {"episode_index": ep_index.copy(), "inner_done": ep_end}
         n_ended = np.count_nonzero(ep_end)  # count_nonzero is much cheaper than .any()/.all() on small arrays
         if n_ended == self.num_envs:  # e.g. bandits: every step ends an inner episode

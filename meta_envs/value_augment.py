@@ -55,7 +55,7 @@ import numpy as np
 from gymnasium import spaces
 
 from meta_envs import bandit, tabular_mdp
-from meta_envs.trial import TaskFamily, TrialEnv, build_layout, check_positive_float, strict_kwargs
+from meta_envs.trial import TaskFamily, TrialEnv, check_positive_float, strict_kwargs
 
 __all__ = [
     "TabularValueEstimator",
@@ -234,7 +234,8 @@ class ValueAugmentedTrialEnv(TrialEnv):
     vi_tolerance:
         Bellman-error threshold below which value iteration stops early (> 0).
     time_inputs:
-        Append the normalised time in trial and in episode.
+        Append the normalised time in trial and in episode (as :class:`TrialEnv`, but on by
+        default here, as the RL^3 paper's inputs).
     """
 
     def __init__(
@@ -254,34 +255,24 @@ class ValueAugmentedTrialEnv(TrialEnv):
         if gamma > 1.0:
             raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
         vi_tolerance = check_positive_float("vi_tolerance", vi_tolerance)
-        if not isinstance(time_inputs, (bool, np.bool_)):
-            raise ValueError(f"time_inputs must be True or False, got {time_inputs!r}")
-        super().__init__(task_family, episodes_per_trial, steps_per_trial, render_mode)
+        super().__init__(task_family, episodes_per_trial, steps_per_trial, render_mode, time_inputs)
         try:
             trial_length = self.trial_length
         except AttributeError:
             raise ValueError("RL^3 needs a fixed trial length: give steps_per_trial for a family without episode_length") from None
         num_actions = int(act_space.n)
-        extra = {"q_values": (num_actions, -np.inf, np.inf), "visit_counts": (num_actions, 0.0, 1.0)}
-        if time_inputs:
-            extra["time"] = (2, 0.0, 1.0)
-        self.observation_space, self._layout, _ = build_layout(obs_space, act_space, extra)
-        self._flat_dim = next(reversed(self._layout.values())).stop
-        self.time_inputs = bool(time_inputs)
+        # "time" (with time_inputs) stays last, after the value inputs
+        self._set_layout({"q_values": (num_actions, -np.inf, np.inf), "visit_counts": (num_actions, 0.0, 1.0)})
         episode_length = getattr(task_family, "episode_length", None)
         self.horizon = int(episode_length) if episode_length is not None else trial_length
         self.value_scale = float(getattr(task_family, "value_scale", self.horizon))
         self._count_scale = 1.0 / np.log1p(trial_length)
-        self._episode_scale = 1.0 / self.horizon
-        self._trial_scale = 1.0 / trial_length
         self.estimator = TabularValueEstimator(int(obs_space.n), num_actions, self.horizon, gamma, vi_tolerance)
-        self._step_in_episode = 0
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         """Start a new trial (see :meth:`TrialEnv.reset`) with an empty model."""
         self.estimator.reset()
         obs, info = super().reset(seed=seed, options=options)
-        self._step_in_episode = 0
         self._write_estimates(obs)
         return obs, info
 
@@ -289,7 +280,6 @@ class ValueAugmentedTrialEnv(TrialEnv):
         """Step the trial (see :meth:`TrialEnv.step`), then update the model and re-estimate ``Q``."""
         obs, reward, terminated, truncated, info = super().step(action)
         self.estimator.solve()
-        self._step_in_episode = 0 if info["inner_done"] else self._step_in_episode + 1
         self._write_estimates(obs)
         return obs, reward, terminated, truncated, info
 
@@ -302,10 +292,6 @@ class ValueAugmentedTrialEnv(TrialEnv):
         self.estimator.observe(state)
         obs[lay["q_values"]] = self.estimator.q_values(state) / self.value_scale
         obs[lay["visit_counts"]] = np.log1p(self.estimator.visit_counts(state)) * self._count_scale
-        if self.time_inputs:
-            t = lay["time"].start
-            obs[t] = self._step_in_trial * self._trial_scale
-            obs[t + 1] = min(self._step_in_episode * self._episode_scale, 1.0)
 
 
 def make_rl3_env(rl2_env: TrialEnv, gamma: float = 1.0, vi_tolerance: float = 0.01, time_inputs: bool = True) -> ValueAugmentedTrialEnv:
@@ -332,7 +318,12 @@ def rl3_entry_point(rl2_make_env: Callable[..., TrialEnv]) -> Callable[..., Valu
         return make_rl3_env(rl2_make_env(**rl2_kwargs), gamma=gamma, vi_tolerance=vi_tolerance, time_inputs=time_inputs)
 
     own = [p for p in inspect.signature(make_env).parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
-    rl2_params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in inspect.signature(rl2_make_env).parameters.values()]
+    own_names = {p.name for p in own}  # time_inputs: the RL^2 entry point's too, with another default
+    rl2_params = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for p in inspect.signature(rl2_make_env).parameters.values()
+        if p.name not in own_names
+    ]
     make_env.__signature__ = inspect.Signature([*rl2_params, *own], return_annotation=ValueAugmentedTrialEnv)  # type: ignore[attr-defined]
     make_env.__name__ = make_env.__qualname__ = f"rl3_{rl2_make_env.__name__}"
     make_env.__module__ = rl2_make_env.__module__

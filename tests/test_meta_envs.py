@@ -20,9 +20,11 @@ KWARG_CASES = [
     ("RL2Bandit-v0", {}),
     ("RL2Bandit-v0", {"num_arms": 10, "episodes_per_trial": 100}),
     ("RL2Bandit-v0", {"num_arms": 50, "episodes_per_trial": 3, "arm_prior": "normal"}),
+    ("RL2Bandit-v0", {"episodes_per_trial": 7, "time_inputs": True}),
     ("RL2TabularMDP-v0", {}),
     ("RL2TabularMDP-v0", {"episodes_per_trial": 3, "reward_kind": "deterministic_uniform", "dirichlet_alpha": 0.3}),
     ("RL2TabularMDP-v0", {"num_states": 4, "num_actions": 2, "episode_length": 5, "steps_per_trial": 17}),
+    ("RL2TabularMDP-v0", {"episode_length": 4, "steps_per_trial": 10, "time_inputs": True}),
 ]
 
 
@@ -269,20 +271,28 @@ def test_batched_env_same_tasks_as_single_seeds(env_id, kwargs):
     assert vec.single_observation_space == single.observation_space
 
 
-def test_batched_matches_single_trajectories_on_deterministic_tasks():
+@pytest.mark.parametrize(
+    "trial_kw,trial_length",
+    [
+        ({"episodes_per_trial": 2}, 6),
+        ({"episodes_per_trial": 2, "time_inputs": True}, 6),
+        ({"steps_per_trial": 5, "time_inputs": True}, 5),  # the trial ends mid-episode
+    ],
+)
+def test_batched_matches_single_trajectories_on_deterministic_tasks(trial_kw, trial_length):
     """Same tasks + same actions -> identical observations, rewards, dones and trial returns."""
     T = np.zeros((3, 2, 3))
     T[:, 0, 0] = 1.0  # action 0 -> state 0
     T[:, 1, 2] = 1.0  # action 1 -> state 2
     tasks = [MDPTask(T, np.arange(6.0).reshape(3, 2) * (i + 1)) for i in range(3)]
-    kw = dict(num_states=3, num_actions=2, episode_length=3, episodes_per_trial=2, reward_kind="deterministic_uniform")
+    kw = dict(num_states=3, num_actions=2, episode_length=3, reward_kind="deterministic_uniform", **trial_kw)
     vec = gym.make_vec("RL2TabularMDP-v0", num_envs=3, vectorization_mode="vector_entry_point", **kw)
     vobs, _ = vec.reset(options={"tasks": tasks})
     singles = [gym.make("RL2TabularMDP-v0", **kw) for _ in range(3)]
     sobs = [env.reset(options={"task": t})[0] for env, t in zip(singles, tasks)]
     np.testing.assert_array_equal(vobs, np.stack(sobs))
     rng = np.random.default_rng(0)
-    for _ in range(6):
+    for _ in range(trial_length):
         actions = rng.integers(0, 2, 3)
         vobs, vrew, vterm, _, vinfo = vec.step(actions)
         outs = [env.step(int(a)) for env, a in zip(singles, actions)]
@@ -295,7 +305,7 @@ def test_batched_matches_single_trajectories_on_deterministic_tasks():
                 np.testing.assert_allclose(vinfo["trial_returns"][i], o[4]["trial_returns"])
             else:
                 np.testing.assert_array_equal(vobs[i], o[0])
-    assert vterm.all()  # 2 episodes x 3 steps
+    assert vterm.all()
     # same-step autoreset: a fresh trial starts with a zero augmentation in state 0
     np.testing.assert_array_equal(vobs[:, :3], np.tile([1.0, 0, 0], (3, 1)))
     assert not vobs[:, 3:].any()
@@ -394,3 +404,46 @@ def test_inner_info_passes_through_and_trial_keys_win():
     env.reset(seed=0)
     _, _, _, _, info = env.step(2)
     assert info["arm"] == 2 and info["episode_index"] == 0
+
+
+@pytest.mark.parametrize("vector", [False, True])
+def test_time_inputs_come_last_and_count_trial_and_episode_steps(vector):
+    kw = dict(num_states=3, num_actions=2, episode_length=4, episodes_per_trial=3, time_inputs=True)
+    if vector:
+        env = gym.make_vec("RL2TabularMDP-v0", num_envs=2, vectorization_mode="vector_entry_point", **kw)
+        layout = env.unwrapped.obs_layout
+        obs, _ = env.reset(seed=0)
+        observations = [obs[0]]
+        for _ in range(11):  # the 12th step ends the trial (same-step autoreset)
+            observations.append(env.step(np.zeros(2, np.int64))[0][0])
+    else:
+        env = gym.make("RL2TabularMDP-v0", **kw)
+        layout = env.unwrapped.obs_layout
+        observations, _, _ = run_trial(env, policy=lambda obs: 0, seed=0)
+    assert list(layout) == ["obs", "prev_action", "prev_reward", "done", "time"]
+    assert layout["time"] == slice(7, 9)
+    time = np.array([o[layout["time"]] for o in observations])
+    np.testing.assert_allclose(time[:, 0], np.arange(len(observations)) / 12, atol=1e-7)
+    np.testing.assert_allclose(time[:, 1], ([0, 0.25, 0.5, 0.75] * 3 + [0])[: len(observations)], atol=1e-7)
+    # the rest of the observation is the one without time inputs
+    plain = gym.make("RL2TabularMDP-v0", **{**kw, "time_inputs": False})
+    assert plain.unwrapped.obs_layout == {k: v for k, v in layout.items() if k != "time"}
+
+
+def test_bandit_time_input_is_the_fraction_of_pulls_done():
+    env = gym.make("RL2Bandit-v0", episodes_per_trial=4, time_inputs=True)
+    observations, _, _ = run_trial(env, seed=3)
+    time = np.array([o[env.unwrapped.obs_layout["time"]] for o in observations])
+    np.testing.assert_allclose(time, [[0, 0], [0.25, 0], [0.5, 0], [0.75, 0], [1.0, 0]])
+
+
+def test_time_inputs_need_a_bool_and_a_fixed_trial_length():
+    with pytest.raises(ValueError, match="time_inputs must be True or False"):
+        gym.make("RL2Bandit-v0", time_inputs="yes")
+    from meta_envs.navigation.grid_nav import GridNav
+
+    with pytest.raises(ValueError, match="time_inputs=True needs a fixed trial length: give steps_per_trial"):
+        TrialEnv(GridNav(), episodes_per_trial=2, time_inputs=True)
+    env = TrialEnv(GridNav(), steps_per_trial=30, time_inputs=True)
+    obs, _ = env.reset(seed=0)
+    assert obs[env.obs_layout["time"]].tolist() == [0.0, 0.0]

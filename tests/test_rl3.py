@@ -186,7 +186,11 @@ def test_rl3_twin_keeps_the_rl2_trajectory_and_kwargs():
     ]
     for rl2_make, rl3_make in twins:
         rl3_params = list(inspect.signature(rl3_make).parameters)
-        assert rl3_params == [*inspect.signature(rl2_make).parameters, "gamma", "vi_tolerance", "time_inputs"]
+        rl2_params = list(inspect.signature(rl2_make).parameters)
+        assert rl2_params[-1] == "time_inputs"  # the RL^3 twin keeps it, with default True
+        assert rl3_params == [*rl2_params[:-1], "gamma", "vi_tolerance", "time_inputs"]
+        assert inspect.signature(rl2_make).parameters["time_inputs"].default is False
+        assert inspect.signature(rl3_make).parameters["time_inputs"].default is True
     rl2, rl3 = gym.make("RL2TabularMDP-v0"), gym.make("RL3TabularMDP-v0")
     actions = np.random.default_rng(0).integers(5, size=100).tolist()
     obs2, rew2 = play(rl2, actions, seed=7)

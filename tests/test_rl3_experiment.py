@@ -59,15 +59,17 @@ def test_both_agents_get_the_same_hyperparameters(bench, tmp_path):
     for rl3_id, rl2_id in RL3_TWINS.items():
         assert get_hyperparams(rl3_id) == get_hyperparams(rl2_id)
     args = bench.parse_args(["--runs", str(tmp_path), "--hyperparams", "learning_rate=3e-4"])
-    assert args.trials == 1000 and args.seconds == 1200.0 and not args.rl3_time_inputs
+    assert args.trials == 1000 and args.seconds == 1200.0 and not args.time_inputs
     for setting in bench.SETTINGS:
         rl2, rl3 = (bench.train_config(args, setting, agent) for agent in bench.AGENTS)
         assert rl2.hyperparams == rl3.hyperparams and rl2.hyperparams["learning_rate"] == 3e-4
         assert (rl2.max_seconds, rl2.seed, rl2.total_timesteps) == (rl3.max_seconds, rl3.seed, rl3.total_timesteps)
         assert rl3.env_kwargs == {**rl2.env_kwargs, "time_inputs": False}
         assert Path(rl3.out).name == "rl3" and Path(rl2.out).parent == Path(rl3.out).parent == tmp_path / setting
-    timed = bench.train_config(bench.parse_args(["--runs", str(tmp_path), "--rl3-time-inputs"]), "mdp_h100", "rl3")
-    assert timed.env_kwargs["time_inputs"] is True and Path(timed.out).name == "rl3_time"
+    timed_args = bench.parse_args(["--runs", str(tmp_path), "--time-inputs"])
+    for agent in bench.AGENTS:  # the paper's setup: both agents get the time inputs
+        timed = bench.train_config(timed_args, "mdp_h100", agent)
+        assert timed.env_kwargs["time_inputs"] is True and Path(timed.out).name == f"{agent}_time"
     with pytest.raises(SystemExit):
         bench.parse_args(["--experiments", "bandit_h7"])
 
@@ -77,7 +79,7 @@ def test_smoke_run_writes_the_table_and_reuses_its_runs(bench, tmp_path, capsys)
     assert bench.main(argv) == 0
     printed = capsys.readouterr().out
     report = json.loads((tmp_path / "report.json").read_text())
-    assert report["config"]["trials"] == 50 and report["config"]["smoke"] and not report["config"]["rl3_time_inputs"]
+    assert report["config"]["trials"] == 50 and report["config"]["smoke"] and not report["config"]["time_inputs"]
     assert list(report["experiments"]) == ["bandit_h100"] and list(report["models"]) == ["bandit_h100"]
     row = report["experiments"]["bandit_h100"]
     assert row["paper"] == {"rl2": {"mean": 76.9, "se": 0.6}, "rl3": {"mean": 77.5, "se": 0.5}}
