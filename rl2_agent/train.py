@@ -46,7 +46,7 @@ import numpy as np
 import torch as th
 from sb3_contrib import RecurrentPPO
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ProgressBarCallback
-from stable_baselines3.common.vec_env import VecNormalize
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 import meta_envs  # noqa: F401
 from rl2_agent.envs import make_vec_env
@@ -274,6 +274,21 @@ def resume_changes(saved: dict[str, Any], wanted: dict[str, Any]) -> dict[str, A
     return changed
 
 
+def make_training_env(config: TrainConfig, vecnormalize_path: Path | None = None) -> VecEnv:
+    """The vector env that ``config`` trains on: ``n_envs`` trials, seeded, with reward scaling if
+    ``hyperparams["normalize"]`` (its statistics loaded from ``vecnormalize_path`` when that file exists).
+
+    Reward scaling is for the learner only: observations (and so the agent's ``prev_reward`` input)
+    stay raw.
+    """
+    env = make_vec_env(config.env_id, config.hyperparams["n_envs"], config.env_kwargs, seed=config.seed)
+    if not config.hyperparams.get("normalize"):
+        return env
+    if vecnormalize_path is not None and vecnormalize_path.exists():
+        return VecNormalize.load(str(vecnormalize_path), env)
+    return VecNormalize(env, norm_obs=False, norm_reward=True, gamma=config.hyperparams["gamma"])
+
+
 def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> RecurrentPPO:
     """Train (or resume) a run; returns the trained model. See the module docstring for outputs.
 
@@ -286,14 +301,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
     record = {**asdict(config), "versions": _versions(), "command": sys.argv}  # config.json
     th.set_num_threads(config.threads)
     th.manual_seed(config.seed)
-    env = make_vec_env(config.env_id, config.hyperparams["n_envs"], config.env_kwargs, seed=config.seed)
     resuming = resume and (out / CHECKPOINT_FILE).exists()
-    if config.hyperparams.get("normalize"):
-        # reward scaling for the learner only; observations (and so the agent's prev_reward input) stay raw
-        if resuming and (out / VECNORMALIZE_FILE).exists():
-            env = VecNormalize.load(str(out / VECNORMALIZE_FILE), env)
-        else:
-            env = VecNormalize(env, norm_obs=False, norm_reward=True, gamma=config.hyperparams["gamma"])
+    env = make_training_env(config, out / VECNORMALIZE_FILE if resuming else None)
     tb = str(out / "tb") if importlib.util.find_spec("tensorboard") else None
     clock_offset = 0.0
     resumes: list[dict[str, Any]] = []
