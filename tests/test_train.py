@@ -175,6 +175,7 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
         ("RL2TabularMDP-v0", {"steps_per_trial": 100}),
         ("RL2GridWorld-v0", {}),
         ("RL3Bandit-v0", {"num_arms": 5, "episodes_per_trial": 500}),
+        ("RL2PointNav-v0", {"reward": "dense"}),
     ],
 )
 def test_the_critic_learns_targets_of_order_one_with_the_defaults(env_id, env_kwargs):
@@ -184,14 +185,20 @@ def test_the_critic_learns_targets_of_order_one_with_the_defaults(env_id, env_kw
     0..~45) the tanh layer of its value MLP saturated and it predicted one constant for every state
     (docs/results.md, "The dead critic"). A random policy plays three trials through the training
     env; the third one's returns-to-go (the scaling statistics have adapted by then) are checked.
-    Without scaling their maxima are 52 (bandit), 106 (MDP), 767 (gridworld), 79 (500 pulls).
+    Without scaling their maxima are 52 (bandit), 106 (MDP), 767 (gridworld), 79 (500 pulls), 106 (dense point robot).
     """
     config = TrainConfig(env_id=env_id, env_kwargs=env_kwargs, hyperparams={"n_envs": 16})
     env = make_training_env(config)
     env.reset()
     gamma, length = config.hyperparams["gamma"], gym.make(env_id, **env_kwargs).unwrapped.trial_length
     rng = np.random.default_rng(0)
-    rewards = np.array([env.step(rng.integers(env.action_space.n, size=16))[1] for _ in range(3 * length)])
+    def random_actions() -> np.ndarray:
+        space = env.action_space
+        if hasattr(space, "n"):
+            return rng.integers(space.n, size=16)
+        return rng.uniform(space.low, space.high, size=(16, *space.shape)).astype(np.float32)
+
+    rewards = np.array([env.step(random_actions())[1] for _ in range(3 * length)])
     returns, acc = np.zeros(length), np.zeros(16)
     for t in reversed(range(length)):  # the third trial (trials of the batched envs stay aligned)
         acc = rewards[2 * length + t] + gamma * acc
