@@ -50,7 +50,11 @@ _COMMON: dict[str, Any] = {
 REWARD_SCALING: dict[str, Any] = {"normalize": {"norm_obs": False, "norm_reward": True}}
 
 _PER_ENV: dict[str, dict[str, Any]] = {
-    "RL2Bandit-v0": {**REWARD_SCALING},
+    # With reward scaling the critic is alive and the advantages are already of order 1; normalising
+    # them per minibatch then blew up the Bernoulli noise of 500-pull trials: the policy collapsed to
+    # one fixed arm within 0.5M steps (entropy 0.000, held-out 250.9 = random) with the scaling alone,
+    # and learned (361 after 12 minutes) with both. At n = 10 and 100 the two behaved alike.
+    "RL2Bandit-v0": {**REWARD_SCALING, "normalize_advantage": False},
     "RL2TabularMDP-v0": {**REWARD_SCALING},
     # Navigation (RL^2 section 3.3): the paper's gamma 0.99 and GAE lambda 0.99, and its GRU of 256
     # units for the first-person maze. Rollouts of 256 steps are about one small-maze episode (250
