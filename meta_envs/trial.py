@@ -334,10 +334,10 @@ class TrialEnv(gym.Env):
 
     def _set_layout(self, extra: dict[str, tuple[int, float, float]] | None = None) -> None:
         """Build the observation space and layout; subclasses add ``extra`` entries (before ``"time"``)."""
-        self.observation_space, self._layout, _ = build_layout(
+        self.observation_space, self._layout, flat = build_layout(
             self.family.observation_space, self.action_space, extra, self.time_inputs
         )
-        self._flat_dim = max(part.stop for part in self._layout.values())
+        self._flat_dim = flat.shape[0]
 
     # ------------------------------------------------------------------ public attributes
     @property
@@ -505,7 +505,7 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
             trial_length, episode_length = time_scales(family, self.episodes_per_trial, self.steps_per_trial)
             self._trial_scale, self._episode_scale = 1.0 / trial_length, 1.0 / episode_length
         self.single_action_space = family.action_space
-        self.single_observation_space, self._layout, _ = build_layout(
+        self.single_observation_space, self._layout, flat = build_layout(
             family.observation_space, family.action_space, time_inputs=self.time_inputs
         )
         if _is_image(family.observation_space):
@@ -522,7 +522,7 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
         self._ep_index = np.zeros(n, dtype=np.int64)
         self._t = np.zeros(n, dtype=np.int64)
         self._t_episode = np.zeros(n, dtype=np.int64)
-        self._obs = np.zeros((n, max(part.stop for part in self._layout.values())), dtype=np.float32)
+        self._obs = np.zeros((n, flat.shape[0]), dtype=np.float32)
         self._obs_flat = self._obs.reshape(-1)  # a view
         self._row_base = self._rows * self._obs.shape[1]
         self._no_truncation = np.zeros(n, dtype=bool)
