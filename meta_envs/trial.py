@@ -245,23 +245,26 @@ def check_bool(name: str, value: Any) -> bool:
     return bool(value)
 
 
-def time_scales(
-    family: Any, episodes_per_trial: int | None, steps_per_trial: int | None
-) -> tuple[int, int]:
+def fixed_trial_length(family: Any, episodes_per_trial: int | None, steps_per_trial: int | None) -> int | None:
+    """Steps per trial when fixed (``steps_per_trial``, or ``episodes_per_trial * family.episode_length``), else None."""
+    if steps_per_trial is not None:
+        return steps_per_trial
+    episode_length = getattr(family, "episode_length", None)
+    return None if episode_length is None else episodes_per_trial * int(episode_length)  # type: ignore[operator]
+
+
+def time_scales(family: Any, episodes_per_trial: int | None, steps_per_trial: int | None) -> tuple[int, int]:
     """``(T, episode_length)``: the normalisers of the ``"time"`` inputs (see the module docstring).
 
     Raises ``ValueError`` when the trial length is not fixed (``episodes_per_trial`` of a family
     without an ``episode_length``).
     """
-    episode_length = getattr(family, "episode_length", None)
-    if steps_per_trial is not None:
-        trial_length = steps_per_trial
-    elif episode_length is not None:
-        trial_length = episodes_per_trial * int(episode_length)  # type: ignore[operator]
-    else:
+    trial_length = fixed_trial_length(family, episodes_per_trial, steps_per_trial)
+    if trial_length is None:
         raise ValueError(
             "time_inputs=True needs a fixed trial length: give steps_per_trial (this task family has no episode_length)"
         )
+    episode_length = getattr(family, "episode_length", None)
     return trial_length, int(episode_length) if episode_length is not None else trial_length
 
 
@@ -353,12 +356,10 @@ class TrialEnv(gym.Env):
     @property
     def trial_length(self) -> int:
         """Number of steps of a trial when it is fixed (``steps_per_trial`` or n * episode_length)."""
-        if self.steps_per_trial is not None:
-            return self.steps_per_trial
-        ep_len = getattr(self.family, "episode_length", None)
-        if ep_len is None:
+        length = fixed_trial_length(self.family, self.episodes_per_trial, self.steps_per_trial)
+        if length is None:
             raise AttributeError("trial length is not fixed for this task family")
-        return self.episodes_per_trial * int(ep_len)
+        return length
 
     # ------------------------------------------------------------------ gymnasium API
     def _reset_counters(self) -> None:
