@@ -59,6 +59,7 @@ from rl2_agent.evaluate import (
     held_out_tasks,
     run_trials,
 )
+from rl2_agent.hyperparams import TIME_BUDGET_STEP_CAP
 
 logger = logging.getLogger(__name__)
 
@@ -385,7 +386,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", default=None, help="RL^2 run folder to evaluate (and to train into with --train-minutes)")
     parser.add_argument("--train-minutes", type=float, default=0.0,
                         help="first train RL^2 into --run for this long (0: no training)")
-    parser.add_argument("--timesteps", type=float, default=1e9,
+    parser.add_argument("--timesteps", type=float, default=TIME_BUDGET_STEP_CAP,
                         help="training step cap (the time limit usually ends training first)")
     parser.add_argument("--n-envs", type=int, default=None, help="training: parallel trials (default: per-env default)")
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE", help="training: override the defaults")

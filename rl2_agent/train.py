@@ -51,7 +51,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 import meta_envs  # noqa: F401
 from rl2_agent.envs import make_vec_env
 from rl2_agent.evaluate import EVAL_SEED, SB3RecurrentAgent, check_observation_space, run_trials
-from rl2_agent.hyperparams import get_hyperparams
+from rl2_agent.hyperparams import DEFAULT_TIMESTEPS, TIME_BUDGET_EVAL_EVERY, TIME_BUDGET_STEP_CAP, get_hyperparams
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class TrainConfig:
 
     env_id: str
     env_kwargs: dict[str, Any] = field(default_factory=dict)
-    total_timesteps: int = 1_000_000
+    total_timesteps: int = DEFAULT_TIMESTEPS
     seed: int = 0
     out: str = "runs/rl2"
     hyperparams: dict[str, Any] = field(default_factory=dict)
@@ -289,6 +289,43 @@ def make_training_env(config: TrainConfig, vecnormalize_path: Path | None = None
     return VecNormalize(env, norm_obs=False, norm_reward=True, gamma=config.hyperparams["gamma"])
 
 
+class TimeBudgetProgressBar(BaseCallback):
+    """A tqdm bar over the wall-clock budget (``max_seconds``), with the step count and rate.
+
+    Used instead of SB3's step-count bar when a run is limited by time: the training clock of
+    :class:`HeldOutEvalCallback` (evaluations excluded, earlier sessions of a resumed run included).
+    """
+
+    def __init__(self, clock: HeldOutEvalCallback, max_seconds: float) -> None:
+        super().__init__()
+        self.clock, self.max_seconds = clock, max_seconds
+        self.bar: Any = None
+        self.shown = 0.0
+
+    def _on_training_start(self) -> None:
+        from tqdm.auto import tqdm
+
+        self.start_steps = self.num_timesteps
+        self.bar = tqdm(total=round(self.max_seconds), unit="s", desc="training (wall-clock budget)")
+        self.shown = self.clock.elapsed()
+        self.bar.update(round(self.shown))
+
+    def _on_step(self) -> bool:
+        now = min(self.clock.elapsed(), self.max_seconds)
+        if now - self.shown >= 1.0:
+            self.bar.update(round(now) - round(self.shown))
+            self.shown = now
+            self.bar.set_postfix_str(f"{self.num_timesteps:,} steps", refresh=False)
+        return True
+
+    def _on_training_end(self) -> None:
+        if self.bar is not None:
+            # a rollout cut by the time limit is not trained on, nor counted
+            steps = self.clock.trained_timesteps if self.clock.stopped_early else self.num_timesteps
+            self.bar.set_postfix_str(f"{steps:,} steps")
+            self.bar.close()
+
+
 def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> RecurrentPPO:
     """Train (or resume) a run; returns the trained model. See the module docstring for outputs.
 
@@ -331,7 +368,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
     eval_cb = HeldOutEvalCallback(config, out, clock_offset)
     callbacks: list[BaseCallback] = [eval_cb]
     if progress:
-        callbacks.append(ProgressBarCallback())
+        callbacks.append(TimeBudgetProgressBar(eval_cb, config.max_seconds) if config.max_seconds else ProgressBarCallback())
     try:
         if remaining > 0:
             model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=False, tb_log_name="rl2")
@@ -380,16 +417,22 @@ def parse_kwargs(items: list[str] | None) -> dict[str, Any]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", required=True, help="env id, e.g. RL2Bandit-v0")
     parser.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE", help="env kwargs, e.g. num_arms=5")
-    parser.add_argument("--timesteps", type=float, default=1e6, help="total environment steps (e.g. 2e6)")
+    parser.add_argument("--timesteps", type=float, default=None,
+                        help="total environment steps, e.g. 2e6 (default: 1e6; with --max-minutes, a cap of "
+                             f"{TIME_BUDGET_STEP_CAP:,} so that the time limit ends training)")  # fmt: skip
     parser.add_argument("--n-envs", type=int, default=None, help="parallel trials (default: per-env default)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="output folder (default runs/<env>-s<seed>)")
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
                         help="override defaults, e.g. learning_rate=3e-4 policy_kwargs.gru_hidden_size=256")
-    parser.add_argument("--eval-every", type=float, default=0, help="steps between held-out evaluations (0: 20 per run)")
+    parser.add_argument("--eval-every", type=float, default=0,
+                        help="steps between held-out evaluations (0: 20 per run; with --max-minutes and no "
+                             f"--timesteps, every {TIME_BUDGET_EVAL_EVERY:,})")  # fmt: skip
     parser.add_argument("--eval-trials", type=int, default=500, help="held-out trials per evaluation")
     parser.add_argument("--checkpoint-every", type=float, default=0, help="steps between checkpoints (0: at evaluations)")
-    parser.add_argument("--max-minutes", type=float, default=0, help="stop training after this wall-clock time (0: none)")
+    parser.add_argument("--max-minutes", type=float, default=0,
+                        help="stop training after this much wall-clock time, evaluations excluded, earlier sessions of "
+                             "a resumed run included (0: none)")  # fmt: skip
     parser.add_argument("--resume", action="store_true",
                         help="continue from the output folder's checkpoint, with its saved settings; --hyperparams may "
                              "change the PPO ones, e.g. learning_rate=3e-4 batch_size=6400")  # fmt: skip
@@ -403,6 +446,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     if args.n_envs is not None:
         hyper["n_envs"] = args.n_envs
     out = args.out or f"runs/{args.env}-s{args.seed}"
+    timesteps, eval_every = args.timesteps, args.eval_every
+    if timesteps is None:  # a time-limited run is limited by its time, not by the default step count
+        timesteps = TIME_BUDGET_STEP_CAP if args.max_minutes else DEFAULT_TIMESTEPS
+        if args.max_minutes and not eval_every:
+            eval_every = TIME_BUDGET_EVAL_EVERY
     if args.resume and (Path(out) / CONFIG_FILE).exists():
         # resume with the run's own settings, not today's defaults; --hyperparams changes them
         saved = read_config(out)["hyperparams"]
@@ -412,11 +460,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(
         env_id=args.env,
         env_kwargs=parse_kwargs(args.env_kwargs),
-        total_timesteps=int(args.timesteps),
+        total_timesteps=int(timesteps),
         seed=args.seed,
         out=out,
         hyperparams=hyper,
-        eval_every=int(args.eval_every),
+        eval_every=int(eval_every),
         eval_trials=args.eval_trials,
         checkpoint_every=int(args.checkpoint_every),
         max_seconds=60.0 * args.max_minutes,

@@ -102,6 +102,38 @@ def test_ctrl_c_leaves_a_usable_checkpoint(tmp_path, monkeypatch):
     assert load_model(tmp_path).num_timesteps == 1024
 
 
+@pytest.mark.parametrize(
+    "extra, steps, eval_every",
+    [
+        ([], 1_000_000, 50_000),  # no budget given: 1e6 steps, 20 evaluations
+        (["--max-minutes", "30"], 1_000_000_000, 500_000),  # a time budget: time ends the run, not 1e6 steps
+        (["--max-minutes", "30", "--timesteps", "2e6"], 2_000_000, 100_000),  # both: whichever comes first
+        (["--max-minutes", "30", "--eval-every", "1e5"], 1_000_000_000, 100_000),
+    ],
+)
+def test_the_training_budget_defaults(extra, steps, eval_every):
+    import argparse
+
+    from rl2_agent.train import add_arguments, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    config = config_from_args(parser.parse_args(["--env", "RL2Bandit-v0", *extra]))
+    assert (config.total_timesteps, config.eval_every) == (steps, eval_every)
+
+
+def test_a_time_limited_run_stops_on_time_with_a_time_progress_bar(tmp_path, capsys):
+    config = TrainConfig("RL2Bandit-v0", {"num_arms": 3, "episodes_per_trial": 5}, 10**9, out=str(tmp_path),
+                         hyperparams={"n_envs": 8, **parse_kwargs(TINY)}, eval_every=10**8, eval_trials=10,
+                         max_seconds=2.0)
+    model = train(config, progress=True)
+    assert 0 < model.num_timesteps < 10**6
+    state = json.loads((tmp_path / "checkpoint.json").read_text())
+    assert 2.0 <= state["train_seconds"] < 10.0
+    bar = capsys.readouterr().err
+    assert "training (wall-clock budget)" in bar and "/2" in bar and f"{model.num_timesteps:,} steps" in bar
+
+
 def test_evaluate_cli_writes_json_and_plot(run_dir, capsys):
     assert main(["evaluate", str(run_dir), "--trials", "50"]) == 0
     summary = json.loads((run_dir / "eval.json").read_text())
