@@ -6,8 +6,8 @@ Usage::
                                      [--n-steps N] [--batch-size B] [--n-epochs E] [--skip-stock]
 
 Both agents train on RL2Bandit-v0 (num_arms=5, episodes_per_trial=100) with 64 envs of the batched
-env (``make_vec_env``), hidden size 256 and the same ``n_steps`` / ``batch_size`` / ``n_epochs`` and
-other RecurrentPPO settings: the project defaults of ``rl2_agent.hyperparams`` for that id, which the
+env, built as ``rl2 train`` builds it (``make_training_env``: the defaults' reward scaling included),
+hidden size 256 and the same ``n_steps`` / ``batch_size`` / ``n_epochs`` and other RecurrentPPO settings: the project defaults of ``rl2_agent.hyperparams`` for that id, which the
 options override. Each run starts with one warm-up rollout + update, then ``--timesteps`` training
 steps are timed (``learn`` rounds up to whole rollouts of n_steps x n_envs). With ``--repeats`` the
 agents alternate and the best run of each is kept. A last line times RL2GRUPolicy at the project
@@ -42,12 +42,10 @@ import time
 from typing import Any, Callable
 
 import torch as th
-from sb3_contrib import RecurrentPPO
 from torch import nn
 
-from rl2_agent.envs import make_vec_env
 from rl2_agent.hyperparams import get_hyperparams
-from rl2_agent.policies import RL2GRUPolicy
+from rl2_agent.train import TrainConfig, build_model, make_training_env
 
 ENV_ID = "RL2Bandit-v0"
 ENV_KWARGS = {"num_arms": 5, "episodes_per_trial": 100}
@@ -105,12 +103,14 @@ def timed(fn: Callable[..., Any], totals: dict[str, float], key: str) -> Callabl
 
 def run(policy: str, hidden: int, hyperparams: dict[str, Any], timesteps: int, seed: int) -> dict[str, float]:
     """Train one agent for ``timesteps`` after a warm-up; return throughput, time shares and FLOP counts."""
-    params = dict(hyperparams)
-    params.pop("n_envs")
-    params.pop("policy")
-    params["policy_kwargs"] = {"gru_hidden_size": hidden} if policy == "ours" else {"lstm_hidden_size": hidden}
-    env = make_vec_env(ENV_ID, N_ENVS, ENV_KWARGS, seed=seed)
-    model = RecurrentPPO(RL2GRUPolicy if policy == "ours" else "MlpLstmPolicy", env, seed=seed, **params)
+    overrides = dict(hyperparams)
+    if policy == "ours":
+        overrides["policy_kwargs"] = {"gru_hidden_size": hidden}
+    else:
+        overrides.update(policy="MlpLstmPolicy", policy_kwargs={"lstm_hidden_size": hidden})
+    # built exactly as `rl2 train` builds it (the defaults' reward scaling included), for both agents
+    config = TrainConfig(ENV_ID, ENV_KWARGS, timesteps, seed=seed, hyperparams=overrides)
+    model = build_model(config, make_training_env(config))
     model.learn(1)  # warm-up: one rollout and one update
     totals = {"rollout": 0.0, "train": 0.0, "rows": 0.0}
     model.collect_rollouts = timed(model.collect_rollouts, totals, "rollout")
