@@ -305,7 +305,6 @@ class TimeBudgetProgressBar(BaseCallback):
     def _on_training_start(self) -> None:
         from tqdm.auto import tqdm
 
-        self.start_steps = self.num_timesteps
         self.bar = tqdm(total=round(self.max_seconds), unit="s", desc="training (wall-clock budget)")
         self.shown = self.clock.elapsed()
         self.bar.update(round(self.shown))
