@@ -9,8 +9,9 @@ Both agents train on RL2Bandit-v0 (num_arms=5, episodes_per_trial=100) with 64 e
 env, built as ``rl2 train`` builds it (``make_training_env``: the defaults' reward scaling included),
 hidden size 256 and the same ``n_steps`` / ``batch_size`` / ``n_epochs`` and other RecurrentPPO
 settings: the project defaults of ``rl2_agent.hyperparams`` for that id, which the options override.
-Each run starts with one warm-up rollout + update, then ``--timesteps`` training steps are timed (``learn`` rounds up to whole rollouts of n_steps x n_envs). With ``--repeats`` the
-agents alternate and the best run of each is kept. A last line times RL2GRUPolicy at the project
+Each run starts with one warm-up rollout + update, then ``--timesteps`` training steps are timed
+(``learn`` rounds up to whole rollouts of n_steps x n_envs). With ``--repeats`` the agents alternate
+and the best run of each is kept. A last line times RL2GRUPolicy at the project
 defaults when they differ (``gru_hidden_size`` of hyperparams).
 
 Printed: training steps/s (env steps, i.e. transitions, per wall-clock second of ``learn``), the
