@@ -1,4 +1,4 @@
-"""Wall-clock until the held-out mean trial return reaches the Gittins level.
+"""Wall-clock until the mean trial return on held-out (validation) tasks reaches the Gittins level.
 
 Usage::
 
@@ -7,7 +7,7 @@ Usage::
     python benchmarks/time_to_quality.py --cells 10 --budget-scale 0.2        # a quick look
 
 For each cell and configuration it trains with ``rl2_agent.train`` under the cell's wall-clock
-budget, evaluating the stochastic policy on held-out trials along the way (evaluation time is
+budget, evaluating the stochastic policy on the validation tasks along the way (evaluation time is
 excluded from the clock), and prints the first time the mean reached the target, or the best
 mean reached. Configurations:
 

@@ -1,8 +1,8 @@
 """``make demo`` / ``python -m rl2_agent demo``: the main job, end to end.
 
 1. trains RL^2 (stock RecurrentPPO + RL2GRUPolicy, project defaults) on ``RL2Bandit-v0`` with
-   5 arms and 10 pulls per trial, for at most ``--minutes`` of wall-clock (progress bar, held-out
-   evaluations along the way);
+   5 arms and 10 pulls per trial, for at most ``--minutes`` of wall-clock (progress bar, evaluations
+   on validation tasks along the way);
 2. evaluates it on 1000 held-out trials (stochastic policy, state reset only at trial starts)
    and runs random, greedy, UCB1, Thompson sampling and the Gittins index on the SAME trials;
 3. prints the results table next to the RL^2 paper's figures, and writes plots: the learning
@@ -88,4 +88,4 @@ def _learning_curve(log: Path, path: Path, plot) -> Path:  # noqa: ANN001 - the 
         rows = list(csv.DictReader(f))
     steps = [float(r["timesteps"]) for r in rows]
     return plot(steps, [float(r["mean"]) for r in rows], [float(r["se"]) for r in rows], path, target=6.6,
-                title=f"RL^2 on {ENV_ID} {ENV_KWARGS}: held-out mean trial return (Gittins: 6.6)")
+                title=f"RL^2 on {ENV_ID} {ENV_KWARGS}: validation mean trial return during training (Gittins: 6.6)")

@@ -2,15 +2,17 @@
 
 Held-out tasks are the trials started by ``reset(seed=EVAL_SEED + i)``, ``i = 0..N-1`` (see
 ``meta_envs``: a seeded reset fully determines the task), so every agent, RL^2 or classical, is
-scored on identical tasks. Training never resets with these seeds.
+scored on identical tasks. Training never resets with these seeds, and no model selection sees
+them: the evaluations during training, which choose ``best_model.zip``, play the validation tasks
+of ``reset(seed=VALIDATION_SEED + i)`` instead.
 
 CLI::
 
-    python -m rl2_agent evaluate runs/x --trials 1000 [--deterministic] [--seed 1000000]
+    python -m rl2_agent evaluate runs/x --trials 1000 [--deterministic] [--seed 1000000] [--model best]
 
 prints the mean trial return +- standard error and the mean return per episode index within
 the trial (the signature of fast adaptation), and writes ``eval.json`` and ``eval.png`` in the
-run folder.
+run folder (``best_eval.json`` and ``best_eval.png`` for ``--model best``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,10 @@ import meta_envs  # noqa: F401  (registers the ids)
 logger = logging.getLogger(__name__)
 
 EVAL_SEED = 1_000_000
-"""First seed of the held-out evaluation tasks."""
+"""First seed of the held-out (test) evaluation tasks."""
+
+VALIDATION_SEED = 2_000_000
+"""First seed of the validation tasks: the evaluations during training and the choice of the best model."""
 
 
 class TrialAgent(Protocol):
@@ -258,12 +263,16 @@ def held_out_tasks(env_id: str, env_kwargs: dict[str, Any], n_trials: int, seed:
 
 
 # ----------------------------------------------------------------------------- saved runs
-def load_run(run_dir: str | Path) -> tuple[Any, dict[str, Any]]:
-    """Load the final model (or the latest checkpoint) and the config of a training run folder."""
+def load_run(run_dir: str | Path, which: str = "final") -> tuple[Any, dict[str, Any]]:
+    """Load a model of a training run folder and its config.
+
+    ``which="final"``: the final model (or the latest checkpoint if training did not finish);
+    ``"best"``: the model with the best validation score during training (``best_model.zip``).
+    """
     from rl2_agent.train import load_model, read_config
 
     config = read_config(run_dir)
-    return load_model(run_dir), config
+    return load_model(run_dir, which=which), config
 
 
 def evaluate_run(
@@ -274,9 +283,13 @@ def evaluate_run(
     seed: int = EVAL_SEED,
     deterministic: bool = False,
     record: bool = False,
+    which: str = "final",
 ) -> TrialResults:
-    """Evaluate a saved run on held-out trials (by default on the env it was trained on)."""
-    model, config = load_run(run_dir)
+    """Evaluate a saved run on held-out trials (by default on the env it was trained on).
+
+    ``which`` picks the model: ``"final"`` or ``"best"`` (see :func:`load_run`).
+    """
+    model, config = load_run(run_dir, which)
     env_id = env_id or config["env_id"]
     env_kwargs = config["env_kwargs"] if env_kwargs is None else env_kwargs
     check_observation_space(model, env_id, env_kwargs)
@@ -331,6 +344,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trials", type=int, default=1000, help="number of held-out trials")
     parser.add_argument("--seed", type=int, default=EVAL_SEED, help="first held-out task seed")
     parser.add_argument("--deterministic", action="store_true", help="greedy actions (default: sample, as RL^2)")
+    parser.add_argument(
+        "--model", choices=["final", "best"], default="final",
+        help="final: model.zip; best: best_model.zip, the best validation score during training",
+    )  # fmt: skip
     parser.add_argument("--env-kwargs", nargs="*", default=None, metavar="KEY=VALUE", help="evaluate on other env kwargs")
     parser.add_argument("--out", default=None, help="where to write eval.json / eval.png (default: the run folder)")
 
@@ -340,18 +357,20 @@ def run(args: argparse.Namespace) -> int:
     from rl2_agent.train import parse_kwargs
 
     env_kwargs = None if args.env_kwargs is None else parse_kwargs(args.env_kwargs)
-    results = evaluate_run(args.run_dir, None, env_kwargs, args.trials, args.seed, args.deterministic)
-    print(format_results(results))
+    results = evaluate_run(args.run_dir, None, env_kwargs, args.trials, args.seed, args.deterministic, which=args.model)
+    print(format_results(results, "RL^2" if args.model == "final" else "RL^2 (best model)"))
     out = Path(args.out or args.run_dir)
     out.mkdir(parents=True, exist_ok=True)
-    summary = results.summary() | {"deterministic": args.deterministic, "run_dir": str(args.run_dir)}
-    (out / "eval.json").write_text(json.dumps(summary, indent=2))
-    plot_episode_returns({"RL^2": results}, out / "eval.png")
-    logger.info("wrote %s and %s", out / "eval.json", out / "eval.png")
+    summary = results.summary() | {"deterministic": args.deterministic, "run_dir": str(args.run_dir), "model": args.model}
+    prefix = "" if args.model == "final" else f"{args.model}_"
+    json_path, png_path = out / f"{prefix}eval.json", out / f"{prefix}eval.png"
+    json_path.write_text(json.dumps(summary, indent=2))
+    plot_episode_returns({"RL^2": results}, png_path)
+    logger.info("wrote %s and %s", json_path, png_path)
     return 0
 
 
 __all__ = [
-    "EVAL_SEED", "SB3RecurrentAgent", "TrialAgent", "TrialResults", "UniformRandomAgent", "evaluate_run", "held_out_tasks",
-    "run_trials",
+    "EVAL_SEED", "VALIDATION_SEED", "SB3RecurrentAgent", "TrialAgent", "TrialResults", "UniformRandomAgent", "evaluate_run",
+    "held_out_tasks", "run_trials",
 ]

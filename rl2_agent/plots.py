@@ -50,11 +50,11 @@ def plot_episode_returns(results: Mapping[str, Any], path: str | Path, title: st
 
 def plot_learning_curve(timesteps: Sequence[float], means: Sequence[float], ses: Sequence[float], path: str | Path,
                         target: float | None = None, title: str = "", x_seconds: Sequence[float] | None = None) -> Path:
-    """Held-out mean trial return over training (against steps, or wall-clock seconds if given)."""
+    """Mean trial return on the validation tasks over training (against steps, or wall-clock seconds if given)."""
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
     x = np.asarray(x_seconds if x_seconds is not None else timesteps, dtype=float)
     m, s = np.asarray(means, dtype=float), np.asarray(ses, dtype=float)
-    ax.plot(x, m, marker="o", ms=3, label="RL^2 (held-out, stochastic policy)")
+    ax.plot(x, m, marker="o", ms=3, label="RL^2 (validation tasks, stochastic policy)")
     ax.fill_between(x, m - s, m + s, alpha=0.2)
     if target is not None:
         ax.axhline(target, color="k", ls="--", lw=1, label=f"target {target}")

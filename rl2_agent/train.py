@@ -15,8 +15,13 @@ What a run folder holds (all written atomically: temp file + rename):
     (``--hyperparams`` may change the PPO ones, e.g. a lower learning rate; see ``RESUME_CHANGEABLE``);
 ``model.zip``
     the final model (``RecurrentPPO.load``);
+``best_model.zip``
+    the model of the evaluation with the best mean trial return so far (SB3's ``EvalCallback``
+    convention); ``rl2 evaluate --model best`` scores it on the held-out test tasks;
 ``eval_log.csv``
-    held-out evaluations during training: steps, wall seconds, mean trial return, s.e.;
+    evaluations during training: steps, wall seconds, mean trial return, s.e. They play the
+    validation tasks (``VALIDATION_SEED``), never the held-out test tasks of ``rl2 evaluate`` and
+    ``rl2 table`` (``EVAL_SEED``), so choosing the best model does not bias its test score;
 ``tb/``
     TensorBoard logs, when tensorboard is installed.
 
@@ -50,16 +55,17 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 import meta_envs  # noqa: F401
 from rl2_agent.envs import make_vec_env
-from rl2_agent.evaluate import EVAL_SEED, SB3RecurrentAgent, check_observation_space, run_trials
+from rl2_agent.evaluate import VALIDATION_SEED, SB3RecurrentAgent, check_observation_space, run_trials
 from rl2_agent.hyperparams import DEFAULT_TIMESTEPS, TIME_BUDGET_EVAL_EVERY, TIME_BUDGET_STEP_CAP, get_hyperparams
 
 logger = logging.getLogger(__name__)
 
-CONFIG_FILE, CHECKPOINT_FILE, CHECKPOINT_STATE, MODEL_FILE, EVAL_LOG, VECNORMALIZE_FILE = (
+CONFIG_FILE, CHECKPOINT_FILE, CHECKPOINT_STATE, MODEL_FILE, BEST_MODEL_FILE, EVAL_LOG, VECNORMALIZE_FILE = (
     "config.json",
     "checkpoint.zip",
     "checkpoint.json",
     "model.zip",
+    "best_model.zip",
     "eval_log.csv",
     "vecnormalize.pkl",
 )
@@ -75,7 +81,7 @@ class TrainConfig:
     seed: int = 0
     out: str = "runs/rl2"
     hyperparams: dict[str, Any] = field(default_factory=dict)
-    eval_every: int = 0  # steps between held-out evaluations; 0 = total_timesteps / 20
+    eval_every: int = 0  # steps between evaluations on the validation tasks; 0 = total_timesteps / 20
     eval_trials: int = 500
     checkpoint_every: int = 0  # 0 = at each evaluation only
     max_seconds: float = 0.0  # stop training after this much wall-clock (evaluations excluded); 0 = no limit
@@ -130,13 +136,20 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def load_model(run_dir: str | Path, device: str = "cpu") -> RecurrentPPO:
-    """The final model of a run folder, or its latest checkpoint if training did not finish."""
+def load_model(run_dir: str | Path, device: str = "cpu", which: str = "final") -> RecurrentPPO:
+    """A model of a run folder.
+
+    ``which="final"``: the final model, or the latest checkpoint if training did not finish;
+    ``"best"``: the model of the best evaluation during training (``best_model.zip``).
+    """
     run_dir = Path(run_dir)
-    for name in (MODEL_FILE, CHECKPOINT_FILE):
+    if which not in ("final", "best"):
+        raise ValueError(f"which must be 'final' or 'best', got {which!r}")
+    names = (MODEL_FILE, CHECKPOINT_FILE) if which == "final" else (BEST_MODEL_FILE,)
+    for name in names:
         if (run_dir / name).exists():
             return RecurrentPPO.load(run_dir / name, device=device)
-    raise FileNotFoundError(f"no {MODEL_FILE} or {CHECKPOINT_FILE} in {run_dir}")
+    raise FileNotFoundError(f"no {' or '.join(names)} in {run_dir}")
 
 
 def _versions() -> dict[str, str]:
@@ -177,7 +190,7 @@ def build_model(config: TrainConfig, env: Any, tensorboard_log: str | None = Non
 
 
 class HeldOutEvalCallback(BaseCallback):
-    """Every ``eval_every`` steps: evaluate on held-out trials, log, checkpoint atomically."""
+    """Every ``eval_every`` steps: evaluate on the validation tasks, log, keep the best model, checkpoint atomically."""
 
     def __init__(self, config: TrainConfig, out: Path, clock_offset: float = 0.0) -> None:
         super().__init__()
@@ -189,6 +202,7 @@ class HeldOutEvalCallback(BaseCallback):
         self.trained_timesteps = 0  # steps the weights have been trained on (excludes a rollout in progress)
         self.stopped_early = False
         self.history: list[dict[str, float]] = []
+        self.best: dict[str, float] | None = None  # the best evaluation so far, whose model is best_model.zip
 
     def elapsed(self) -> float:
         return self.clock_offset + time.perf_counter() - self.start
@@ -220,10 +234,13 @@ class HeldOutEvalCallback(BaseCallback):
         return True
 
     def evaluate(self) -> dict[str, float]:
-        """Held-out mean trial return of the stochastic policy; appended to eval_log.csv."""
+        """Mean trial return of the stochastic policy on the validation tasks; appended to eval_log.csv.
+
+        A new best mean saves the model as ``best_model.zip``.
+        """
         cfg = self.config
         train_seconds = self.elapsed()
-        res = run_trials(SB3RecurrentAgent(self.model), cfg.env_id, cfg.env_kwargs, cfg.eval_trials, EVAL_SEED)
+        res = run_trials(SB3RecurrentAgent(self.model), cfg.env_id, cfg.env_kwargs, cfg.eval_trials, VALIDATION_SEED)
         row = {"timesteps": self.num_timesteps, "seconds": round(train_seconds, 2), "mean": res.mean, "se": res.se}
         self.clock_offset -= res.wall_seconds  # the training clock excludes evaluation time
         self.history.append(row)
@@ -237,7 +254,12 @@ class HeldOutEvalCallback(BaseCallback):
         if self.logger is not None:
             self.logger.record("eval/mean_trial_return", res.mean)
             self.logger.record("eval/se", res.se)
-        logger.info("step %d (%.0f s): held-out mean trial return %.3f +- %.3f", self.num_timesteps, train_seconds, res.mean, res.se)
+        logger.info(
+            "step %d (%.0f s): validation mean trial return %.3f +- %.3f", self.num_timesteps, train_seconds, res.mean, res.se
+        )
+        if self.best is None or res.mean > self.best["mean"]:
+            self.best = row
+            save_model_atomic(self.model, self.out / BEST_MODEL_FILE)
         return row
 
     def checkpoint(self) -> None:
@@ -247,7 +269,7 @@ class HeldOutEvalCallback(BaseCallback):
             tmp = self.out / (VECNORMALIZE_FILE + ".tmp")
             vec_normalize.save(str(tmp))
             os.replace(tmp, self.out / VECNORMALIZE_FILE)
-        state = {"num_timesteps": int(self.num_timesteps), "train_seconds": self.elapsed()}
+        state = {"num_timesteps": int(self.num_timesteps), "train_seconds": self.elapsed(), "best": self.best}
         _atomic_write_text(self.out / CHECKPOINT_STATE, json.dumps(state))
 
 
@@ -340,7 +362,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
     resuming = resume and (out / CHECKPOINT_FILE).exists()
     env = make_training_env(config, out / VECNORMALIZE_FILE if resuming else None)
     tb = str(out / "tb") if importlib.util.find_spec("tensorboard") else None
-    clock_offset = 0.0
+    clock_offset, best = 0.0, None
     resumes: list[dict[str, Any]] = []
     if resuming:
         saved = read_config(out)
@@ -353,7 +375,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
                                   custom_objects=changed)  # fmt: skip
         check_observation_space(model, config.env_id, config.env_kwargs)
         resumes = [*saved.get("resumes", []), {"at_step": int(model.num_timesteps), "changed": changed}]
-        clock_offset = json.loads((out / CHECKPOINT_STATE).read_text())["train_seconds"]
+        state = json.loads((out / CHECKPOINT_STATE).read_text())
+        clock_offset, best = state["train_seconds"], state.get("best")
         logger.info("resuming %s from step %d", out, model.num_timesteps)
     else:
         if resume:
@@ -365,6 +388,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
     _atomic_write_text(out / CONFIG_FILE, json.dumps(record, indent=2, default=str))
     remaining = config.total_timesteps - model.num_timesteps
     eval_cb = HeldOutEvalCallback(config, out, clock_offset)
+    if resuming and best is not None and (out / BEST_MODEL_FILE).exists():
+        eval_cb.best = best
     callbacks: list[BaseCallback] = [eval_cb]
     if progress:
         callbacks.append(TimeBudgetProgressBar(eval_cb, config.max_seconds) if config.max_seconds else ProgressBarCallback())
@@ -425,9 +450,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
                         help="override defaults, e.g. learning_rate=3e-4 policy_kwargs.gru_hidden_size=256")
     parser.add_argument("--eval-every", type=float, default=0,
-                        help="steps between held-out evaluations (0: 20 per run; with --max-minutes and no "
+                        help="steps between evaluations on validation tasks (0: 20 per run; with --max-minutes and no "
                              f"--timesteps, every {TIME_BUDGET_EVAL_EVERY:,})")  # fmt: skip
-    parser.add_argument("--eval-trials", type=int, default=500, help="held-out trials per evaluation")
+    parser.add_argument(
+        "--eval-trials", type=int, default=500,
+        help="validation trials per evaluation (held out of training; not the test tasks of rl2 evaluate)",
+    )  # fmt: skip
     parser.add_argument("--checkpoint-every", type=float, default=0, help="steps between checkpoints (0: at evaluations)")
     parser.add_argument("--max-minutes", type=float, default=0,
                         help="stop training after this much wall-clock time, evaluations excluded, earlier sessions of "
@@ -478,5 +506,6 @@ def run(args: argparse.Namespace) -> int:
         train(config, resume=args.resume, progress=not args.no_progress)
     except KeyboardInterrupt:
         return 130
-    print(f"model: {Path(config.out) / MODEL_FILE}   evaluate: python -m rl2_agent evaluate {config.out} --trials 1000")
+    print(f"model: {Path(config.out) / MODEL_FILE} (best validation score: {BEST_MODEL_FILE})   "
+          f"evaluate: python -m rl2_agent evaluate {config.out} --trials 1000 [--model best]")
     return 0

@@ -12,7 +12,7 @@ import pytest
 import torch as th
 
 from rl2_agent.__main__ import main
-from rl2_agent.evaluate import EVAL_SEED, SB3RecurrentAgent, evaluate_run, run_trials
+from rl2_agent.evaluate import EVAL_SEED, VALIDATION_SEED, SB3RecurrentAgent, evaluate_run, run_trials
 from rl2_agent.train import HeldOutEvalCallback, TrainConfig, load_model, make_training_env, parse_kwargs, train
 
 TINY = ["n_steps=16", "batch_size=64", "n_epochs=2", "policy_kwargs.gru_hidden_size=16"]
@@ -34,7 +34,7 @@ def run_dir(tmp_path_factory) -> Path:
 
 
 def test_train_writes_the_run_folder(run_dir):
-    for name in ("config.json", "checkpoint.zip", "checkpoint.json", "model.zip", "eval_log.csv"):
+    for name in ("config.json", "checkpoint.zip", "checkpoint.json", "model.zip", "best_model.zip", "eval_log.csv"):
         assert (run_dir / name).exists(), name
     assert not list(run_dir.glob("*.tmp*")), "no temporary files left behind"
     config = json.loads((run_dir / "config.json").read_text())
@@ -49,6 +49,40 @@ def test_train_writes_the_run_folder(run_dir):
     assert type(model.policy).__name__ == "RL2GRUPolicy" and model.num_timesteps == 1024
 
 
+def best_row(out: Path) -> dict[str, float]:
+    rows = list(csv.DictReader((out / "eval_log.csv").open()))
+    return max(rows, key=lambda r: float(r["mean"]))
+
+
+def test_best_model_is_the_best_evaluation(run_dir):
+    best = best_row(run_dir)
+    state = json.loads((run_dir / "checkpoint.json").read_text())
+    assert state["best"]["timesteps"] == int(best["timesteps"]) and state["best"]["mean"] == pytest.approx(float(best["mean"]))
+    assert load_model(run_dir, which="best").num_timesteps == int(best["timesteps"])
+
+
+def test_load_model_errors(run_dir, tmp_path):
+    with pytest.raises(ValueError, match="which must be 'final' or 'best', got 'last'"):
+        load_model(run_dir, which="last")
+    with pytest.raises(FileNotFoundError, match="no best_model.zip in"):
+        load_model(tmp_path, which="best")
+
+
+def test_training_evaluations_play_the_validation_tasks_not_the_test_tasks(monkeypatch, tmp_path):
+    import rl2_agent.train as train_module
+
+    seeds = []
+
+    def spy(*args, **kwargs):
+        seeds.append(args[4])
+        return run_trials(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "run_trials", spy)
+    assert main(tiny_train_args(tmp_path / "v", timesteps=512)) == 0
+    assert seeds and set(seeds) == {VALIDATION_SEED}
+    assert VALIDATION_SEED >= EVAL_SEED + 100_000  # the two task sets cannot overlap for any usual --trials
+
+
 def test_resume_continues_from_the_checkpoint(run_dir, tmp_path):
     import shutil
 
@@ -58,6 +92,10 @@ def test_resume_continues_from_the_checkpoint(run_dir, tmp_path):
     assert load_model(out).num_timesteps == 2048
     steps = [int(r["timesteps"]) for r in csv.DictReader((out / "eval_log.csv").open())]
     assert steps[0] < 1024 < steps[-1] == 2048  # the log of the first part is kept
+    # the best model is chosen over the whole run, the evaluations before the resume included
+    best = best_row(out)
+    assert json.loads((out / "checkpoint.json").read_text())["best"]["timesteps"] == int(best["timesteps"])
+    assert load_model(out, which="best").num_timesteps == int(best["timesteps"])
 
 
 def test_resume_keeps_the_runs_settings_and_may_change_ppo_ones(run_dir, tmp_path):
@@ -141,6 +179,10 @@ def test_evaluate_cli_writes_json_and_plot(run_dir, capsys):
     assert summary["mean"] == pytest.approx(sum(summary["per_episode_mean"]))
     assert (run_dir / "eval.png").stat().st_size > 1000
     assert "mean trial return" in capsys.readouterr().out
+    assert main(["evaluate", str(run_dir), "--trials", "50", "--model", "best"]) == 0
+    best = json.loads((run_dir / "best_eval.json").read_text())
+    assert best["model"] == "best" and best["n_trials"] == 50 and (run_dir / "best_eval.png").exists()
+    assert "RL^2 (best model)" in capsys.readouterr().out
 
 
 def test_independent_evaluation_reproduces_the_score(run_dir):
