@@ -60,8 +60,9 @@ _PER_ENV: dict[str, dict[str, Any]] = {
     # With reward scaling the critic is alive and the advantages are already of order 1; normalising
     # them per minibatch as well blew up the Bernoulli noise of 500-pull trials: the policy collapsed to
     # one fixed arm within 0.5M steps (entropy 0.000, held-out 250.9 = random); without it, 361 after
-    # 12 minutes. At n = 10 the two tie; at n = 100 normalisation was about 1 point better after
-    # 28-60 minutes (two seeds, within the run-to-run spread; docs/results.md, session 5).
+    # 12 minutes. At n = 10 the two tie; at n = 100 normalisation is about 2 points better (76.4-76.8
+    # vs 74.5 after 60-105 minutes; two seeds; docs/results.md, sessions 5-6): for that cell pass
+    # normalize_advantage=True. Defaults are per id, and a collapse costs more than 2 points.
     "RL2Bandit-v0": {**REWARD_SCALING, "normalize_advantage": False},
     "RL2TabularMDP-v0": {**REWARD_SCALING},
     # Navigation (RL^2 section 3.3): the paper's gamma 0.99 and GAE lambda 0.99, and its GRU of 256
