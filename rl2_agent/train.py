@@ -381,7 +381,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
     else:
         if resume:
             logger.warning("--resume: no checkpoint in %s, starting from scratch", out)
-        (out / EVAL_LOG).unlink(missing_ok=True)
+        for stale in (EVAL_LOG, BEST_MODEL_FILE):  # of an earlier run in this folder
+            (out / stale).unlink(missing_ok=True)
         model = build_model(config, env, tb)
     if resumes:
         record["resumes"] = resumes
