@@ -264,11 +264,8 @@ def held_out_tasks(env_id: str, env_kwargs: dict[str, Any], n_trials: int, seed:
 
 # ----------------------------------------------------------------------------- saved runs
 def load_run(run_dir: str | Path, which: str = "final") -> tuple[Any, dict[str, Any]]:
-    """Load a model of a training run folder and its config.
-
-    ``which="final"``: the final model (or the latest checkpoint if training did not finish);
-    ``"best"``: the model with the best validation score during training (``best_model.zip``).
-    """
+    """Load a model of a training run folder (``which``: ``"final"`` or ``"best"``, see
+    :func:`rl2_agent.train.load_model`) and the run's config."""
     from rl2_agent.train import load_model, read_config
 
     config = read_config(run_dir)
