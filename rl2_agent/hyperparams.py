@@ -60,9 +60,10 @@ _PER_ENV: dict[str, dict[str, Any]] = {
     # With reward scaling the critic is alive and the advantages are already of order 1; normalising
     # them per minibatch as well blew up the Bernoulli noise of 500-pull trials: the policy collapsed to
     # one fixed arm within 0.5M steps (entropy 0.000, held-out 250.9 = random); without it, 361 after
-    # 12 minutes. At n = 10 the two tie; at n = 100 normalisation is about 2 points better (76.4-76.8
-    # vs 74.5 after 60-105 minutes; two seeds; docs/results.md, sessions 5-6): for that cell pass
-    # normalize_advantage=True. Defaults are per id, and a collapse costs more than 2 points.
+    # 12 minutes. At n = 10 the two tie; at n = 100 normalisation ends 1.5-2 points better in three seeds
+    # out of three (e.g. 76.4 vs 74.5 after 60-105 minutes), but one of them stalled at 61-64 for 8
+    # minutes first (docs/results.md, sessions 5-6): pass normalize_advantage=True for that cell if you
+    # accept the risk. Defaults are per id, and a collapse costs far more than 2 points.
     "RL2Bandit-v0": {**REWARD_SCALING, "normalize_advantage": False},
     "RL2TabularMDP-v0": {**REWARD_SCALING},
     # Navigation (RL^2 section 3.3): the paper's gamma 0.99 and GAE lambda 0.99, and its GRU of 256
