@@ -17,7 +17,7 @@ POLICY = "rl2_agent.policies.RL2GRUPolicy"
 
 #: Training budget defaults of ``rl2 train``: steps when no budget is given; with a wall-clock budget
 #: (``--max-minutes``, ``scaling --train-minutes``) and no step count, a step cap that is never reached
-#: and the steps between held-out evaluations.
+#: and the steps between evaluations on the validation tasks.
 DEFAULT_TIMESTEPS = 1_000_000
 TIME_BUDGET_STEP_CAP = 1_000_000_000
 TIME_BUDGET_EVAL_EVERY = 500_000
