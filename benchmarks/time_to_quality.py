@@ -24,26 +24,17 @@ Both use the same batched env. Curves go to ``--out`` (CSV logs and a PNG per ce
 from __future__ import annotations
 
 import argparse
-import csv
 import logging
 from pathlib import Path
 
-import numpy as np
-
-from rl2_agent.plots import plot_learning_curve
-from rl2_agent.train import EVAL_LOG, TrainConfig, train
+from rl2_agent.curves import read_eval_log
+from rl2_agent.plots import plot_learning_curves
+from rl2_agent.train import TrainConfig, train
 
 # n -> (target = the paper's Gittins figure, budget in seconds, steps between held-out evaluations)
 CELLS = {10: (6.6, 300.0, 50_000), 100: (78.3, 3600.0, 250_000)}
 STOCK = {"policy": "MlpLstmPolicy", "n_envs": 8, "n_steps": 128, "batch_size": 128, "n_epochs": 10, "learning_rate": 3e-4,
          "gae_lambda": 0.95, "ent_coef": 0.0, "policy_kwargs": {"lstm_hidden_size": 256}}
-
-
-def read_log(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    with path.open() as f:
-        rows = list(csv.DictReader(f))
-    cols = [np.array([float(r[k]) for r in rows]) for k in ("timesteps", "seconds", "mean", "se")]
-    return cols[0], cols[1], cols[2], cols[3]
 
 
 def main() -> None:
@@ -74,13 +65,12 @@ def main() -> None:
                 max_seconds=budget,
             )
             train(config, progress=False)
-            steps, secs, means, ses = read_log(out / EVAL_LOG)
-            hit = np.flatnonzero(means >= target)
-            reached = f"{secs[hit[0]]:.0f} s ({steps[hit[0]]:.0f} steps)" if hit.size else "not reached"
-            best = int(np.argmax(means))
-            results.append((n, which, target, budget, reached, means[best], ses[best], secs[best], steps[-1], steps[-1] / max(secs[-1], 1e-9)))
-            plot_learning_curve(steps, means, ses, out / "curve.png", target=target, x_seconds=secs,
-                                title=f"RL2Bandit k=5 n={n}: {which}")
+            log = read_eval_log(out)
+            hit = log.first_reaching(target)
+            reached = "not reached" if hit is None else f"{log.seconds[hit]:.0f} s ({log.timesteps[hit]:.0f} steps)"
+            b, last = log.best, log.timesteps[-1]
+            results.append((n, which, target, budget, reached, log.mean[b], log.se[b], log.seconds[b], last, last / max(log.seconds[-1], 1e-9)))
+            plot_learning_curves({which: log}, out / "curve.png", x="minutes", target=target, title=f"RL2Bandit k=5 n={n}: {which}")
     print("| cell (k=5) | config | target | budget | time to target | best held-out mean (+- s.e.) at | steps trained | steps/s |")
     print("|---|---|---|---|---|---|---|---|")
     for n, which, target, budget, reached, best, se, at, steps, sps in results:

@@ -40,9 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rl2_agent.baselines import Cell
-    from rl2_agent.plots import plot_learning_curve
+    from rl2_agent.curves import EVAL_LOG, read_eval_log
+    from rl2_agent.plots import plot_learning_curves
     from rl2_agent.table import Entry, compute_table, markdown_table
-    from rl2_agent.train import EVAL_LOG, TrainConfig, train
+    from rl2_agent.train import TrainConfig, train
 
     out = Path(args.out)
     run_dir = out / "rl2"
@@ -76,16 +77,9 @@ def run(args: argparse.Namespace) -> int:
     print(text)
     (out / "demo.md").write_text(text + "\n")
     (out / "demo.json").write_text(json.dumps({"stats": table.stats, "train_seconds": train_seconds}, indent=1))
-    curve = _learning_curve(run_dir / EVAL_LOG, out / "learning_curve.png", plot_learning_curve)
+    curve = plot_learning_curves(
+        {"RL^2": read_eval_log(run_dir / EVAL_LOG)}, out / "learning_curve.png", target=6.6,
+        title=f"RL^2 on {ENV_ID} {ENV_KWARGS}: validation mean trial return during training (Gittins: 6.6)",
+    )
     print(f"\ntraining: {train_seconds / 60:.1f} min;  plots: {curve}, {', '.join(str(p) for p in table.plots)}")
     return 0
-
-
-def _learning_curve(log: Path, path: Path, plot) -> Path:  # noqa: ANN001 - the plotting function
-    import csv
-
-    with log.open() as f:
-        rows = list(csv.DictReader(f))
-    steps = [float(r["timesteps"]) for r in rows]
-    return plot(steps, [float(r["mean"]) for r in rows], [float(r["se"]) for r in rows], path, target=6.6,
-                title=f"RL^2 on {ENV_ID} {ENV_KWARGS}: validation mean trial return during training (Gittins: 6.6)")

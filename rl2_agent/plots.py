@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+if TYPE_CHECKING:
+    from rl2_agent.curves import EvalLog
 
 
 def _label_line_plot(ax: Any, xlabel: str, ylabel: str, title: str) -> None:
@@ -48,17 +51,25 @@ def plot_episode_returns(results: Mapping[str, Any], path: str | Path, title: st
     return _save(fig, path)
 
 
-def plot_learning_curve(timesteps: Sequence[float], means: Sequence[float], ses: Sequence[float], path: str | Path,
-                        target: float | None = None, title: str = "", x_seconds: Sequence[float] | None = None) -> Path:
-    """Mean trial return on the validation tasks over training (against steps, or wall-clock seconds if given)."""
+def plot_learning_curves(logs: Mapping[str, "EvalLog"], path: str | Path, x: str = "steps", target: float | None = None,
+                         title: str = "") -> Path:
+    """Mean trial return on the validation tasks over training (+- s.e.), one line per run.
+
+    :param logs: label -> :class:`rl2_agent.curves.EvalLog`.
+    :param x: ``"steps"`` (environment steps) or ``"minutes"`` (training wall-clock).
+    :param target: a score to draw as a dashed line.
+    """
+    if x not in ("steps", "minutes"):
+        raise ValueError(f"x must be 'steps' or 'minutes', got {x!r}")
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
-    x = np.asarray(x_seconds if x_seconds is not None else timesteps, dtype=float)
-    m, s = np.asarray(means, dtype=float), np.asarray(ses, dtype=float)
-    ax.plot(x, m, marker="o", ms=3, label="RL^2 (validation tasks, stochastic policy)")
-    ax.fill_between(x, m - s, m + s, alpha=0.2)
+    for label, log in logs.items():
+        xs = log.timesteps if x == "steps" else log.seconds / 60.0
+        ax.plot(xs, log.mean, marker="o" if len(xs) <= 60 else None, ms=3, label=label)
+        ax.fill_between(xs, log.mean - log.se, log.mean + log.se, alpha=0.2)
     if target is not None:
-        ax.axhline(target, color="k", ls="--", lw=1, label=f"target {target}")
-    _label_line_plot(ax, "wall-clock seconds" if x_seconds is not None else "environment steps", "mean trial return", title)
+        ax.axhline(target, color="k", ls="--", lw=1, label=f"target {target:g}")
+    xlabel = "environment steps" if x == "steps" else "training wall-clock (minutes)"
+    _label_line_plot(ax, xlabel, "mean trial return (validation tasks)", title)
     return _save(fig, path)
 
 

@@ -36,7 +36,6 @@ whose episode 2 is not longer than episode 1 (a failed episode counts with its f
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 import math
@@ -59,6 +58,7 @@ from rl2_agent.evaluate import (
     held_out_tasks,
     run_trials,
 )
+from rl2_agent.curves import EVAL_LOG, read_eval_log
 from rl2_agent.hyperparams import TIME_BUDGET_STEP_CAP
 
 logger = logging.getLogger(__name__)
@@ -433,11 +433,10 @@ def _run_info(run_dir: str) -> dict[str, Any]:
     state = run / "checkpoint.json"
     if state.exists():
         info.update(json.loads(state.read_text()))
-    log = run / "eval_log.csv"
-    if log.exists():
-        rows = list(csv.DictReader(log.open()))
-        if rows:
-            info["last_training_eval"] = rows[-1]
+    if (run / EVAL_LOG).exists():
+        log = read_eval_log(run)
+        info["last_training_eval"] = {"timesteps": int(log.timesteps[-1]), "seconds": float(log.seconds[-1]),
+                                      "mean": float(log.mean[-1]), "se": float(log.se[-1])}
     return info
 
 

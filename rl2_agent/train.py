@@ -54,19 +54,19 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList, Progr
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 import meta_envs  # noqa: F401
+from rl2_agent.curves import EVAL_LOG, EVAL_LOG_COLUMNS
 from rl2_agent.envs import make_vec_env
 from rl2_agent.evaluate import VALIDATION_SEED, SB3RecurrentAgent, check_observation_space, run_trials
 from rl2_agent.hyperparams import DEFAULT_TIMESTEPS, TIME_BUDGET_EVAL_EVERY, TIME_BUDGET_STEP_CAP, get_hyperparams
 
 logger = logging.getLogger(__name__)
 
-CONFIG_FILE, CHECKPOINT_FILE, CHECKPOINT_STATE, MODEL_FILE, BEST_MODEL_FILE, EVAL_LOG, VECNORMALIZE_FILE = (
+CONFIG_FILE, CHECKPOINT_FILE, CHECKPOINT_STATE, MODEL_FILE, BEST_MODEL_FILE, VECNORMALIZE_FILE = (
     "config.json",
     "checkpoint.zip",
     "checkpoint.json",
     "model.zip",
     "best_model.zip",
-    "eval_log.csv",
     "vecnormalize.pkl",
 )
 
@@ -241,7 +241,7 @@ class HeldOutEvalCallback(BaseCallback):
         cfg = self.config
         train_seconds = self.elapsed()
         res = run_trials(SB3RecurrentAgent(self.model), cfg.env_id, cfg.env_kwargs, cfg.eval_trials, VALIDATION_SEED)
-        row = {"timesteps": self.num_timesteps, "seconds": round(train_seconds, 2), "mean": res.mean, "se": res.se}
+        row = dict(zip(EVAL_LOG_COLUMNS, (self.num_timesteps, round(train_seconds, 2), res.mean, res.se)))
         self.clock_offset -= res.wall_seconds  # the training clock excludes evaluation time
         self.history.append(row)
         path = self.out / EVAL_LOG

@@ -83,6 +83,15 @@ def test_training_evaluations_play_the_validation_tasks_not_the_test_tasks(monke
     assert VALIDATION_SEED >= EVAL_SEED + 100_000  # the two task sets cannot overlap for any usual --trials
 
 
+def test_curves_of_a_trained_run(run_dir, tmp_path, capsys):
+    rows = list(csv.DictReader((run_dir / "eval_log.csv").open()))
+    assert main(["curves", str(run_dir), "--out", str(tmp_path / "c.png")]) == 0
+    best = best_row(run_dir)
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert line.startswith(f"| {run_dir.name} | 0.00M |") and f"{float(rows[-1]['mean']):.2f} ± " in line
+    assert f"{float(best['mean']):.2f} ± {float(best['se']):.2f}" in line and (tmp_path / "c.png").exists()
+
+
 def test_resume_continues_from_the_checkpoint(run_dir, tmp_path):
     import shutil
 
