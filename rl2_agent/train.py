@@ -106,6 +106,14 @@ class TrainConfig:
                 "normalize must be False or {'norm_obs': False, 'norm_reward': True} (reward scaling only: agents and "
                 f"evaluations read raw trial observations), got {normalize!r}"
             )
+        hp = self.hyperparams
+        rollout = int(hp["n_envs"]) * int(hp["n_steps"])
+        if int(hp["batch_size"]) > rollout:  # SB3 would silently use the whole rollout as one minibatch
+            raise ValueError(
+                f"batch_size ({hp['batch_size']}) must be <= one rollout, n_envs * n_steps = {hp['n_envs']} * "
+                f"{hp['n_steps']} = {rollout}; pass a smaller batch_size with --n-envs (e.g. --hyperparams "
+                f"batch_size={rollout // 4})"
+            )
         if not self.eval_every:
             self.eval_every = max(self.total_timesteps // 20, 1)
 

@@ -221,6 +221,8 @@ def test_independent_evaluation_reproduces_the_score(run_dir):
         ({"total_timesteps": -5}, "total_timesteps must be an integer >= 1"),
         ({"hyperparams": {"learning_rat": 1e-3}}, "unknown hyperparameter 'learning_rat'"),
         ({"threads": 0}, "threads must be an integer >= 1"),
+        ({"hyperparams": {"n_envs": 4, "n_steps": 100, "batch_size": 1600}},
+         r"batch_size \(1600\) must be <= one rollout, n_envs \* n_steps = 4 \* 100 = 400"),
     ],
 )
 def test_bad_train_config_errors(kwargs, match):
@@ -270,7 +272,7 @@ def test_the_critic_learns_targets_of_order_one_with_the_defaults(env_id, env_kw
     env; the third one's returns-to-go (the scaling statistics have adapted by then) are checked.
     Without scaling their maxima are 52 (bandit), 106 (MDP), 767 (gridworld), 79 (500 pulls), 106 (dense point robot).
     """
-    config = TrainConfig(env_id=env_id, env_kwargs=env_kwargs, hyperparams={"n_envs": 16})
+    config = TrainConfig(env_id=env_id, env_kwargs=env_kwargs, hyperparams={"n_envs": 16, "batch_size": 800})
     env = make_training_env(config)
     env.reset()
     gamma, length = config.hyperparams["gamma"], gym.make(env_id, **env_kwargs).unwrapped.trial_length
