@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     (out / "demo.json").write_text(json.dumps({"stats": table.stats, "train_seconds": train_seconds}, indent=1))
     curve = plot_learning_curves(
         {"RL^2": read_eval_log(run_dir / EVAL_LOG)}, out / "learning_curve.png", target=6.6,
-        title=f"RL^2 on {ENV_ID} {ENV_KWARGS}: validation mean trial return during training (Gittins: 6.6)",
+        title=f"RL^2 on {ENV_ID}, k={ENV_KWARGS['num_arms']} n={ENV_KWARGS['episodes_per_trial']} (Gittins level: 6.6)",
     )
     print(f"\ntraining: {train_seconds / 60:.1f} min;  plots: {curve}, {', '.join(str(p) for p in table.plots)}")
     return 0
