@@ -27,7 +27,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from rl2_agent.curves import read_eval_log
+from rl2_agent.curves import read_eval_log, summarize
 from rl2_agent.plots import plot_learning_curves
 from rl2_agent.train import TrainConfig, train
 
@@ -66,10 +66,10 @@ def main() -> None:
             )
             train(config, progress=False)
             log = read_eval_log(out)
-            hit = log.first_reaching(target)
-            reached = "not reached" if hit is None else f"{log.seconds[hit]:.0f} s ({log.timesteps[hit]:.0f} steps)"
-            b, last = log.best, log.timesteps[-1]
-            results.append((n, which, target, budget, reached, log.mean[b], log.se[b], log.seconds[b], last, last / max(log.seconds[-1], 1e-9)))
+            row = summarize({which: log}, target)[0]
+            reached = "not reached" if row["target_steps"] is None else f"{row['target_minutes'] * 60:.0f} s ({row['target_steps']:.0f} steps)"
+            results.append((n, which, target, budget, reached, row["best_mean"], row["best_se"], row["best_minutes"] * 60,
+                            row["steps"], row["steps"] / max(row["minutes"] * 60, 1e-9)))
             plot_learning_curves({which: log}, out / "curve.png", x="minutes", target=target, title=f"RL2Bandit k=5 n={n}: {which}")
     print("| cell (k=5) | config | target | budget | time to target | best held-out mean (+- s.e.) at | steps trained | steps/s |")
     print("|---|---|---|---|---|---|---|---|")

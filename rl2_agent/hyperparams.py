@@ -65,10 +65,11 @@ _PER_ENV: dict[str, dict[str, Any]] = {
     # minutes first (docs/results.md, sessions 5-6): pass normalize_advantage=True for that cell if you
     # accept the risk. Defaults are per id, and a collapse costs far more than 2 points.
     "RL2Bandit-v0": {**REWARD_SCALING, "normalize_advantage": False},
-    # 256 envs and minibatches of 6400 steps (64 whole 100-step trials) instead of 64 and 1600: about the same score per
-    # step and 1.8x the steps per second (each GRU call processes 64 sequences instead of 16): the old defaults' score
-    # after 143 minutes (123.7) came after ~41, and 75 minutes scored 128.0 (two seeds, session 7, docs/results.md). Bandits keep
-    # the smaller batch: at n = 100 the larger one reached the same 74 plateau, and the 5-minute demo needs many updates.
+    # 256 envs and minibatches of 6400 steps (64 whole 100-step trials) instead of 64 and 1600: about the same score
+    # per step and 2x the steps per second (each GRU call processes 64 sequences instead of 16): the old defaults'
+    # score after 143 minutes (123.7) came after ~41, and 75 minutes scored 128.0 (two seeds, session 7,
+    # docs/results.md). Bandits keep the smaller batch: at n = 100 the larger one reached the same 74 plateau, and
+    # the 5-minute demo needs many small updates.
     "RL2TabularMDP-v0": {"n_envs": 256, "batch_size": 6400, **REWARD_SCALING},
     # Navigation (RL^2 section 3.3): the paper's gamma 0.99 and GAE lambda 0.99, and its GRU of 256
     # units for the first-person maze. Rollouts of 256 steps are about one small-maze episode (250
