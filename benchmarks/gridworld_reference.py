@@ -1,11 +1,19 @@
 """Reference scores of the RL^3 gridworlds: what standing still, acting at random, the object-level
-RL of RL^3 alone and a policy that knows the grid score on the held-out tasks.
+RL of RL^3 alone and a policy that knows the grid score on the held-out tasks, and what each of
+them, and any trained meta-learner given with ``--models``, does there.
 
 They bracket the meta-learners of ``benchmarks/rl3_vs_rl2.py`` (see :mod:`rl2_agent.baselines.gridworld`)::
 
     .venv/bin/python benchmarks/gridworld_reference.py                    # 11x11, 1000 tasks
     .venv/bin/python benchmarks/gridworld_reference.py --grids all --trials 200
     .venv/bin/python benchmarks/gridworld_reference.py --out docs/tables/gridworld_reference.json
+    .venv/bin/python benchmarks/gridworld_reference.py --models RL^2=runs/rl3_vs_rl2/grid11/rl2 RL^3=runs/rl3_vs_rl2/grid11/rl3
+
+It prints two tables: the mean trial return +- s.e. of every agent on every grid, and the
+behaviour behind it (:func:`~rl2_agent.baselines.gridworld.grid_behaviour`: the share of trials
+that found the goal, goals per trial, the step of the first goal, dangers entered, the share of
+"stay" actions). A model plays greedy (argmax) and sampled; it plays its own env id with its own
+env kwargs except ``size`` and ``variant``, which are the grid's.
 
 Every agent plays the same held-out tasks (seeds ``--eval-seed`` onwards, as ``rl2_agent
 evaluate`` and the RL^3-vs-RL^2 benchmark); the value-greedy agent plays the RL^3 twin of the id
@@ -16,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,34 +33,75 @@ import gymnasium as gym
 
 import meta_envs  # noqa: F401  (registers the ids)
 from meta_envs.gridworld import VARIANTS
-from rl2_agent.baselines.gridworld import ConstantAgent, KnownGridOptimal, ValueGreedyAgent
-from rl2_agent.evaluate import EVAL_SEED, UniformRandomAgent, held_out_tasks, run_trials
+from rl2_agent.baselines.gridworld import BEHAVIOUR_KEYS, ConstantAgent, KnownGridOptimal, ValueGreedyAgent, grid_behaviour
+from rl2_agent.evaluate import (
+    EVAL_SEED,
+    SB3RecurrentAgent,
+    TrialAgent,
+    TrialResults,
+    UniformRandomAgent,
+    check_observation_space,
+    held_out_tasks,
+    load_run,
+    run_trials,
+)
 from rl2_agent.paper import RL3_PAPER
 
-AGENTS = ("stay", "random", "value_greedy", "known_grid_optimal")
 GRIDS = {"grid11": {"size": 11}, "grid13": {"size": 13}} | {f"grid13_{v}": {"size": 13, "variant": v} for v in VARIANTS[1:]}
 """Grid name (the experiment names of ``benchmarks/rl3_vs_rl2.py``) -> env kwargs."""
 
 
-def reference_scores(env_kwargs: dict[str, Any], trials: int, seed: int = EVAL_SEED) -> dict[str, tuple[float, float]]:
-    """agent -> (mean, standard error) of the trial return on the held-out tasks ``seed ..``."""
+def reference_plays(env_kwargs: dict[str, Any], trials: int, seed: int = EVAL_SEED) -> dict[str, tuple[str, dict[str, Any], TrialAgent]]:
+    """agent name -> (env id, env kwargs, agent) of the reference policies on the grid ``env_kwargs``."""
     env = gym.make("RL2GridWorld-v0", **env_kwargs).unwrapped
     steps, layout = env.steps_per_trial, env.obs_layout
     env.close()
     rl3_kwargs = {**env_kwargs, "time_inputs": False}
     rl3_layout = gym.make("RL3GridWorld-v0", **rl3_kwargs).unwrapped.obs_layout
     tasks = held_out_tasks("RL2GridWorld-v0", env_kwargs, trials, seed)
-    plays = {
+    return {
         "stay": ("RL2GridWorld-v0", env_kwargs, ConstantAgent()),
         "random": ("RL2GridWorld-v0", env_kwargs, UniformRandomAgent(5, seed=seed)),
         "value_greedy": ("RL3GridWorld-v0", rl3_kwargs, ValueGreedyAgent(rl3_layout, seed=seed)),
         "known_grid_optimal": ("RL2GridWorld-v0", env_kwargs, KnownGridOptimal(tasks, steps, layout)),
     }
-    scores = {}
-    for name, (env_id, kwargs, agent) in plays.items():
-        res = run_trials(agent, env_id, kwargs, n_trials=trials, seed=seed)
-        scores[name] = (res.mean, res.se)
-    return scores
+
+
+def model_plays(models: dict[str, str], env_kwargs: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any], TrialAgent]]:
+    """``"<label> greedy"`` / ``"<label> sampled"`` -> (env id, env kwargs, agent) of each trained model
+    (label -> run folder) on the grid ``env_kwargs``."""
+    plays = {}
+    for label, run_dir in models.items():
+        model, config = load_run(run_dir)
+        kwargs = {k: v for k, v in config["env_kwargs"].items() if k not in ("size", "variant")} | env_kwargs
+        check_observation_space(model, config["env_id"], kwargs)
+        for mode, deterministic in (("greedy", True), ("sampled", False)):
+            plays[f"{label} {mode}"] = (config["env_id"], kwargs, SB3RecurrentAgent(model, deterministic))
+    return plays
+
+
+def play_all(plays: dict[str, tuple[str, dict[str, Any], TrialAgent]], trials: int, seed: int = EVAL_SEED) -> dict[str, TrialResults]:
+    """agent name -> its recorded held-out trials ``seed ..``."""
+    return {
+        name: run_trials(agent, env_id, kwargs, n_trials=trials, seed=seed, record=True)
+        for name, (env_id, kwargs, agent) in plays.items()
+    }
+
+
+def _parse_models(items: list[str]) -> dict[str, str]:
+    models = {}
+    for item in items:
+        label, sep, run_dir = item.partition("=")
+        if not sep or not label or not run_dir:
+            raise ValueError(f"--models takes LABEL=RUN_DIR items, got {item!r}")
+        if not Path(run_dir).is_dir():
+            raise ValueError(f"--models {item!r}: {run_dir} is not a run folder")
+        models[label] = run_dir
+    return models
+
+
+def _cell(key: str, value: float) -> str:
+    return f"{value:.0%}" if key in ("goal_trials", "stay_share") else f"{value:.2f}" if key.endswith("trial") else f"{value:.0f}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -59,6 +109,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--grids", default="grid11", help=f"comma-separated names or 'all' (known: {list(GRIDS)})")
     parser.add_argument("--trials", type=int, default=1000, help="held-out tasks per grid")
     parser.add_argument("--eval-seed", type=int, default=EVAL_SEED)
+    parser.add_argument("--models", nargs="*", default=[], metavar="LABEL=RUN_DIR",
+                        help="trained models to play next to the reference policies (greedy and sampled)")  # fmt: skip
     parser.add_argument("--out", default=None, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     names = list(GRIDS) if args.grids == "all" else [n.strip() for n in args.grids.split(",") if n.strip()]
@@ -67,23 +119,46 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unknown grids {unknown}; known: {list(GRIDS)}")
     if args.trials < 1:
         parser.error("--trials must be >= 1")
+    try:
+        models = _parse_models(args.models)
+    except ValueError as err:
+        parser.error(str(err))
 
-    print(f"mean trial return +- s.e. on {args.trials} held-out tasks (seeds {args.eval_seed}..)\n")
-    print("| grid | " + " | ".join(AGENTS) + " | paper RL^2 | paper RL^3 | seconds |")
-    print("|---" * (len(AGENTS) + 4) + "|")
-    table = {}
+    table: dict[str, Any] = {}
+    rows = []
     for name in names:
         start = time.perf_counter()
-        scores = reference_scores(GRIDS[name], args.trials, args.eval_seed)
+        plays = reference_plays(GRIDS[name], args.trials, args.eval_seed) | model_plays(models, GRIDS[name])
+        results = play_all(plays, args.trials, args.eval_seed)
         seconds = time.perf_counter() - start
-        paper = RL3_PAPER[name]
-        cells = [f"{scores[a][0]:.1f} ± {scores[a][1]:.1f}" for a in AGENTS]
+        table[name] = {
+            "env_kwargs": GRIDS[name],
+            "scores": {agent: (res.mean, res.se) for agent, res in results.items()},
+            "behaviour": {agent: grid_behaviour(res) for agent, res in results.items()},
+            "seconds": seconds,
+        }
+        rows.append(name)
+        print(f"{name}: {len(plays)} agents x {args.trials} trials in {seconds:.0f} s", file=sys.stderr, flush=True)
+    agents = list(next(iter(table.values()))["scores"])
+
+    print(f"mean trial return +- s.e. on {args.trials} held-out tasks (seeds {args.eval_seed}..)\n")
+    print("| grid | " + " | ".join(agents) + " | paper RL^2 | paper RL^3 | seconds |")
+    print("|---" * (len(agents) + 4) + "|")
+    for name in rows:
+        scores, paper = table[name]["scores"], RL3_PAPER[name]
+        cells = [f"{scores[a][0]:.1f} ± {scores[a][1]:.1f}" for a in agents]
         cells += [f"{paper[k][0]:.0f} ± {paper[k][1]:.0f}" for k in ("rl2", "rl3")]
-        print(f"| {name} | " + " | ".join(cells) + f" | {seconds:.0f} |", flush=True)
-        table[name] = {"env_kwargs": GRIDS[name], "scores": scores, "seconds": seconds}
+        print(f"| {name} | " + " | ".join(cells) + f" | {table[name]['seconds']:.0f} |")
+    print("\nbehaviour (rl2_agent.baselines.gridworld.grid_behaviour)\n")
+    print("| grid | agent | " + " | ".join(BEHAVIOUR_KEYS) + " |")
+    print("|---" * (len(BEHAVIOUR_KEYS) + 2) + "|")
+    for name in rows:
+        for agent, figures in table[name]["behaviour"].items():
+            print(f"| {name} | {agent} | " + " | ".join(_cell(k, figures[k]) for k in BEHAVIOUR_KEYS) + " |")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps({"trials": args.trials, "eval_seed": args.eval_seed, "grids": table}, indent=2))
+        record = {"trials": args.trials, "eval_seed": args.eval_seed, "models": models, "grids": table}
+        Path(args.out).write_text(json.dumps(record, indent=2))
         print(f"\nwrote {args.out}")
 
 

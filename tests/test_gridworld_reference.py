@@ -11,8 +11,15 @@ import pytest
 
 import meta_envs  # noqa: F401
 from meta_envs.gridworld import DANGER, GOAL, NORMAL, STAY, WARNING, GridTask
-from rl2_agent.baselines.gridworld import ConstantAgent, KnownGridOptimal, ValueGreedyAgent, trial_optimal_policy
-from rl2_agent.evaluate import held_out_tasks, run_trials
+from rl2_agent.baselines.gridworld import (
+    BEHAVIOUR_KEYS,
+    ConstantAgent,
+    KnownGridOptimal,
+    ValueGreedyAgent,
+    grid_behaviour,
+    trial_optimal_policy,
+)
+from rl2_agent.evaluate import TrialResults, held_out_tasks, run_trials
 
 
 def _open_grid(goal: tuple[int, int] = (0, 2), slip: float = 0.0) -> GridTask:
@@ -102,16 +109,65 @@ def test_known_grid_optimal_refuses_untracked_trials() -> None:
         agent.act(np.zeros((2, 128), dtype=np.float32), np.ones(2, dtype=bool))
 
 
-def test_benchmark_prints_every_agent(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_grid_behaviour_counts_goals_dangers_and_stays() -> None:
+    # 3 trials of 4 steps: goals at steps 2 and 4 of trial 0, a danger in trial 1, nothing in trial 2
+    rewards = np.array([[-1.0, -1.0, -1.0], [100.0, -10.0, -1.0], [-1.0, -100.0, -1.0], [100.0, -1.0, -1.0]])
+    actions = np.array([[0, 4, 4], [1, 0, 4], [4, 2, 4], [2, 4, 4]])
+    results = TrialResults("RL2GridWorld-v0", {}, 0, rewards.sum(axis=0)[:, None], 0.0, actions=actions, rewards=rewards)
+    figures = grid_behaviour(results)
+    assert list(figures) == list(BEHAVIOUR_KEYS)
+    assert figures["goal_trials"] == pytest.approx(1 / 3)
+    assert figures["goals_per_trial"] == pytest.approx(2 / 3)
+    assert figures["goals_per_goal_trial"] == 2.0
+    assert figures["first_goal_step"] == 2.0
+    assert figures["dangers_per_trial"] == pytest.approx(1 / 3)
+    assert figures["stay_share"] == pytest.approx(7 / 12)
+    with pytest.raises(ValueError, match="record=True"):
+        grid_behaviour(TrialResults("RL2GridWorld-v0", {}, 0, rewards.sum(axis=0)[:, None], 0.0))
+
+
+def test_grid_behaviour_of_the_reference_policies() -> None:
+    stay = grid_behaviour(run_trials(ConstantAgent(), "RL2GridWorld-v0", {}, n_trials=4, record=True))
+    assert stay["goal_trials"] == 0.0 and stay["stay_share"] == 1.0 and np.isnan(stay["first_goal_step"])
+    layout = gym.make("RL2GridWorld-v0").unwrapped.obs_layout
+    optimal = KnownGridOptimal(held_out_tasks("RL2GridWorld-v0", {}, 4), 250, layout)
+    best = grid_behaviour(run_trials(optimal, "RL2GridWorld-v0", {}, n_trials=4, record=True))
+    assert best["goal_trials"] == 1.0 and best["goals_per_trial"] > 10 and best["first_goal_step"] >= 8
+
+
+def _benchmark_module():
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "gridworld_reference.py"
     spec = importlib.util.spec_from_file_location("gridworld_reference", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def test_benchmark_prints_every_agent(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    module = _benchmark_module()
     module.main(["--trials", "3", "--out", str(tmp_path / "ref.json")])
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("| grid11 |"))
     assert row.startswith("| grid11 | -250.0 ± 0.0 |")
     assert "524 ± 22 | 630 ± 22" in row
+    assert "| grid11 | stay | 0% | 0.00 | 0.00 | nan | 0.00 | 100% |" in out
     assert (tmp_path / "ref.json").exists()
     with pytest.raises(SystemExit):
         module.main(["--grids", "grid12"])
+
+
+def test_benchmark_plays_trained_models(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from rl2_agent.train import TrainConfig, train
+
+    run = tmp_path / "run"
+    tiny = {"n_envs": 2, "n_steps": 25, "batch_size": 50, "n_epochs": 1, "policy_kwargs": {"gru_hidden_size": 8}}
+    train(TrainConfig("RL2GridWorld-v0", {"size": 11}, 100, 0, str(run), hyperparams=tiny, eval_trials=2), progress=False)
+    module = _benchmark_module()
+    module.main(["--trials", "2", "--models", f"tiny={run}"])
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.startswith("| grid |"))
+    assert "| tiny greedy | tiny sampled |" in header
+    assert any(line.startswith("| grid11 | tiny sampled |") for line in out.splitlines())
+    for bad in (["--models", "tiny"], ["--models", f"tiny={tmp_path / 'missing'}"], ["--grids", "grid13", "--models", f"tiny={run}"]):
+        with pytest.raises((SystemExit, ValueError)):
+            module.main(["--trials", "2", *bad])

@@ -14,6 +14,8 @@ They bracket what a meta-learner can score on a grid distribution; all are
   an upper bound no agent that must find the goal can reach.
 
 The uniformly random policy is :class:`rl2_agent.evaluate.UniformRandomAgent`.
+:func:`grid_behaviour` says what any of them, or a trained meta-learner, did in its trials
+(goals found, dangers entered, standing still).
 """
 
 from __future__ import annotations
@@ -23,10 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from meta_envs.gridworld import DANGER, GOAL, STAY, GridTask, grid_model
+from meta_envs.gridworld import DANGER, GOAL, STAY, TILE_REWARDS, GridTask, grid_model
 from rl2_agent.baselines.base import argmax_random
+from rl2_agent.evaluate import TrialResults
 
-__all__ = ["ConstantAgent", "KnownGridOptimal", "ValueGreedyAgent", "trial_optimal_policy"]
+__all__ = ["BEHAVIOUR_KEYS", "ConstantAgent", "KnownGridOptimal", "ValueGreedyAgent", "grid_behaviour", "trial_optimal_policy"]
+
+#: The keys of :func:`grid_behaviour`, in table order.
+BEHAVIOUR_KEYS = ("goal_trials", "goals_per_trial", "goals_per_goal_trial", "first_goal_step", "dangers_per_trial", "stay_share")
 
 
 class ConstantAgent:
@@ -122,3 +128,34 @@ class KnownGridOptimal:
         left = self.steps_per_trial - 1 - self._step
         self._step += 1
         return self._policies[np.arange(n), left, state].astype(np.int64)
+
+
+def grid_behaviour(results: TrialResults) -> dict[str, float]:
+    """What a policy did in gridworld trials run with ``run_trials(..., record=True)``.
+
+    Returns (keys :data:`BEHAVIOUR_KEYS`):
+
+    * ``goal_trials``: the share of trials in which the goal was entered at least once (found);
+    * ``goals_per_trial`` and ``goals_per_goal_trial``: goals entered per trial, over all trials
+      and over those that found it (exploitation once found);
+    * ``first_goal_step``: the median step (1-based) of the first goal among those trials (NaN if none);
+    * ``dangers_per_trial``: danger tiles entered per trial;
+    * ``stay_share``: the share of all actions that were "stay".
+
+    Goals and dangers are read from the rewards (+100 and -100 are paid only there).
+    """
+    if results.rewards is None or results.actions is None:
+        raise ValueError("grid_behaviour needs the trials' rewards and actions: run_trials(..., record=True)")
+    rewards, actions = results.rewards, results.actions  # (steps, n_trials)
+    goal = rewards == TILE_REWARDS[GOAL]
+    goals = goal.sum(axis=0)
+    found = goals > 0
+    first = goal.argmax(axis=0)[found] + 1
+    return {
+        "goal_trials": float(found.mean()),
+        "goals_per_trial": float(goals.mean()),
+        "goals_per_goal_trial": float(goals[found].mean()) if found.any() else 0.0,
+        "first_goal_step": float(np.median(first)) if found.any() else float("nan"),
+        "dangers_per_trial": float((rewards == TILE_REWARDS[DANGER]).sum(axis=0).mean()),
+        "stay_share": float((actions == STAY).mean()),
+    }
