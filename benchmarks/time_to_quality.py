@@ -64,7 +64,7 @@ def main() -> None:
                 eval_trials=500,
                 max_seconds=budget,
             )
-            train(config, progress=False)
+            train(config, progress=False, overwrite=True)
             log = read_eval_log(out)
             row = summarize({which: log}, target)[0]
             reached = "not reached" if row["target_steps"] is None else f"{row['target_minutes'] * 60:.0f} s ({row['target_steps']:.0f} steps)"

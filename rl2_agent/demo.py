@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         max_seconds=60.0 * args.minutes,
     )
     print(f"[1/3] training RL^2 on {ENV_ID} {ENV_KWARGS} for at most {args.minutes:g} min (runs in {run_dir}) ...")
-    train(config, progress=not args.no_progress)
+    train(config, progress=not args.no_progress, overwrite=True)  # the demo's own folder: each demo trains afresh
     train_seconds = time.perf_counter() - start
 
     print(f"[2/3] evaluating RL^2 and {', '.join(BASELINES)} on the same {args.trials} held-out trials ...")

@@ -394,6 +394,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval-every", type=float, default=2e5, help="training: steps between validation evaluations")
     parser.add_argument("--eval-trials", type=int, default=100, help="training: validation trials per evaluation")
     parser.add_argument("--resume", action="store_true", help="training: continue the checkpoint of --run")
+    parser.add_argument("--overwrite", action="store_true", help="training: replace the run already in --run (default: refuse)")
     parser.add_argument("--trials", type=int, default=1000, help="held-out mazes")
     parser.add_argument("--eval-seed", type=int, default=EVAL_SEED, help="first held-out task seed")
     parser.add_argument("--batch-size", type=int, default=1000, help="trials run side by side")
@@ -424,7 +425,7 @@ def _train(args: argparse.Namespace, env_id: str, env_kwargs: dict[str, Any]) ->
         threads=args.threads,
     )
     logger.info("training RL^2 on %s %s for %.1f minutes into %s", env_id, env_kwargs, args.train_minutes, args.run)
-    train(config, resume=args.resume, progress=False)
+    train(config, resume=args.resume, progress=False, overwrite=args.overwrite)
 
 
 def _run_info(run_dir: str) -> dict[str, Any]:

@@ -25,6 +25,9 @@ What a run folder holds (all written atomically: temp file + rename):
 ``tb/``
     TensorBoard logs, when tensorboard is installed.
 
+A new run refuses a folder that already holds a run (``--resume`` continues it, ``--overwrite``
+replaces it), so that no trained model is lost by a repeated command.
+
 The learning loop is stock SB3: trials are gymnasium episodes, so the recurrent state is reset
 only at trial starts and returns/advantages flow across inner-episode boundaries (the RL^2
 objective).
@@ -249,7 +252,8 @@ class HeldOutEvalCallback(BaseCallback):
         cfg = self.config
         train_seconds = self.elapsed()
         res = run_trials(SB3RecurrentAgent(self.model), cfg.env_id, cfg.env_kwargs, cfg.eval_trials, VALIDATION_SEED)
-        row = dict(zip(EVAL_LOG_COLUMNS, (self.num_timesteps, round(train_seconds, 2), res.mean, res.se)))
+        steps = int(self.model.num_timesteps)  # the model's, also when called outside learn() (see train)
+        row = dict(zip(EVAL_LOG_COLUMNS, (steps, round(train_seconds, 2), res.mean, res.se)))
         self.clock_offset -= res.wall_seconds  # the training clock excludes evaluation time
         self.history.append(row)
         path = self.out / EVAL_LOG
@@ -259,12 +263,11 @@ class HeldOutEvalCallback(BaseCallback):
             if new:
                 writer.writeheader()
             writer.writerow(row)
-        if self.logger is not None:
-            self.logger.record("eval/mean_trial_return", res.mean)
-            self.logger.record("eval/se", res.se)
-        logger.info(
-            "step %d (%.0f s): validation mean trial return %.3f +- %.3f", self.num_timesteps, train_seconds, res.mean, res.se
-        )
+        sb3_logger = getattr(self.model, "_logger", None)  # set up by learn() only
+        if sb3_logger is not None:
+            sb3_logger.record("eval/mean_trial_return", res.mean)
+            sb3_logger.record("eval/se", res.se)
+        logger.info("step %d (%.0f s): validation mean trial return %.3f +- %.3f", steps, train_seconds, res.mean, res.se)
         if self.best is None or res.mean > self.best["mean"]:
             self.best = row
             save_model_atomic(self.model, self.out / BEST_MODEL_FILE)
@@ -277,7 +280,7 @@ class HeldOutEvalCallback(BaseCallback):
             tmp = self.out / (VECNORMALIZE_FILE + ".tmp")
             vec_normalize.save(str(tmp))
             os.replace(tmp, self.out / VECNORMALIZE_FILE)
-        state = {"num_timesteps": int(self.num_timesteps), "train_seconds": self.elapsed(), "best": self.best}
+        state = {"num_timesteps": int(self.model.num_timesteps), "train_seconds": self.elapsed(), "best": self.best}
         _atomic_write_text(self.out / CHECKPOINT_STATE, json.dumps(state))
 
 
@@ -355,14 +358,29 @@ class TimeBudgetProgressBar(BaseCallback):
             self.bar.close()
 
 
-def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> RecurrentPPO:
+#: The files of a run folder that a new run in the same folder replaces (``overwrite=True``).
+RUN_FILES = (MODEL_FILE, CHECKPOINT_FILE, CHECKPOINT_STATE, BEST_MODEL_FILE, VECNORMALIZE_FILE, EVAL_LOG)
+
+
+def train(config: TrainConfig, resume: bool = False, progress: bool = True, overwrite: bool = False) -> RecurrentPPO:
     """Train (or resume) a run; returns the trained model. See the module docstring for outputs.
 
     With ``resume=True`` and a checkpoint in ``config.out``, training continues from it;
     ``config.hyperparams`` may then differ from the run's saved ones in :data:`RESUME_CHANGEABLE`
-    settings (recorded under ``"resumes"`` in ``config.json``).
+    settings (recorded under ``"resumes"`` in ``config.json``). A resumed run that has already
+    reached ``total_timesteps`` (or used its ``max_seconds``) trains no further.
+
+    A new run refuses a folder that holds another run's model or checkpoint (``FileExistsError``)
+    unless ``overwrite=True``, which deletes that run's files (:data:`RUN_FILES`) first.
     """
     out = Path(config.out)
+    if not resume or not (out / CHECKPOINT_FILE).exists():
+        existing = [name for name in (MODEL_FILE, CHECKPOINT_FILE) if (out / name).exists()]
+        if existing and not overwrite:
+            raise FileExistsError(
+                f"{out} already holds a training run ({', '.join(existing)}): continue it with --resume, train into "
+                "another --out folder, or replace it with --overwrite"
+            )
     out.mkdir(parents=True, exist_ok=True)
     record = {**asdict(config), "versions": _versions(), "command": sys.argv}  # config.json
     th.set_num_threads(config.threads)
@@ -389,7 +407,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
     else:
         if resume:
             logger.warning("--resume: no checkpoint in %s, starting from scratch", out)
-        for stale in (EVAL_LOG, BEST_MODEL_FILE):  # of an earlier run in this folder
+        for stale in RUN_FILES:  # of an earlier run in this folder (overwrite=True)
             (out / stale).unlink(missing_ok=True)
         model = build_model(config, env, tb)
     if resumes:
@@ -397,11 +415,19 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
     _atomic_write_text(out / CONFIG_FILE, json.dumps(record, indent=2, default=str))
     remaining = config.total_timesteps - model.num_timesteps
     eval_cb = HeldOutEvalCallback(config, out, clock_offset)
-    if resuming and best is not None and (out / BEST_MODEL_FILE).exists():
-        eval_cb.best = best
+    eval_cb.model = model  # also set by learn(); needed here when nothing is left to train
+    if resuming:
+        if best is not None and (out / BEST_MODEL_FILE).exists():
+            eval_cb.best = best
+        if (out / EVAL_LOG).exists():  # earlier sessions' evaluations, so that none is repeated
+            with (out / EVAL_LOG).open(newline="") as f:
+                eval_cb.history = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
     callbacks: list[BaseCallback] = [eval_cb]
     if progress:
         callbacks.append(TimeBudgetProgressBar(eval_cb, config.max_seconds) if config.max_seconds else ProgressBarCallback())
+    if remaining <= 0:
+        logger.info("%s is already trained to step %d (total_timesteps %d): nothing to train", out, model.num_timesteps,
+                    config.total_timesteps)  # fmt: skip
     try:
         if remaining > 0:
             model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=False, tb_log_name="rl2")
@@ -416,7 +442,6 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True) -> R
     if eval_cb.stopped_early:  # the rollout cut by max_seconds was never trained on
         model.num_timesteps = eval_cb.trained_timesteps
     if not eval_cb.history or eval_cb.history[-1]["timesteps"] != model.num_timesteps:
-        eval_cb.model = model
         eval_cb.evaluate()
     eval_cb.checkpoint()
     save_model_atomic(model, out / MODEL_FILE)
@@ -449,61 +474,80 @@ def parse_kwargs(items: list[str] | None) -> dict[str, Any]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", required=True, help="env id, e.g. RL2Bandit-v0")
-    parser.add_argument("--env-kwargs", nargs="*", default=[], metavar="KEY=VALUE", help="env kwargs, e.g. num_arms=5")
+    parser.add_argument("--env-kwargs", nargs="*", default=None, metavar="KEY=VALUE", help="env kwargs, e.g. num_arms=5")
     parser.add_argument("--timesteps", type=float, default=None,
                         help="total environment steps, e.g. 2e6 (default: 1e6; with --max-minutes, a cap of "
                              f"{TIME_BUDGET_STEP_CAP:,} so that the time limit ends training)")  # fmt: skip
     parser.add_argument("--n-envs", type=int, default=None, help="parallel trials (default: per-env default)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=None, help="training seed (default 0)")
     parser.add_argument("--out", default=None, help="output folder (default runs/<env>-s<seed>)")
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
                         help="override defaults, e.g. learning_rate=3e-4 policy_kwargs.gru_hidden_size=256")
-    parser.add_argument("--eval-every", type=float, default=0,
+    parser.add_argument("--eval-every", type=float, default=None,
                         help="steps between evaluations on validation tasks (0: 20 per run; with --max-minutes and no "
                              f"--timesteps, every {TIME_BUDGET_EVAL_EVERY:,})")  # fmt: skip
     parser.add_argument(
-        "--eval-trials", type=int, default=500,
-        help="validation trials per evaluation (held out of training; not the test tasks of rl2 evaluate)",
+        "--eval-trials", type=int, default=None,
+        help="validation trials per evaluation (default 500; held out of training, not the test tasks of rl2 evaluate)",
     )  # fmt: skip
-    parser.add_argument("--checkpoint-every", type=float, default=0, help="steps between checkpoints (0: at evaluations)")
-    parser.add_argument("--max-minutes", type=float, default=0,
+    parser.add_argument("--checkpoint-every", type=float, default=None, help="steps between checkpoints (0, the default: at evaluations)")
+    parser.add_argument("--max-minutes", type=float, default=None,
                         help="stop training after this much wall-clock time, evaluations excluded, earlier sessions of "
                              "a resumed run included (0: none)")  # fmt: skip
     parser.add_argument("--resume", action="store_true",
-                        help="continue from the output folder's checkpoint, with its saved settings; --hyperparams may "
-                             "change the PPO ones, e.g. learning_rate=3e-4 batch_size=6400")  # fmt: skip
+                        help="continue from the output folder's checkpoint, with its saved settings (env kwargs, seed, "
+                             "budgets, evaluations) unless given again; --hyperparams may change the PPO ones, e.g. "
+                             "learning_rate=3e-4 batch_size=6400; a larger --max-minutes or --timesteps trains further")  # fmt: skip
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the training run already in the output folder (default: refuse)")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for small GRUs)")
     parser.add_argument("--device", default="cpu", help="torch device (cpu is fastest for these small GRUs)")
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The :class:`TrainConfig` of the ``train`` CLI arguments.
+
+    With ``--resume`` and a run in the output folder, every setting not given on the command line
+    is the run's saved one (its hyperparameters updated by ``--hyperparams``), not today's default.
+    """
     hyper = parse_kwargs(args.hyperparams)
     if args.n_envs is not None:
         hyper["n_envs"] = args.n_envs
-    out = args.out or f"runs/{args.env}-s{args.seed}"
-    timesteps, eval_every = args.timesteps, args.eval_every
-    if timesteps is None:  # a time-limited run is limited by its time, not by the default step count
-        timesteps = TIME_BUDGET_STEP_CAP if args.max_minutes else DEFAULT_TIMESTEPS
-        if args.max_minutes and not eval_every:
-            eval_every = TIME_BUDGET_EVAL_EVERY
+    out = args.out or f"runs/{args.env}-s{0 if args.seed is None else args.seed}"
+    given = {
+        "env_kwargs": None if args.env_kwargs is None else parse_kwargs(args.env_kwargs),
+        "seed": args.seed,
+        "total_timesteps": None if args.timesteps is None else int(args.timesteps),
+        "eval_every": None if args.eval_every is None else int(args.eval_every),
+        "eval_trials": args.eval_trials,
+        "checkpoint_every": None if args.checkpoint_every is None else int(args.checkpoint_every),
+        "max_seconds": None if args.max_minutes is None else 60.0 * args.max_minutes,
+    }
     if args.resume and (Path(out) / CONFIG_FILE).exists():
-        # resume with the run's own settings, not today's defaults; --hyperparams changes them
-        saved = read_config(out)["hyperparams"]
+        saved = read_config(out)
+        for key, value in given.items():
+            if value is None:
+                given[key] = saved[key]
         if isinstance(hyper.get("policy_kwargs"), dict):
-            hyper["policy_kwargs"] = {**saved.get("policy_kwargs", {}), **hyper["policy_kwargs"]}
-        hyper = {**saved, **hyper}
+            hyper["policy_kwargs"] = {**saved["hyperparams"].get("policy_kwargs", {}), **hyper["policy_kwargs"]}
+        hyper = {**saved["hyperparams"], **hyper}
+    max_seconds = given["max_seconds"] or 0.0
+    if given["total_timesteps"] is None:  # a time-limited run is limited by its time, not by the default step count
+        given["total_timesteps"] = TIME_BUDGET_STEP_CAP if max_seconds else DEFAULT_TIMESTEPS
+        if max_seconds and not given["eval_every"]:
+            given["eval_every"] = TIME_BUDGET_EVAL_EVERY
     return TrainConfig(
         env_id=args.env,
-        env_kwargs=parse_kwargs(args.env_kwargs),
-        total_timesteps=int(timesteps),
-        seed=args.seed,
+        env_kwargs=given["env_kwargs"] or {},
+        total_timesteps=given["total_timesteps"],
+        seed=given["seed"] or 0,
         out=out,
         hyperparams=hyper,
-        eval_every=int(eval_every),
-        eval_trials=args.eval_trials,
-        checkpoint_every=int(args.checkpoint_every),
-        max_seconds=60.0 * args.max_minutes,
+        eval_every=given["eval_every"] or 0,
+        eval_trials=500 if given["eval_trials"] is None else given["eval_trials"],
+        checkpoint_every=given["checkpoint_every"] or 0,
+        max_seconds=max_seconds,
         threads=args.threads,
         device=args.device,
     )
@@ -512,7 +556,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     try:
-        train(config, resume=args.resume, progress=not args.no_progress)
+        train(config, resume=args.resume, progress=not args.no_progress, overwrite=args.overwrite)
     except KeyboardInterrupt:
         return 130
     print(f"model: {Path(config.out) / MODEL_FILE} (best validation score: {BEST_MODEL_FILE})   "

@@ -125,6 +125,48 @@ def test_resume_keeps_the_runs_settings_and_may_change_ppo_ones(run_dir, tmp_pat
         main(args + ["--resume", "--timesteps", "4096", "--hyperparams", "n_steps=32"])
 
 
+def test_resume_without_arguments_takes_every_saved_setting(run_dir, tmp_path):
+    import argparse
+    import shutil
+
+    from rl2_agent.train import add_arguments, config_from_args
+
+    out = tmp_path / "bare"
+    shutil.copytree(run_dir, out)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    config = config_from_args(parser.parse_args(["--env", "RL2Bandit-v0", "--out", str(out), "--resume"]))
+    assert config.env_kwargs == {"num_arms": 3, "episodes_per_trial": 5}
+    assert (config.total_timesteps, config.eval_every, config.eval_trials) == (1024, 512, 20)
+    assert config.hyperparams["n_steps"] == 16
+    config = config_from_args(parser.parse_args(["--env", "RL2Bandit-v0", "--out", str(out), "--resume", "--timesteps", "2048"]))
+    assert (config.total_timesteps, config.eval_trials) == (2048, 20)
+
+
+def test_resuming_a_finished_run_trains_nothing_and_logs_nothing_twice(run_dir, tmp_path):
+    import shutil
+
+    out = tmp_path / "finished"
+    shutil.copytree(run_dir, out)
+    before = (out / "eval_log.csv").read_text()
+    assert main(["train", "--env", "RL2Bandit-v0", "--out", str(out), "--resume", "--no-progress"]) == 0
+    assert (out / "eval_log.csv").read_text() == before
+    assert load_model(out).num_timesteps == 1024
+
+
+def test_a_new_run_refuses_a_folder_with_a_run_unless_overwrite(run_dir, tmp_path):
+    import shutil
+
+    out = tmp_path / "taken"
+    shutil.copytree(run_dir, out)
+    with pytest.raises(FileExistsError, match=r"already holds a training run \(model.zip, checkpoint.zip\): continue it with --resume"):
+        main(tiny_train_args(out, timesteps=512))
+    assert load_model(out).num_timesteps == 1024  # untouched
+    assert main(tiny_train_args(out, timesteps=512) + ["--overwrite"]) == 0
+    assert load_model(out).num_timesteps == 512
+    assert [int(r["timesteps"]) for r in csv.DictReader((out / "eval_log.csv").open())] == [512]
+
+
 def test_ctrl_c_leaves_a_usable_checkpoint(tmp_path, monkeypatch):
     calls = {"n": 0}
     original = HeldOutEvalCallback._on_step
@@ -177,6 +219,9 @@ def test_a_time_limited_run_stops_on_time_with_a_time_progress_bar(tmp_path, cap
     assert 0 < model.num_timesteps < 10**6
     state = json.loads((tmp_path / "checkpoint.json").read_text())
     assert 2.0 <= state["train_seconds"] < 10.0
+    # the rollout cut by the time limit was never trained on: logs and checkpoint count trained steps only
+    assert state["num_timesteps"] == model.num_timesteps and model.num_timesteps % (8 * 16) == 0
+    assert int(list(csv.DictReader((tmp_path / "eval_log.csv").open()))[-1]["timesteps"]) == model.num_timesteps
     bar = capsys.readouterr().err
     assert "training (wall-clock budget)" in bar and "/2" in bar and f"{model.num_timesteps:,} steps" in bar
 
