@@ -284,11 +284,13 @@ def evaluate_run(
 ) -> TrialResults:
     """Evaluate a saved run on held-out trials (by default on the env it was trained on).
 
-    ``which`` picks the model: ``"final"`` or ``"best"`` (see :func:`load_run`).
+    ``env_kwargs`` override the run's own (e.g. ``{"arm_prior": "normal"}`` for the OOD test keeps
+    the trained ``num_arms`` and ``episodes_per_trial``). ``which`` picks the model: ``"final"`` or
+    ``"best"`` (see :func:`load_run`).
     """
     model, config = load_run(run_dir, which)
     env_id = env_id or config["env_id"]
-    env_kwargs = config["env_kwargs"] if env_kwargs is None else env_kwargs
+    env_kwargs = {**config["env_kwargs"], **(env_kwargs or {})}
     check_observation_space(model, env_id, env_kwargs)
     return run_trials(SB3RecurrentAgent(model, deterministic), env_id, env_kwargs, n_trials, seed, record=record)
 
@@ -345,7 +347,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--model", choices=["final", "best"], default="final",
         help="final: model.zip; best: best_model.zip, the best validation score during training",
     )  # fmt: skip
-    parser.add_argument("--env-kwargs", nargs="*", default=None, metavar="KEY=VALUE", help="evaluate on other env kwargs")
+    parser.add_argument("--env-kwargs", nargs="*", default=None, metavar="KEY=VALUE", help="override the run's env kwargs, e.g. arm_prior=normal (the others stay as trained)")
     parser.add_argument("--out", default=None, help="where to write eval.json / eval.png (default: the run folder)")
 
 

@@ -53,6 +53,10 @@ class Entry:
         """The paper column this entry is compared with."""
         return "rl2" if self.run_dir is not None else self.label
 
+    def cell_run(self, cell: Any) -> str:
+        """The run folder of ``cell``: ``run_dir`` with ``{n}`` and ``{k}`` replaced by the cell's (e.g. runs/bandit_{n}_{k})."""
+        return str(self.run_dir).format(n=cell.episodes, k=cell.arms)
+
 
 def parse_entries(family: str, text: str | None) -> list[Entry]:
     """``"random,ucb1,rl2=runs/x"`` -> entries; every baseline of the family when empty."""
@@ -73,6 +77,31 @@ def parse_entries(family: str, text: str | None) -> list[Entry]:
     if len(set(labels)) != len(labels):
         raise ValueError(f"duplicate agent labels in {text!r}")
     return entries
+
+
+def check_runs(family: str, cells: list[Any], entries: list[Entry]) -> None:
+    """Raise ``ValueError`` before any evaluation if a run entry cannot fill a cell: no run folder, or a
+    run trained on another env id or other env kwargs than the cell's (one run per cell: put ``{n}``
+    and ``{k}`` in the path)."""
+    from rl2_agent.baselines import ENV_IDS
+    from rl2_agent.train import CONFIG_FILE
+
+    runs = [(entry, cell, Path(entry.cell_run(cell))) for entry in entries if entry.run_dir is not None for cell in cells]
+    for entry, cell, run_dir in runs:
+        if not run_dir.exists():
+            raise ValueError(f"run folder {run_dir} of {entry.label}={entry.run_dir} (cell {cell.key}) does not exist")
+    for entry, cell, run_dir in runs:
+        if not (run_dir / CONFIG_FILE).exists():
+            raise ValueError(f"{run_dir} of {entry.label}={entry.run_dir} (cell {cell.key}) is not a training run folder (no {CONFIG_FILE})")
+        config = json.loads((run_dir / CONFIG_FILE).read_text())
+        wanted = cell.env_kwargs()
+        trained = {k: config["env_kwargs"].get(k) for k in wanted}
+        if config["env_id"] != ENV_IDS[family] or trained != wanted:
+            raise ValueError(
+                f"{entry.label}={entry.run_dir}: {run_dir} was trained on {config['env_id']} {config['env_kwargs']}, "
+                f"cell {cell.key} needs {ENV_IDS[family]} {wanted}; give one run per cell with {{n}} and {{k}} in "
+                f"the path, e.g. {entry.label}=runs/bandit_{{n}}_{{k}}"
+            )
 
 
 # --------------------------------------------------------------------------------------
@@ -114,8 +143,7 @@ def evaluate_cell(family: str, cell: Any, entries: list[Entry], n_trials: int, s
     for entry in entries:
         start = time.perf_counter()
         if entry.run_dir is not None:  # a trained run: stochastic policy, state reset at trial starts
-            run_dir = str(entry.run_dir).format(n=cell.episodes, k=cell.arms)  # e.g. runs/bandit_{n}_{k}
-            result = evaluate_run(run_dir, env_id, env_kwargs, n_trials, seed, record=record)
+            result = evaluate_run(entry.cell_run(cell), env_id, env_kwargs, n_trials, seed, record=record)
         else:
             agent = make_agent(family, entry.label, spec, seed=seed)
             result = run_trials(agent, env_id, env_kwargs, n_trials, seed, record=record)
@@ -220,6 +248,7 @@ def compute_table(
 
     from rl2_agent.paper import paper_value
 
+    check_runs(family, cells, entries)
     table = Table({}, {}, [])
     with Progress(console=Console(stderr=True), transient=True, disable=not progress) as bar:
         task = bar.add_task("cells", total=len(cells))
@@ -262,11 +291,7 @@ def run(args: argparse.Namespace) -> int:
         entries = parse_entries(family, args.agents)
         if args.trials < 2:
             raise ValueError(f"--trials must be an integer >= 2, got {args.trials}")
-        for entry in entries:
-            for cell in cells:
-                run_dir = None if entry.run_dir is None else Path(str(entry.run_dir).format(n=cell.episodes, k=cell.arms))
-                if run_dir is not None and not run_dir.exists():
-                    raise ValueError(f"run folder {run_dir} of {entry.label}={entry.run_dir} (cell {cell.key}) does not exist")
+        check_runs(family, cells, entries)
     except ValueError as err:
         logger.error("%s", err)
         return 2

@@ -110,6 +110,9 @@ class TrainConfig:
                 f"evaluations read raw trial observations), got {normalize!r}"
             )
         hp = self.hyperparams
+        for name in ("n_envs", "n_steps", "batch_size", "n_epochs"):
+            if int(hp[name]) < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {hp[name]!r}")
         rollout = int(hp["n_envs"]) * int(hp["n_steps"])
         if int(hp["batch_size"]) > rollout:  # SB3 would silently use the whole rollout as one minibatch
             raise ValueError(

@@ -299,3 +299,16 @@ def test_table_run_dir_template_is_filled_per_cell(tmp_path, caplog):
                  "--trials", "5"])
     assert code == 2
     assert f"run folder {tmp_path}/b_10_3 of rl2=" in caplog.text and "(cell 10,3)" in caplog.text
+
+
+def test_table_refuses_a_run_trained_for_another_cell(tmp_path, caplog):
+    from rl2_agent.__main__ import main
+
+    run = tmp_path / "b"
+    run.mkdir()
+    config = {"env_id": "RL2Bandit-v0", "env_kwargs": {"num_arms": 5, "episodes_per_trial": 10}}
+    (run / "config.json").write_text(json.dumps(config))
+    with caplog.at_level(logging.ERROR):
+        assert main(["table", "--family", "bandit", "--cells", "10,5 100,5", "--agents", f"rl2={run}", "--trials", "5"]) == 2
+    assert "was trained on RL2Bandit-v0 {'num_arms': 5, 'episodes_per_trial': 10}, cell 100,5 needs" in caplog.text
+    assert "rl2=runs/bandit_{n}_{k}" in caplog.text

@@ -266,6 +266,8 @@ def test_independent_evaluation_reproduces_the_score(run_dir):
         ({"total_timesteps": -5}, "total_timesteps must be an integer >= 1"),
         ({"hyperparams": {"learning_rat": 1e-3}}, "unknown hyperparameter 'learning_rat'"),
         ({"threads": 0}, "threads must be an integer >= 1"),
+        ({"hyperparams": {"n_envs": 0}}, "n_envs must be an integer >= 1, got 0"),
+        ({"hyperparams": {"n_steps": 0}}, "n_steps must be an integer >= 1, got 0"),
         ({"hyperparams": {"n_envs": 4, "n_steps": 100, "batch_size": 1600}},
          r"batch_size \(1600\) must be <= one rollout, n_envs \* n_steps = 4 \* 100 = 400"),
     ],
@@ -278,6 +280,12 @@ def test_bad_train_config_errors(kwargs, match):
 def test_wrong_observation_shape_for_checkpoint(run_dir):
     with pytest.raises(ValueError, match="the model expects observations"):
         evaluate_run(run_dir, env_kwargs={"num_arms": 5, "episodes_per_trial": 5}, n_trials=2)
+
+
+def test_evaluate_env_kwargs_override_the_trained_ones(run_dir):
+    ood = evaluate_run(run_dir, env_kwargs={"arm_prior": "normal"}, n_trials=20)
+    assert ood.env_kwargs == {"num_arms": 3, "episodes_per_trial": 5, "arm_prior": "normal"}
+    assert ood.episode_returns.shape == (20, 5)
 
 
 def test_parse_kwargs():
