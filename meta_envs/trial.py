@@ -474,6 +474,17 @@ class TrialEnv(gym.Env):
 # --------------------------------------------------------------------------------------
 # the batched trial env (numpy arrays, same semantics)
 # --------------------------------------------------------------------------------------
+def _noise_rng(seed: int | None) -> np.random.Generator:
+    """The generator of a batched env's noise (rewards, transitions, resampled tasks) after ``reset(seed=seed)``.
+
+    Its stream is independent of env 0's task, which ``seeding.np_random(seed)`` draws: sharing that
+    generator's stream would replay the task's draws as the first trial's noise.
+    """
+    if seed is None:
+        return seeding.np_random(None)[0]
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=(1,))))
+
+
 class BatchedTrialEnv(gym.vector.VectorEnv):
     """``num_envs`` trials stepped together in numpy, with the semantics of :class:`TrialEnv`.
 
@@ -484,7 +495,9 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
     gymnasium's ``SyncVectorEnv`` puts the final step's info).
 
     ``reset(seed=s)`` gives env ``i`` the task that ``TrialEnv.reset(seed=s + i)`` gives (a list
-    of seeds is used as is), so held-out evaluation tasks are the same in both.
+    of seeds is used as is), so held-out evaluation tasks are the same in both; the noise of the
+    trials (rewards, transitions, the tasks of later trials) comes from one generator seeded by the
+    first seed, on a stream independent of the tasks' draws.
     ``reset(options={"tasks": [...]})`` sets the tasks explicitly. ``time_inputs`` as in
     :class:`TrialEnv`.
     """
@@ -571,7 +584,7 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
             seeds = list(seed) if isinstance(seed, (list, tuple, np.ndarray)) else [int(seed) + i for i in range(n)]
             if len(seeds) != n:
                 raise ValueError(f"seed must be an int or a list of {n} ints, got {len(seeds)} seeds")
-            self._rng, _ = seeding.np_random(int(seeds[0]) if seeds[0] is not None else None)
+            self._rng = _noise_rng(seeds[0])
         if options and "tasks" in options:  # explicit tasks; a seed then seeds the noise only
             tasks = list(options["tasks"])
             if len(tasks) != n:

@@ -1,7 +1,9 @@
 """``python -m rl2_agent <command>`` (also the ``rl2`` console script).
 
 Each command lives in its own module, which exposes ``add_arguments(parser)`` and ``run(args)``;
-modules are imported only when their command runs.
+modules are imported only when their command runs. :func:`main` raises the commands' errors (for
+use from Python and tests); :func:`cli`, the command line's entry point, prints a user error
+(bad value, missing file, a run folder in the way) as ``rl2 COMMAND: error: ...`` and exits with 2.
 """
 
 from __future__ import annotations
@@ -39,5 +41,20 @@ def main(argv: list[str] | None = None) -> int:
     return int(result or 0)
 
 
+#: What a user's input causes (the message names the parameter or the file); anything else is a bug: traceback.
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError)
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """The ``rl2`` / ``python -m rl2_agent`` entry point: :func:`main` with user errors as one line."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return main(argv)
+    except USER_ERRORS as err:
+        command = next((a for a in argv if a in COMMANDS), None)
+        print(f"{'rl2' if command is None else 'rl2 ' + command}: error: {err}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli())

@@ -164,6 +164,11 @@ def run_trials(
         raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
     if tasks is not None and len(tasks) != n_trials:
         raise ValueError(f"got {len(tasks)} tasks for {n_trials} trials")
+    if tasks is not None and gym.spec(env_id).vector_entry_point is None:
+        raise ValueError(
+            f"tasks= needs an id with a batched implementation; {env_id} has none: play the tasks of seeds instead "
+            "(trial i is the task of reset(seed=seed + i), see held_out_tasks)"
+        )
     env_kwargs = dict(env_kwargs or {})
     start = time.perf_counter()
     rows: list[np.ndarray] = []

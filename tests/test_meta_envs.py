@@ -447,3 +447,18 @@ def test_time_inputs_need_a_bool_and_a_fixed_trial_length():
     env = TrialEnv(GridNav(), steps_per_trial=30, time_inputs=True)
     obs, _ = env.reset(seed=0)
     assert obs[env.obs_layout["time"]].tolist() == [0.0, 0.0]
+
+
+def test_batched_noise_is_independent_of_the_seeded_task():
+    # env 0's task and the reward noise must not replay the same draws: the first pull of arm 0
+    # pays 1 with probability E[p] = 0.5 over seeded resets, as in the single env
+    venv = gym.make_vec("RL2Bandit-v0", num_envs=1, vectorization_mode="vector_entry_point")
+    rewards = []
+    for seed in range(600):
+        venv.reset(seed=seed)
+        rewards.append(venv.step(np.array([0]))[1][0])
+    assert 0.43 < np.mean(rewards) < 0.57
+    venv.reset(seed=3)
+    first = [venv.step(np.array([a % 5]))[1][0] for a in range(10)]
+    venv.reset(seed=3)
+    assert [venv.step(np.array([a % 5]))[1][0] for a in range(10)] == first  # still deterministic

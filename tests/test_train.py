@@ -12,7 +12,7 @@ import pytest
 import torch as th
 
 from rl2_agent.__main__ import main
-from rl2_agent.evaluate import EVAL_SEED, VALIDATION_SEED, SB3RecurrentAgent, evaluate_run, run_trials
+from rl2_agent.evaluate import EVAL_SEED, VALIDATION_SEED, SB3RecurrentAgent, evaluate_run, held_out_tasks, run_trials
 from rl2_agent.train import HeldOutEvalCallback, TrainConfig, load_model, make_training_env, parse_kwargs, train
 
 TINY = ["n_steps=16", "batch_size=64", "n_epochs=2", "policy_kwargs.gru_hidden_size=16"]
@@ -282,10 +282,28 @@ def test_wrong_observation_shape_for_checkpoint(run_dir):
         evaluate_run(run_dir, env_kwargs={"num_arms": 5, "episodes_per_trial": 5}, n_trials=2)
 
 
+def test_run_trials_refuses_explicit_tasks_it_cannot_set():
+    from rl2_agent.baselines.gridworld import ConstantAgent
+
+    tasks = held_out_tasks("RL2GridWorld-v0", {}, 2, seed=5)
+    with pytest.raises(ValueError, match="tasks= needs an id with a batched implementation; RL2GridWorld-v0 has none"):
+        run_trials(ConstantAgent(), "RL2GridWorld-v0", {}, n_trials=2, tasks=tasks)
+
+
 def test_evaluate_env_kwargs_override_the_trained_ones(run_dir):
     ood = evaluate_run(run_dir, env_kwargs={"arm_prior": "normal"}, n_trials=20)
     assert ood.env_kwargs == {"num_arms": 3, "episodes_per_trial": 5, "arm_prior": "normal"}
     assert ood.episode_returns.shape == (20, 5)
+
+
+def test_the_command_line_reports_user_errors_in_one_line(tmp_path, capsys):
+    from rl2_agent.__main__ import cli
+
+    assert cli(["evaluate", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rl2 evaluate: error: ") and "config.json not found" in err and "Traceback" not in err
+    assert cli(["train", "--env", "RL2Bandit-v0", "--env-kwargs", "num_arms=0", "--no-progress"]) == 2
+    assert "num_arms" in capsys.readouterr().err
 
 
 def test_parse_kwargs():
