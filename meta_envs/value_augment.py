@@ -12,16 +12,20 @@ Description
       0. A time-limit truncation is not a termination (its ``s'`` is counted). An untried
       ``(s, a)`` is a self-loop with reward 0. States enter the model as they are visited.
     * after every step the model row of the visited ``(s, a)`` is updated and ``Q`` is re-estimated
-      by value iteration (:func:`value_iteration`) with ``gamma`` (default 1): at most ``horizon``
-      backups, where the task horizon is the family's ``episode_length`` if it has one (bandit:
-      1, tabular MDP: 10), else the trial length ``H`` (RL^3 gridworlds, whose episodes have no
-      time limit); stopping early when the max Bellman error ``max |Q_{k+1} - Q_k|`` is below
-      ``vi_tolerance`` (0.01). With ``gamma = 1`` every solve starts from ``Q = 0``, so ``Q`` is
-      exactly the finite-horizon ``Q_horizon`` of the current model (or the value where the
-      iteration from 0 stopped early). With ``gamma < 1`` a solve starts from the previous step's
-      ``Q`` (warm start) when the previous solve converged: the discounted Bellman operator has a
-      unique fixed point, so a warm start reaches the same values up to the tolerance. (With
-      ``gamma = 1`` it would not: an untried action is a free self-loop, any value above the
+      by value iteration (:func:`value_iteration`) with ``gamma`` (default 1), stopping early when
+      the max Bellman error ``max |Q_{k+1} - Q_k|`` is below ``vi_tolerance`` (0.01).
+      With ``gamma = 1`` (the paper's): at most ``horizon`` backups, where the task horizon is the
+      family's ``episode_length`` if it has one (bandit: 1, tabular MDP: 10), else the trial
+      length ``H`` (RL^3 gridworlds, whose episodes have no time limit); every solve starts from
+      ``Q = 0``, so ``Q`` is exactly the finite-horizon ``Q_horizon`` of the current model (or the
+      value where the iteration from 0 stopped early).
+      With ``gamma < 1``: ``Q`` is the discounted fixed point of the current model, to the
+      tolerance. A solve starts from the previous step's ``Q`` (warm start) and may take up to
+      ``max(horizon, ceil(log(tol (1 - gamma) / R) / log(gamma)))`` backups, ``R`` the largest
+      ``|R(s, a)|`` of the model: enough to converge from ``Q = 0``, so a warm and a cold solve
+      agree up to the tolerance. (A cap of ``horizon`` backups would stop a cold solve at the
+      finite-horizon value, which a warm start does not reproduce.) (With
+      ``gamma = 1`` a warm start would not agree: an untried action is a free self-loop, any value above the
       tried actions' is then a fixed point at that state, and a warm start keeps values that
       newer data lowered: on 13x13 gridworlds played epsilon-greedily on ``Q``, warm and cold
       ``Q`` differed by more than 0.1 at about 40% of the steps, by up to 45.)
@@ -134,7 +138,8 @@ class TabularValueEstimator:
     num_states, num_actions:
         Sizes of the task family's ``Discrete`` spaces.
     horizon:
-        Maximum number of backups per solve (the task horizon).
+        Maximum number of backups per solve (the task horizon); with ``gamma < 1``, at least as
+        many as converge from ``Q = 0`` (see the module docstring).
     gamma:
         Discount factor in (0, 1].
     tolerance:
@@ -190,11 +195,15 @@ class TabularValueEstimator:
     def solve(self) -> int:
         """Re-estimate ``Q`` of the visited states by value iteration; return the number of backups."""
         n, A = self.num_visited, self.num_actions
+        budget = self.horizon
+        if self.gamma < 1.0:  # enough backups to converge from Q = 0: the discounted fixed point
+            r_max = max(float(np.abs(self._rewards[: n * A]).max(initial=0.0)), self.tolerance)
+            budget = max(budget, int(np.ceil(np.log(self.tolerance * (1.0 - self.gamma) / r_max) / np.log(self.gamma))) + 1)
         q, backups, converged = value_iteration(
             self._transitions[: n * A, :n],
             self._rewards[: n * A],
             A,
-            self.horizon,
+            budget,
             self.tolerance,
             self.gamma,
             self._q[:n] if self._warm else None,
