@@ -94,6 +94,9 @@ _PER_ENV: dict[str, dict[str, Any]] = {
     # tiles. Standing still (-250 on 11x11) is a local optimum: with ent_coef 0.01 and lambda 0.99
     # both RL^2 and RL^3 settled there within 1.5M steps. ent_coef 0.05 keeps them exploring;
     # lambda 0.95 beat 0.99 (held-out -256 vs -325 after 12 min, one seed each; docs/results.md).
+    # But it also keeps the sampled policy near a random walk (entropy 1.34 of 1.61 nats after 106 min):
+    # continuing with ent_coef=0.01 (rl2 train --resume --hyperparams ent_coef=0.01) gained 50-95 points in
+    # 35 min (session 8). Untested from scratch, so not the default.
     "RL2GridWorld-v0": {"ent_coef": 0.05, "gae_lambda": 0.95, **REWARD_SCALING},
 }
 
