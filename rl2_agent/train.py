@@ -57,7 +57,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList, Progr
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 import meta_envs  # noqa: F401
-from rl2_agent.curves import EVAL_LOG, EVAL_LOG_COLUMNS
+from rl2_agent.curves import EVAL_LOG, EVAL_LOG_COLUMNS, read_eval_log
 from rl2_agent.envs import make_vec_env
 from rl2_agent.evaluate import VALIDATION_SEED, SB3RecurrentAgent, check_observation_space, run_trials
 from rl2_agent.hyperparams import DEFAULT_TIMESTEPS, TIME_BUDGET_EVAL_EVERY, TIME_BUDGET_STEP_CAP, get_hyperparams
@@ -423,8 +423,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True, over
         if best is not None and (out / BEST_MODEL_FILE).exists():
             eval_cb.best = best
         if (out / EVAL_LOG).exists():  # earlier sessions' evaluations, so that none is repeated
-            with (out / EVAL_LOG).open(newline="") as f:
-                eval_cb.history = [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+            log = read_eval_log(out)
+            eval_cb.history = [dict(zip(EVAL_LOG_COLUMNS, row)) for row in zip(*(getattr(log, c) for c in EVAL_LOG_COLUMNS))]
     callbacks: list[BaseCallback] = [eval_cb]
     if progress:
         callbacks.append(TimeBudgetProgressBar(eval_cb, config.max_seconds) if config.max_seconds else ProgressBarCallback())
