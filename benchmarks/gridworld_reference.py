@@ -125,7 +125,6 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(str(err))
 
     table: dict[str, Any] = {}
-    rows = []
     for name in names:
         start = time.perf_counter()
         plays = reference_plays(GRIDS[name], args.trials, args.eval_seed) | model_plays(models, GRIDS[name])
@@ -137,14 +136,13 @@ def main(argv: list[str] | None = None) -> None:
             "behaviour": {agent: grid_behaviour(res) for agent, res in results.items()},
             "seconds": seconds,
         }
-        rows.append(name)
         print(f"{name}: {len(plays)} agents x {args.trials} trials in {seconds:.0f} s", file=sys.stderr, flush=True)
     agents = list(next(iter(table.values()))["scores"])
 
     print(f"mean trial return +- s.e. on {args.trials} held-out tasks (seeds {args.eval_seed}..)\n")
     print("| grid | " + " | ".join(agents) + " | paper RL^2 | paper RL^3 | seconds |")
     print("|---" * (len(agents) + 4) + "|")
-    for name in rows:
+    for name in table:
         scores, paper = table[name]["scores"], RL3_PAPER[name]
         cells = [f"{scores[a][0]:.1f} ± {scores[a][1]:.1f}" for a in agents]
         cells += [f"{paper[k][0]:.0f} ± {paper[k][1]:.0f}" for k in ("rl2", "rl3")]
@@ -152,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     print("\nbehaviour (rl2_agent.baselines.gridworld.grid_behaviour)\n")
     print("| grid | agent | " + " | ".join(BEHAVIOUR_KEYS) + " |")
     print("|---" * (len(BEHAVIOUR_KEYS) + 2) + "|")
-    for name in rows:
+    for name in table:
         for agent, figures in table[name]["behaviour"].items():
             print(f"| {name} | {agent} | " + " | ".join(_cell(k, figures[k]) for k in BEHAVIOUR_KEYS) + " |")
     if args.out:

@@ -352,7 +352,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--model", choices=["final", "best"], default="final",
         help="final: model.zip; best: best_model.zip, the best validation score during training",
     )  # fmt: skip
-    parser.add_argument("--env-kwargs", nargs="*", default=None, metavar="KEY=VALUE", help="override the run's env kwargs, e.g. arm_prior=normal (the others stay as trained)")
+    parser.add_argument("--env-kwargs", nargs="*", default=None, metavar="KEY=VALUE",
+                        help="override the run's env kwargs, e.g. arm_prior=normal (the others stay as trained)")  # fmt: skip
     parser.add_argument("--out", default=None, help="where to write eval.json / eval.png (default: the run folder)")
 
 

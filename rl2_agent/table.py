@@ -84,16 +84,17 @@ def check_runs(family: str, cells: list[Any], entries: list[Entry]) -> None:
     run trained on another env id or other env kwargs than the cell's (one run per cell: put ``{n}``
     and ``{k}`` in the path)."""
     from rl2_agent.baselines import ENV_IDS
-    from rl2_agent.train import CONFIG_FILE
+    from rl2_agent.train import read_config
 
     runs = [(entry, cell, Path(entry.cell_run(cell))) for entry in entries if entry.run_dir is not None for cell in cells]
     for entry, cell, run_dir in runs:
         if not run_dir.exists():
             raise ValueError(f"run folder {run_dir} of {entry.label}={entry.run_dir} (cell {cell.key}) does not exist")
     for entry, cell, run_dir in runs:
-        if not (run_dir / CONFIG_FILE).exists():
-            raise ValueError(f"{run_dir} of {entry.label}={entry.run_dir} (cell {cell.key}) is not a training run folder (no {CONFIG_FILE})")
-        config = json.loads((run_dir / CONFIG_FILE).read_text())
+        try:
+            config = read_config(run_dir)
+        except FileNotFoundError as err:
+            raise ValueError(f"{entry.label}={entry.run_dir} (cell {cell.key}): {err}") from err
         wanted = cell.env_kwargs()
         trained = {k: config["env_kwargs"].get(k) for k in wanted}
         if config["env_id"] != ENV_IDS[family] or trained != wanted:
