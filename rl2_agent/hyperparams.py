@@ -13,6 +13,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from stable_baselines3.common.utils import LinearSchedule
+
 POLICY = "rl2_agent.policies.RL2GRUPolicy"
 
 #: Training budget defaults of ``rl2 train``: steps when no budget is given; with a wall-clock budget
@@ -141,6 +143,46 @@ def get_hyperparams(env_id: str, overrides: dict[str, Any] | None = None) -> dic
         else:
             params[key] = value
     return params
+
+
+#: Settings that may be a schedule. RL Zoo's convention: ``"lin_<value>"`` decays linearly from ``value`` at the
+#: start of training to 0 at ``total_timesteps`` (SB3's ``progress_remaining`` from 1 to 0).
+SCHEDULE_KEYS = ("learning_rate", "clip_range")
+_SCHEDULE_PREFIX = "lin_"
+
+
+def resolve_schedules(params: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``params`` with RL Zoo's ``"lin_<value>"`` strings turned into SB3 schedules.
+
+    ``learning_rate`` and ``clip_range`` may be a positive number or ``"lin_<positive number>"``
+    (``"lin_1e-3"``: 1e-3 at the start, 0 at the end). Configs and ``config.json`` keep the strings;
+    models get :class:`stable_baselines3.common.utils.LinearSchedule` objects (they pickle with the model).
+
+    :raises ValueError: naming the key and the allowed forms, for any other value.
+    """
+    out = dict(params)
+    for key in SCHEDULE_KEYS:
+        if key not in out or out[key] is None:
+            continue
+        value = out[key]
+        start = value
+        if isinstance(value, str) and value.startswith(_SCHEDULE_PREFIX):
+            try:
+                start = float(value[len(_SCHEDULE_PREFIX) :])
+            except ValueError:
+                start = None
+        if isinstance(start, bool) or not isinstance(start, (int, float)) or not start > 0:
+            raise ValueError(
+                f"{key} must be a positive number or 'lin_<positive number>' (RL Zoo's linear schedule to 0, "
+                f"e.g. 'lin_1e-3'), got {value!r}"
+            )
+        out[key] = LinearSchedule(float(start), 0.0, 1.0) if isinstance(value, str) else value
+    return out
+
+
+def is_schedule(value: Any) -> bool:
+    """Whether ``value`` is a ``"lin_<value>"`` schedule string (see :func:`resolve_schedules`)."""
+    return isinstance(value, str) and value.startswith(_SCHEDULE_PREFIX)
 
 
 # Every RecurrentPPO constructor argument that may appear in the defaults or overrides.

@@ -60,7 +60,15 @@ import meta_envs  # noqa: F401
 from rl2_agent.curves import EVAL_LOG, EVAL_LOG_COLUMNS, read_eval_log
 from rl2_agent.envs import make_vec_env
 from rl2_agent.evaluate import VALIDATION_SEED, SB3RecurrentAgent, check_observation_space, run_trials
-from rl2_agent.hyperparams import DEFAULT_TIMESTEPS, TIME_BUDGET_EVAL_EVERY, TIME_BUDGET_STEP_CAP, get_hyperparams
+from rl2_agent.hyperparams import (
+    DEFAULT_TIMESTEPS,
+    SCHEDULE_KEYS,
+    TIME_BUDGET_EVAL_EVERY,
+    TIME_BUDGET_STEP_CAP,
+    get_hyperparams,
+    is_schedule,
+    resolve_schedules,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -119,6 +127,13 @@ class TrainConfig:
                 f"batch_size ({hp['batch_size']}) must be <= one rollout, n_envs * n_steps = {hp['n_envs']} * "
                 f"{hp['n_steps']} = {rollout}; pass a smaller batch_size with --n-envs (e.g. --hyperparams "
                 f"batch_size={rollout // 4})"
+            )
+        resolve_schedules(hp)  # validates learning_rate / clip_range
+        scheduled = [k for k in SCHEDULE_KEYS if is_schedule(hp.get(k))]
+        if scheduled and self.total_timesteps >= TIME_BUDGET_STEP_CAP:
+            raise ValueError(
+                f"{', '.join(f'{k}={hp[k]!r}' for k in scheduled)}: a 'lin_' schedule decays to 0 at total_timesteps, "
+                f"so it needs a step budget (--timesteps), not only a time budget (--max-minutes)"
             )
         if not self.eval_every:
             self.eval_every = max(self.total_timesteps // 20, 1)
@@ -191,7 +206,7 @@ def _resolve_policy(name: str) -> Any:
 
 def build_model(config: TrainConfig, env: Any, tensorboard_log: str | None = None) -> RecurrentPPO:
     """A fresh ``RecurrentPPO`` for ``config`` on the vector env ``env``."""
-    params = {k: v for k, v in config.hyperparams.items() if k not in ("policy", "n_envs", "normalize")}
+    params = resolve_schedules({k: v for k, v in config.hyperparams.items() if k not in ("policy", "n_envs", "normalize")})
     return RecurrentPPO(
         _resolve_policy(config.hyperparams["policy"]),
         env,
@@ -401,7 +416,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True, over
         # custom_objects replace the saved values before the model is set up: schedules, the rollout
         # buffer's gamma / GAE lambda and the optimizer's learning rate all follow the new values
         model = RecurrentPPO.load(out / CHECKPOINT_FILE, env=env, device=config.device, tensorboard_log=tb,
-                                  custom_objects=changed)  # fmt: skip
+                                  custom_objects=resolve_schedules(changed))  # fmt: skip
         check_observation_space(model, config.env_id, config.env_kwargs)
         resumes = [*saved.get("resumes", []), {"at_step": int(model.num_timesteps), "changed": changed}]
         state = json.loads((out / CHECKPOINT_STATE).read_text())

@@ -125,6 +125,36 @@ def test_resume_keeps_the_runs_settings_and_may_change_ppo_ones(run_dir, tmp_pat
         main(args + ["--resume", "--timesteps", "4096", "--hyperparams", "n_steps=32"])
 
 
+def test_linear_schedules_follow_rl_zoo_and_resume(run_dir, tmp_path):
+    import shutil
+
+    out = tmp_path / "lin"
+    shutil.copytree(run_dir, out)
+    args = [a for a in tiny_train_args(out, timesteps=2048) if a not in TINY and a != "--hyperparams"]
+    assert main(args + ["--resume", "--hyperparams", "learning_rate=lin_2e-3", "clip_range=lin_0.3"]) == 0
+    model = load_model(out)
+    assert model.lr_schedule(1.0) == pytest.approx(2e-3) and model.lr_schedule(0.25) == pytest.approx(5e-4)
+    assert model.clip_range(0.5) == pytest.approx(0.15)
+    # SB3 updates progress_remaining after each rollout, so the last update (at step 2048 of 2048) ran at lr 0
+    assert model.policy.optimizer.param_groups[0]["lr"] == 0.0
+    config = json.loads((out / "config.json").read_text())
+    assert config["hyperparams"]["learning_rate"] == "lin_2e-3"  # the config keeps the Zoo's string
+
+
+@pytest.mark.parametrize("value", ["lin_fast", "lin_-1e-3", "fast", -1e-3, 0])
+def test_bad_learning_rate_is_refused_at_construction(value):
+    with pytest.raises(ValueError, match=r"learning_rate must be a positive number or 'lin_<positive number>'"):
+        TrainConfig("RL2Bandit-v0", {"num_arms": 3}, hyperparams={"learning_rate": value})
+
+
+def test_linear_schedule_needs_a_step_budget():
+    from rl2_agent.hyperparams import TIME_BUDGET_STEP_CAP
+
+    with pytest.raises(ValueError, match=r"learning_rate='lin_1e-3': a 'lin_' schedule decays to 0 at total_timesteps"):
+        TrainConfig("RL2Bandit-v0", {"num_arms": 3}, total_timesteps=TIME_BUDGET_STEP_CAP, max_seconds=60,
+                    hyperparams={"learning_rate": "lin_1e-3"})  # fmt: skip
+
+
 def test_resume_without_arguments_takes_every_saved_setting(run_dir, tmp_path):
     import argparse
     import shutil
