@@ -31,7 +31,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from meta_envs.trial import BatchedTrialEnv, TrialEnv, check_choice, check_positive_int, prefer_steps_per_trial, strict_kwargs
+from meta_envs.trial import BatchedTrialEnv, TrialEnv, check_choice, check_positive_int, default_trial_length, strict_kwargs
 
 ARM_PRIORS = ("uniform", "normal")
 
@@ -65,7 +65,7 @@ class BernoulliBandit(gym.Env):
 
     def set_task(self, task: Any) -> None:
         probs = np.asarray(task, dtype=np.float64)
-        if probs.shape != (self.num_arms,) or np.any(probs < 0) or np.any(probs > 1):
+        if probs.shape != (self.num_arms,) or not np.all((probs >= 0) & (probs <= 1)):  # NaN fails too
             raise ValueError(f"task must be {self.num_arms} arm probabilities in [0, 1], got {task!r}")
         self.probs = probs
 
@@ -116,14 +116,14 @@ class BatchedBernoulliBandit:
 @strict_kwargs
 def make_env(
     num_arms: int = 5,
-    episodes_per_trial: int | None = 10,
+    episodes_per_trial: int | None = None,
     arm_prior: str = "uniform",
     steps_per_trial: int | None = None,
     render_mode: str | None = None,
     time_inputs: bool = False,
 ) -> TrialEnv:
     """Entry point of ``RL2Bandit-v0``."""
-    episodes_per_trial, steps_per_trial = prefer_steps_per_trial(episodes_per_trial, steps_per_trial)
+    episodes_per_trial, steps_per_trial = default_trial_length(episodes_per_trial, steps_per_trial, 10)
     return TrialEnv(BernoulliBandit(num_arms, arm_prior), episodes_per_trial, steps_per_trial, render_mode, time_inputs)
 
 
@@ -131,7 +131,7 @@ def make_env(
 def make_vector_env(
     num_envs: int = 1,
     num_arms: int = 5,
-    episodes_per_trial: int | None = 10,
+    episodes_per_trial: int | None = None,
     arm_prior: str = "uniform",
     steps_per_trial: int | None = None,
     render_mode: str | None = None,
@@ -140,5 +140,5 @@ def make_vector_env(
     """Vector entry point of ``RL2Bandit-v0`` (``gym.make_vec(..., vectorization_mode="vector_entry_point")``)."""
     if render_mode is not None:
         raise ValueError("the batched bandit env does not render; use render_mode=None")
-    episodes_per_trial, steps_per_trial = prefer_steps_per_trial(episodes_per_trial, steps_per_trial)
+    episodes_per_trial, steps_per_trial = default_trial_length(episodes_per_trial, steps_per_trial, 10)
     return BatchedTrialEnv(BatchedBernoulliBandit(num_envs, num_arms, arm_prior), episodes_per_trial, steps_per_trial, time_inputs)

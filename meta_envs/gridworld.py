@@ -210,8 +210,7 @@ class GridWorld(gym.Env):
     value_scale = float(TILE_REWARDS[GOAL])
 
     def __init__(self, size: int = 11, variant: str = "standard", render_mode: str | None = None) -> None:
-        size = check_positive_int("size", size)
-        if size not in SIZES:
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size not in SIZES:
             raise ValueError(f"size must be one of {list(SIZES)}, got {size!r}")
         self.size = size
         self.variant = check_choice("variant", variant, VARIANTS)

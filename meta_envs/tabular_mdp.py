@@ -36,7 +36,7 @@ import numpy as np
 from gymnasium import spaces
 
 from meta_envs.trial import (
-    BatchedTrialEnv, TrialEnv, check_choice, check_positive_float, check_positive_int, prefer_steps_per_trial, strict_kwargs,
+    BatchedTrialEnv, TrialEnv, check_choice, check_positive_float, check_positive_int, default_trial_length, strict_kwargs,
 )
 
 REWARD_KINDS = ("gaussian", "deterministic_uniform")
@@ -58,9 +58,12 @@ def sample_mdp(
     shape = lead + (num_states, num_actions, num_states)
     # Dirichlet via normalised Gamma draws; Gamma(1, 1) is Exp(1), which numpy draws ~4x faster
     gam = rng.standard_exponential(shape) if dirichlet_alpha == 1.0 else rng.gamma(dirichlet_alpha, 1.0, shape)
-    transitions = gam / np.maximum(gam.sum(-1, keepdims=True), 1e-300)
-    # guard against all-zero draws for tiny alpha: fall back to a self-loop
-    dead = gam.sum(-1) == 0
+    # Scale each row by its largest draw first: for a small alpha the draws can underflow to subnormal
+    # numbers (a row sum of 1e-310 normalised to 1e-10), and a row of zeros falls back to a self-loop.
+    peak = gam.max(-1, keepdims=True)
+    scaled = np.divide(gam, peak, out=np.zeros_like(gam), where=peak > 0)
+    transitions = scaled / np.maximum(scaled.sum(-1, keepdims=True), 1.0)  # live rows sum to >= 1
+    dead = peak[..., 0] == 0
     if np.any(dead):
         transitions[dead] = np.eye(num_states)[np.nonzero(dead)[-2]]
     if reward_kind == "gaussian":
@@ -108,8 +111,11 @@ class TabularMDP(gym.Env):
         S, A = self.num_states, self.num_actions
         if not isinstance(task, MDPTask) or task.transitions.shape != (S, A, S) or task.rewards.shape != (S, A):
             raise ValueError(f"task must be an MDPTask with transitions of shape {(S, A, S)} and rewards of shape {(S, A)}")
-        if not np.allclose(task.transitions.sum(-1), 1.0):
-            raise ValueError("task.transitions rows must sum to 1")
+        T, R = task.transitions, task.rewards
+        if not (np.all(np.isfinite(T)) and np.all(T >= 0) and np.all(T <= 1) and np.allclose(T.sum(-1), 1.0)):
+            raise ValueError("task.transitions must be probabilities: finite, in [0, 1], each row summing to 1")
+        if not np.all(np.isfinite(R)):
+            raise ValueError("task.rewards must be finite")
         self.task = task
         self._cum = _cumulative(task.transitions)
 
@@ -184,7 +190,7 @@ def make_env(
     num_states: int = 10,
     num_actions: int = 5,
     episode_length: int = 10,
-    episodes_per_trial: int | None = 10,
+    episodes_per_trial: int | None = None,
     reward_kind: str = "gaussian",
     dirichlet_alpha: float = 1.0,
     steps_per_trial: int | None = None,
@@ -192,7 +198,7 @@ def make_env(
     time_inputs: bool = False,
 ) -> TrialEnv:
     """Entry point of ``RL2TabularMDP-v0``."""
-    episodes_per_trial, steps_per_trial = prefer_steps_per_trial(episodes_per_trial, steps_per_trial)
+    episodes_per_trial, steps_per_trial = default_trial_length(episodes_per_trial, steps_per_trial, 10)
     family = TabularMDP(num_states, num_actions, episode_length, reward_kind, dirichlet_alpha)
     return TrialEnv(family, episodes_per_trial, steps_per_trial, render_mode, time_inputs)
 
@@ -203,7 +209,7 @@ def make_vector_env(
     num_states: int = 10,
     num_actions: int = 5,
     episode_length: int = 10,
-    episodes_per_trial: int | None = 10,
+    episodes_per_trial: int | None = None,
     reward_kind: str = "gaussian",
     dirichlet_alpha: float = 1.0,
     steps_per_trial: int | None = None,
@@ -213,7 +219,7 @@ def make_vector_env(
     """Vector entry point of ``RL2TabularMDP-v0``."""
     if render_mode is not None:
         raise ValueError("the batched tabular MDP env does not render; use render_mode=None")
-    episodes_per_trial, steps_per_trial = prefer_steps_per_trial(episodes_per_trial, steps_per_trial)
+    episodes_per_trial, steps_per_trial = default_trial_length(episodes_per_trial, steps_per_trial, 10)
     family = BatchedTabularMDP(
         num_envs,
         num_states=num_states,

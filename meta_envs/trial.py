@@ -113,11 +113,16 @@ def check_trial_length(episodes_per_trial: int | None, steps_per_trial: int | No
     return None, check_positive_int("steps_per_trial", steps_per_trial)
 
 
-def prefer_steps_per_trial(episodes_per_trial: int | None, steps_per_trial: int | None) -> tuple[int | None, int | None]:
-    """The entry points' rule: a given ``steps_per_trial`` replaces ``episodes_per_trial`` (and its default)."""
-    if steps_per_trial is not None:
-        return None, steps_per_trial
-    return episodes_per_trial, None
+def default_trial_length(
+    episodes_per_trial: int | None, steps_per_trial: int | None, default_episodes: int
+) -> tuple[int | None, int | None]:
+    """The entry points' rule: ``episodes_per_trial`` is ``default_episodes`` unless one of the two is given.
+
+    :raises ValueError: when both are given (as :func:`check_trial_length`), or one is not an integer >= 1.
+    """
+    if episodes_per_trial is None and steps_per_trial is None:
+        return check_positive_int("episodes_per_trial", default_episodes), None
+    return check_trial_length(episodes_per_trial, steps_per_trial)
 
 
 # --------------------------------------------------------------------------------------
@@ -190,6 +195,8 @@ def _is_image(space: spaces.Space) -> bool:
 
 def _bounds(space: spaces.Space) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(space, spaces.Discrete):
+        if int(space.start) != 0:  # the one-hot encodings and action checks index from 0
+            raise TypeError(f"Discrete spaces of a task family must start at 0, got {space!r}")
         return np.zeros(space.n, np.float32), np.ones(space.n, np.float32)
     return space.low.reshape(-1).astype(np.float32), space.high.reshape(-1).astype(np.float32)
 
@@ -236,6 +243,18 @@ def build_layout(
     if image:
         return spaces.Dict({"image": inner_obs_space, "context": flat}), layout, flat
     return flat, layout, flat
+
+
+def check_options(options: dict[str, Any] | None, allowed: tuple[str, ...], what: str) -> None:
+    """Raise ``ValueError`` naming the allowed keys if ``options`` (of ``reset``) holds any other."""
+    unknown = sorted(set(options or {}) - set(allowed))
+    if unknown:
+        hint = ""
+        if "task" in unknown and "tasks" in allowed:
+            hint = " (a vector env takes 'tasks', one task per env)"
+        elif "tasks" in unknown and "task" in allowed:
+            hint = " (a single env takes 'task'; 'tasks' is the vector envs' key)"
+        raise ValueError(f"reset options may hold only {list(allowed)} ({what}), got unknown keys {unknown}{hint}")
 
 
 def check_bool(name: str, value: Any) -> bool:
@@ -330,6 +349,7 @@ class TrialEnv(gym.Env):
         self._discrete_act = isinstance(self.action_space, spaces.Discrete)
         self._set_layout()
         self._task: Any = None
+        self._trial_over = False
         self._inner_obs: Any = None
         self._last_action: Any = None
         self._last_reward = 0.0
@@ -398,14 +418,18 @@ class TrialEnv(gym.Env):
         ``reset(seed=s)`` fully determines the task and the trial's randomness, so evaluating
         several agents on seeds ``s0 .. s0+N-1`` compares them on the same N tasks.
         """
+        check_options(options, ("task",), "a task of this family")
         super().reset(seed=seed)
         # the family shares the trial's generator: one seed determines the whole trial
         self.family.np_random = self.np_random
-        if options and "task" in options:
-            self._task = options["task"]
-        else:
-            self._task = self.family.sample_task(self.np_random)
-        self.family.set_task(self._task)
+        task = options["task"] if options and "task" in options else self.family.sample_task(self.np_random)
+        try:
+            self.family.set_task(task)  # validates it
+        except Exception:
+            self._task = None  # no half-reset trial: step() asks for a reset
+            raise
+        self._task = task
+        self._trial_over = False
         inner_obs, _ = self.family.reset()
         self._inner_obs = inner_obs
         self._reset_counters()
@@ -415,6 +439,8 @@ class TrialEnv(gym.Env):
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         if self._task is None:
             raise RuntimeError("call reset() before step()")
+        if self._trial_over:
+            raise RuntimeError("the trial is over (step returned terminated=True): call reset() to start the next one")
         action = validate_action(self.action_space, action)
         inner_obs, reward, terminated, truncated, inner_info = self.family.step(action)
         reward = float(reward)
@@ -443,6 +469,7 @@ class TrialEnv(gym.Env):
             # array, which fails when trials hold different numbers of episodes (mazes, gridworlds)
             info["trial_returns"] = tuple(self._trial_returns)
         self._last_action, self._last_reward = action, reward
+        self._trial_over = trial_over
         obs = self._augment(inner_obs, action, reward, inner_done)
         return obs, reward, trial_over, False, info
 
@@ -491,15 +518,17 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
     Autoreset is same-step (``metadata["autoreset_mode"] == AutoresetMode.SAME_STEP``): when a
     trial ends, the returned observation is the first one of the next trial and
     ``infos["final_obs"][i]`` holds the last observation of the finished one, with
-    ``infos["trial_returns"][i]`` its per-episode returns (also in ``infos["final_info"]``, where
-    gymnasium's ``SyncVectorEnv`` puts the final step's info).
+    ``infos["trial_returns"][i]`` its per-episode returns. ``infos["final_info"]`` holds the final
+    step's info of the finished trials (``episode_index``, ``inner_done``, ``trial_returns``), where
+    gymnasium's ``SyncVectorEnv`` puts it. Every key ``k`` has gymnasium's boolean mask ``infos["_k"]``
+    (which envs report it).
 
     ``reset(seed=s)`` gives env ``i`` the task that ``TrialEnv.reset(seed=s + i)`` gives (a list
     of seeds is used as is), so held-out evaluation tasks are the same in both; the noise of the
     trials (rewards, transitions, the tasks of later trials) comes from one generator seeded by the
     first seed, on a stream independent of the tasks' draws.
-    ``reset(options={"tasks": [...]})`` sets the tasks explicitly. ``time_inputs`` as in
-    :class:`TrialEnv`.
+    ``reset(options={"tasks": [...]})`` sets the tasks explicitly (one per env; the single env's key
+    is ``"task"``, and any other key is refused). ``time_inputs`` as in :class:`TrialEnv`.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
@@ -540,6 +569,8 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
         self._obs_flat = self._obs.reshape(-1)  # a view
         self._row_base = self._rows * self._obs.shape[1]
         self._no_truncation = np.zeros(n, dtype=bool)
+        self._every_env = np.ones(n, dtype=bool)  # gymnasium's info masks of keys that every env reports
+        self._every_env.flags.writeable = False
         self._rng, _ = seeding.np_random(None)
         self._started = False
 
@@ -579,9 +610,10 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
         self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         n = self.num_envs
+        check_options(options, ("tasks",), f"a sequence of {n} tasks, one per env")
         seeds = None
         if seed is not None:
-            seeds = list(seed) if isinstance(seed, (list, tuple, np.ndarray)) else [int(seed) + i for i in range(n)]
+            seeds = [int(s) for s in seed] if isinstance(seed, (list, tuple, np.ndarray)) else [int(seed) + i for i in range(n)]
             if len(seeds) != n:
                 raise ValueError(f"seed must be an int or a list of {n} ints, got {len(seeds)} seeds")
             self._rng = _noise_rng(seeds[0])
@@ -600,7 +632,8 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
         zeros = np.zeros(n)
         self._write_obs(inner, None, zeros, zeros)
         self._started = True
-        return self._obs.copy(), {"episode_index": np.zeros(n, np.int64), "inner_done": np.zeros(n, bool)}
+        info = {"episode_index": np.zeros(n, np.int64), "inner_done": np.zeros(n, bool)}
+        return self._obs.copy(), {**info, "_episode_index": self._every_env, "_inner_done": self._every_env}
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if not self._started:
@@ -613,7 +646,9 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
         if self.time_inputs:
             self._t_episode += 1
             self._t_episode[ep_end] = 0
-        infos: dict[str, Any] = {"episode_index": ep_index.copy(), "inner_done": ep_end}
+        infos: dict[str, Any] = {
+            "episode_index": ep_index.copy(), "inner_done": ep_end, "_episode_index": self._every_env, "_inner_done": self._every_env,
+        }  # fmt: skip
         n_ended = np.count_nonzero(ep_end)  # count_nonzero is much cheaper than .any()/.all() on small arrays
         if n_ended == self.num_envs:  # e.g. bandits: every step ends an inner episode
             self._returns[self._rows, ep_index] = ep_return
@@ -643,7 +678,11 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
                 if not ep_end[i]:  # partial last episode (steps_per_trial)
                     self._returns[i, ep_index[i]] = ep_return[i]
                 trial_returns[i] = tuple(self._returns[i, : ep_index[i] + (0 if ep_end[i] else 1)].tolist())
-            final_info = {"trial_returns": trial_returns, "_trial_returns": trial_over}
+            final_info = {  # the final step's info of each finished trial, masked as gymnasium's vector infos
+                "episode_index": infos["episode_index"], "_episode_index": trial_over,
+                "inner_done": ep_end, "_inner_done": trial_over,
+                "trial_returns": trial_returns, "_trial_returns": trial_over,
+            }  # fmt: skip
             infos.update(
                 final_obs=final_obs,
                 _final_obs=trial_over,

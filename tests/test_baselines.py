@@ -312,3 +312,11 @@ def test_table_refuses_a_run_trained_for_another_cell(tmp_path, caplog):
         assert main(["table", "--family", "bandit", "--cells", "10,5 100,5", "--agents", f"rl2={run}", "--trials", "5"]) == 2
     assert "was trained on RL2Bandit-v0 {'num_arms': 5, 'episodes_per_trial': 10}, cell 100,5 needs" in caplog.text
     assert "rl2=runs/bandit_{n}_{k}" in caplog.text
+
+
+def test_trial_spec_reads_the_env_and_refuses_step_budgets():
+    spec = TrialSpec.from_env("RL2TabularMDP-v0", {"num_states": 4, "episodes_per_trial": 3, "episode_length": 6})
+    assert (spec.num_states, spec.num_actions, spec.episode_length, spec.episodes_per_trial, spec.horizon) == (4, 5, 6, 3, 18)
+    assert TrialSpec.from_env("RL2Bandit-v0").horizon == 10  # the entry point's default episodes_per_trial
+    with pytest.raises(ValueError, match=r"fixed-length episodes \(give episodes_per_trial, not steps_per_trial\)"):
+        TrialSpec.from_env("RL2TabularMDP-v0", {"steps_per_trial": 100})

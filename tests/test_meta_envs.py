@@ -462,3 +462,125 @@ def test_batched_noise_is_independent_of_the_seeded_task():
     first = [venv.step(np.array([a % 5]))[1][0] for a in range(10)]
     venv.reset(seed=3)
     assert [venv.step(np.array([a % 5]))[1][0] for a in range(10)] == first  # still deterministic
+
+
+# --------------------------------------------------------------------------------------
+# misuse is refused with a clear error (session 9 review)
+# --------------------------------------------------------------------------------------
+def test_unknown_reset_options_are_refused():
+    env = gym.make("RL2Bandit-v0", num_arms=3)
+    with pytest.raises(ValueError, match=r"reset options may hold only \['task'\].*\['tasks'\] \(a single env takes 'task'"):
+        env.reset(seed=0, options={"tasks": [[0, 0, 1]]})
+    with pytest.raises(ValueError, match=r"unknown keys \['taks'\]"):
+        env.reset(seed=0, options={"taks": [0, 0, 1]})
+    vec = gym.make_vec("RL2Bandit-v0", num_envs=2, vectorization_mode="vector_entry_point", num_arms=3)
+    with pytest.raises(ValueError, match=r"may hold only \['tasks'\].*\['task'\] \(a vector env takes 'tasks', one task per env\)"):
+        vec.reset(seed=0, options={"task": [0, 0, 1]})
+    obs, _ = vec.reset(seed=0, options={"tasks": [[0, 0, 1], [1, 0, 0]]})
+    np.testing.assert_array_equal(vec.unwrapped.family.probs, [[0, 0, 1], [1, 0, 0]])
+
+
+def test_a_refused_task_leaves_no_half_reset_trial():
+    env = gym.make("RL2Bandit-v0", num_arms=3).unwrapped
+    env.reset(seed=0)
+    before = env.task.copy()
+    with pytest.raises(ValueError, match=r"task must be 3 arm probabilities in \[0, 1\]"):
+        env.reset(seed=1, options={"task": [1.0, 0.0, 1.7]})
+    np.testing.assert_array_equal(env.family.probs, before)  # the family kept its valid task
+    with pytest.raises(RuntimeError, match=r"call reset\(\) before step\(\)"):
+        env.step(0)
+
+
+def test_stepping_a_finished_trial_raises():
+    env = gym.make("RL2Bandit-v0", episodes_per_trial=2).unwrapped
+    env.reset(seed=0)
+    assert not env.step(0)[2] and env.step(0)[2]
+    with pytest.raises(RuntimeError, match=r"the trial is over \(step returned terminated=True\): call reset\(\)"):
+        env.step(0)
+    env.reset(seed=1)
+    assert env.step(0)[4]["episode_index"] == 0
+
+
+@pytest.mark.parametrize("env_id", ["RL2Bandit-v0", "RL2TabularMDP-v0", "RL2GridNav-v0", "RL2PointNav-v0"])
+def test_episodes_and_steps_per_trial_together_are_refused(env_id):
+    with pytest.raises(ValueError, match="give exactly one of episodes_per_trial .* or steps_per_trial"):
+        gym.make(env_id, episodes_per_trial=3, steps_per_trial=5)
+    assert gym.make(env_id, steps_per_trial=5).unwrapped.episodes_per_trial is None
+
+
+@pytest.mark.parametrize(
+    "task,match",
+    [
+        ([np.nan, 0.5, 0.5], r"task must be 3 arm probabilities in \[0, 1\]"),
+        ([0.5, 0.5], r"task must be 3 arm probabilities"),
+    ],
+)
+def test_bandit_task_validation(task, match):
+    with pytest.raises(ValueError, match=match):
+        gym.make("RL2Bandit-v0", num_arms=3).reset(options={"task": task})
+
+
+def test_mdp_task_validation():
+    S, A = 2, 1
+    good_T, good_R = np.array([[[1.0, 0.0]], [[0.0, 1.0]]]), np.ones((S, A))
+    env = gym.make("RL2TabularMDP-v0", num_states=S, num_actions=A, episode_length=2)
+    env.reset(options={"task": MDPTask(good_T, good_R)})
+    with pytest.raises(ValueError, match=r"task.transitions must be probabilities: finite, in \[0, 1\]"):
+        env.reset(options={"task": MDPTask(np.array([[[1.5, -0.5]], [[0.0, 1.0]]]), good_R)})  # rows sum to 1
+    with pytest.raises(ValueError, match="task.rewards must be finite"):
+        env.reset(options={"task": MDPTask(good_T, np.array([[np.nan], [1.0]]))})
+
+
+def test_tiny_dirichlet_alpha_still_gives_probability_rows():
+    from meta_envs.tabular_mdp import sample_mdp
+
+    T, _ = sample_mdp(np.random.default_rng(0), 10, 5, 0.001, "gaussian", size=4096)
+    np.testing.assert_allclose(T.sum(-1), 1.0, rtol=0, atol=1e-12)
+    assert T.min() >= 0
+    env = gym.make("RL2TabularMDP-v0", dirichlet_alpha=0.001)
+    for seed in range(100):  # 1.7% of these seeds drew a subnormal row sum before the fix
+        env.reset(seed=seed)
+    vec = gym.make_vec("RL2TabularMDP-v0", num_envs=64, vectorization_mode="vector_entry_point", dirichlet_alpha=0.001)
+    vec.reset(seed=0)
+
+
+def test_discrete_spaces_must_start_at_zero():
+    from gymnasium import spaces
+
+    class Shifted(gym.Env):
+        observation_space = spaces.Discrete(5, start=-2)
+        action_space = spaces.Discrete(3)
+
+        def sample_task(self, rng):
+            return 0
+
+        def set_task(self, task):
+            pass
+
+        def reset(self, *, seed=None, options=None):
+            return -2, {}
+
+        def step(self, action):
+            return -2, 0.0, True, False, {}
+
+    with pytest.raises(TypeError, match=r"Discrete spaces of a task family must start at 0, got Discrete\(5, start=-2\)"):
+        TrialEnv(Shifted(), episodes_per_trial=2)
+
+
+def test_vector_infos_follow_gymnasium_masks_and_seed_arrays():
+    vec = gym.make_vec("RL2Bandit-v0", num_envs=3, vectorization_mode="vector_entry_point", episodes_per_trial=2)
+    obs_list, info = vec.reset(seed=[7, 8, 9])
+    obs_array, _ = vec.reset(seed=np.arange(7, 10))  # numpy seeds are fine
+    np.testing.assert_array_equal(obs_list, obs_array)
+    assert info["_episode_index"].all() and info["_inner_done"].all()
+    _, _, term, _, info = vec.step(np.zeros(3, np.int64))
+    assert not term.any() and info["_episode_index"].all() and "final_info" not in info
+    _, _, term, _, info = vec.step(np.zeros(3, np.int64))
+    final = info["final_info"]
+    assert term.all() and final["_episode_index"].all() and final["_trial_returns"].all()
+    assert list(final["episode_index"]) == [1, 1, 1] and final["inner_done"].all() and len(final["trial_returns"][0]) == 2
+
+
+def test_gridworld_size_error_names_the_allowed_sizes():
+    with pytest.raises(ValueError, match=r"size must be one of \[11, 13\], got 11.0"):
+        gym.make("RL2GridWorld-v0", size=11.0)

@@ -37,7 +37,7 @@ from gymnasium import spaces
 
 from meta_envs.navigation.grid_nav import MazeNavigation
 from meta_envs.navigation.maze import HEADING_STEPS, WALL, Pose
-from meta_envs.trial import TrialEnv, check_positive_int, prefer_steps_per_trial, strict_kwargs
+from meta_envs.trial import TrialEnv, check_positive_int, default_trial_length, strict_kwargs
 
 FOV_DEGREES = 90.0
 RENDER_SHAPE = (240, 320)  # (height, width) of render_mode="rgb_array"
@@ -213,11 +213,11 @@ def make_env(
     height: int = 30,
     width: int = 40,
     max_episode_length: int | None = None,
-    episodes_per_trial: int | None = 2,
+    episodes_per_trial: int | None = None,
     steps_per_trial: int | None = None,
     render_mode: str | None = None,
 ) -> TrialEnv:
     """Entry point of ``RL2Maze-v0``."""
-    episodes_per_trial, steps_per_trial = prefer_steps_per_trial(episodes_per_trial, steps_per_trial)
+    episodes_per_trial, steps_per_trial = default_trial_length(episodes_per_trial, steps_per_trial, 2)
     family = FirstPersonMaze(size, height, width, max_episode_length, render_mode)
     return TrialEnv(family, episodes_per_trial, steps_per_trial, render_mode)

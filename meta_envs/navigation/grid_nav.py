@@ -42,7 +42,7 @@ import numpy as np
 from gymnasium import spaces
 
 from meta_envs.navigation.maze import ACTION_NAMES, FREE, WALL, Pose, generate_maze, maze_cells, next_pose
-from meta_envs.trial import TrialEnv, check_choice, check_positive_int, prefer_steps_per_trial, strict_kwargs
+from meta_envs.trial import TrialEnv, check_choice, check_positive_int, default_trial_length, strict_kwargs
 
 MAZE_SIZES = {"small": 3, "large": 5}  # size -> cells per side
 DEFAULT_EPISODE_LENGTHS = {"small": 250, "large": 1000}
@@ -222,11 +222,11 @@ def make_env(
     size: str = "small",
     view_size: int = 3,
     max_episode_length: int | None = None,
-    episodes_per_trial: int | None = 2,
+    episodes_per_trial: int | None = None,
     steps_per_trial: int | None = None,
     render_mode: str | None = None,
 ) -> TrialEnv:
     """Entry point of ``RL2GridNav-v0``."""
-    episodes_per_trial, steps_per_trial = prefer_steps_per_trial(episodes_per_trial, steps_per_trial)
+    episodes_per_trial, steps_per_trial = default_trial_length(episodes_per_trial, steps_per_trial, 2)
     family = GridNav(size, view_size, max_episode_length, render_mode)
     return TrialEnv(family, episodes_per_trial, steps_per_trial, render_mode)

@@ -36,7 +36,7 @@ import numpy as np
 from gymnasium import spaces
 
 from meta_envs.trial import (
-    TrialEnv, check_choice, check_positive_float, check_positive_int, prefer_steps_per_trial, strict_kwargs,
+    TrialEnv, check_choice, check_positive_float, check_positive_int, default_trial_length, strict_kwargs,
 )
 
 REWARD_KINDS = ("sparse", "dense")
@@ -99,10 +99,10 @@ def make_env(
     reward: str = "sparse",
     goal_radius: float = 0.2,
     episode_length: int = 100,
-    episodes_per_trial: int | None = 3,
+    episodes_per_trial: int | None = None,
     steps_per_trial: int | None = None,
     render_mode: str | None = None,
 ) -> TrialEnv:
     """Entry point of ``RL2PointNav-v0``."""
-    episodes_per_trial, steps_per_trial = prefer_steps_per_trial(episodes_per_trial, steps_per_trial)
+    episodes_per_trial, steps_per_trial = default_trial_length(episodes_per_trial, steps_per_trial, 3)
     return TrialEnv(PointNavigation(reward, goal_radius, episode_length), episodes_per_trial, steps_per_trial, render_mode)

@@ -18,7 +18,6 @@ forgets what it learnt in row ``i``. This is the ``TrialAgent`` protocol of
 
 from __future__ import annotations
 
-import inspect
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -73,11 +72,16 @@ class TrialSpec:
     @classmethod
     def from_env(cls, env_id: str, env_kwargs: dict[str, Any] | None = None) -> "TrialSpec":
         """Read the spec from the env's spaces, ``obs_layout`` and (default or given) kwargs."""
-        kwargs = {**_entry_point_defaults(env_id), **(env_kwargs or {})}
-        if kwargs.get("episodes_per_trial") is None:
-            raise ValueError(f"the classical baselines need trials of a fixed number of episodes; {env_id} got {env_kwargs}")
         env = gym.make(env_id, **(env_kwargs or {}))
         try:
+            trial_env = env.unwrapped
+            episodes = getattr(trial_env, "episodes_per_trial", None)
+            episode_length = getattr(getattr(trial_env, "family", None), "episode_length", None)
+            if episodes is None or episode_length is None:
+                raise ValueError(
+                    f"the classical baselines need trials of a fixed number of fixed-length episodes (give "
+                    f"episodes_per_trial, not steps_per_trial); {env_id} got {env_kwargs}"
+                )
             if not isinstance(env.action_space, spaces.Discrete):
                 raise ValueError(f"the classical baselines need a Discrete action space, {env_id} has {env.action_space}")
             layout = dict(env.get_wrapper_attr("obs_layout"))
@@ -87,22 +91,10 @@ class TrialSpec:
         return cls(
             num_actions=int(env.action_space.n),
             num_states=obs.stop - obs.start,
-            episode_length=int(kwargs.get("episode_length", 1)),
-            episodes_per_trial=int(kwargs["episodes_per_trial"]),
+            episode_length=int(episode_length),
+            episodes_per_trial=int(episodes),
             obs_layout=layout,
         )
-
-
-def _entry_point_defaults(env_id: str) -> dict[str, Any]:
-    """Default keyword arguments of a registered id's entry point (its documented signature)."""
-    spec = gym.spec(env_id)
-    entry = spec.entry_point
-    if isinstance(entry, str):
-        module, name = entry.split(":")
-        entry = getattr(__import__(module, fromlist=[name]), name)
-    params = inspect.signature(entry).parameters.values()
-    defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
-    return {**defaults, **spec.kwargs}
 
 
 # --------------------------------------------------------------------------------------
