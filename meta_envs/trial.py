@@ -51,7 +51,7 @@ __all__ = [
     "TrialEnv",
     "check_positive_int",
     "check_choice",
-    "prefer_steps_per_trial",
+    "default_trial_length",
     "strict_kwargs",
     "UnknownKwargError",
 ]

@@ -584,3 +584,22 @@ def test_vector_infos_follow_gymnasium_masks_and_seed_arrays():
 def test_gridworld_size_error_names_the_allowed_sizes():
     with pytest.raises(ValueError, match=r"size must be one of \[11, 13\], got 11.0"):
         gym.make("RL2GridWorld-v0", size=11.0)
+
+
+def test_every_public_name_exists():
+    """``from module import *`` works for every module of both packages (``__all__`` names real objects)."""
+    import importlib
+    import pkgutil
+
+    import rl2_agent
+
+    checked = 0
+    for package in (meta_envs, rl2_agent):
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            if info.name.endswith("__main__"):
+                continue
+            module = importlib.import_module(info.name)
+            missing = [n for n in getattr(module, "__all__", []) if not hasattr(module, n)]
+            assert not missing, f"{info.name}.__all__ names missing objects: {missing}"
+            checked += bool(getattr(module, "__all__", None))
+    assert checked >= 3
