@@ -22,6 +22,8 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 import meta_envs  # noqa: F401
 from rl2_agent.envs import make_vec_env
 
+from rl2_agent.cli_args import positive_float
+
 CASES = {
     "RL2Bandit-v0": {"num_arms": 5, "episodes_per_trial": 100},
     "RL2TabularMDP-v0": {},
@@ -61,10 +63,10 @@ def bench_vec(venv, n_envs: int, n_actions: int, seconds: float, sb3: bool) -> f
     return timed(lambda i: venv.step(actions[i % 256]), n_envs, seconds)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
-    args = parser.parse_args()
+    parser.add_argument("--seconds", type=positive_float, default=2.0, help="time per measurement")
+    args = parser.parse_args(argv)
     rows = []
     for env_id, kwargs in CASES.items():
         n_actions = gym.make(env_id, **kwargs).action_space.n

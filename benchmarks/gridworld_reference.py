@@ -23,6 +23,7 @@ evaluate`` and the RL^3-vs-RL^2 benchmark); the value-greedy agent plays the RL^
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 import time
@@ -32,7 +33,7 @@ from typing import Any
 import gymnasium as gym
 
 import meta_envs  # noqa: F401  (registers the ids)
-from meta_envs.gridworld import VARIANTS
+from meta_envs.gridworld import VARIANTS, GridWorld
 from rl2_agent.baselines.gridworld import BEHAVIOUR_KEYS, ConstantAgent, KnownGridOptimal, ValueGreedyAgent, grid_behaviour
 from rl2_agent.evaluate import (
     EVAL_SEED,
@@ -46,9 +47,16 @@ from rl2_agent.evaluate import (
     run_trials,
 )
 from rl2_agent.paper import RL3_PAPER
+from rl2_agent.train import CHECKPOINT_FILE, MODEL_FILE, read_config
+
+from rl2_agent.cli_args import non_negative_int, positive_int
 
 GRIDS = {"grid11": {"size": 11}, "grid13": {"size": 13}} | {f"grid13_{v}": {"size": 13, "variant": v} for v in VARIANTS[1:]}
 """Grid name (the experiment names of ``benchmarks/rl3_vs_rl2.py``) -> env kwargs."""
+GRID_IDS = ("RL2GridWorld-v0", "RL3GridWorld-v0")
+"""The env ids a model given with ``--models`` may have been trained on (it plays its own id)."""
+DEFAULT_SIZE = inspect.signature(GridWorld).parameters["size"].default
+"""The grid size of a gridworld id whose env kwargs give none."""
 
 
 def reference_plays(env_kwargs: dict[str, Any], trials: int, seed: int = EVAL_SEED) -> dict[str, tuple[str, dict[str, Any], TrialAgent]]:
@@ -96,8 +104,35 @@ def _parse_models(items: list[str]) -> dict[str, str]:
             raise ValueError(f"--models takes LABEL=RUN_DIR items, got {item!r}")
         if not Path(run_dir).is_dir():
             raise ValueError(f"--models {item!r}: {run_dir} is not a run folder")
+        if label in models:
+            raise ValueError(f"--models {item!r}: the label {label!r} is given twice")
         models[label] = run_dir
     return models
+
+
+def _check_models(models: dict[str, str], grids: list[str]) -> None:
+    """Raise ``ValueError`` unless every run folder of ``models`` (label -> run folder) holds a model trained on a
+    gridworld id (``GRID_IDS``) of the size of every grid of ``grids``: a model plays its own id and env kwargs with
+    the grid's ``size`` and ``variant``, and its observations (one per cell) fit one size only."""
+    for label, run_dir in models.items():
+        item = "--models " + repr(f"{label}={run_dir}")  # as _parse_models names an item
+        try:
+            config = read_config(run_dir)
+        except (FileNotFoundError, json.JSONDecodeError) as err:
+            raise ValueError(f"{item}: {err}") from None
+        if not any((Path(run_dir) / name).exists() for name in (MODEL_FILE, CHECKPOINT_FILE)):
+            raise ValueError(f"{item}: no {MODEL_FILE} or {CHECKPOINT_FILE} in {run_dir}: the run has no model yet")
+        env_id, env_kwargs = config.get("env_id"), config.get("env_kwargs") or {}
+        if env_id not in GRID_IDS:
+            raise ValueError(f"{item}: trained on {env_id} {env_kwargs}, not on a gridworld; allowed ids: {list(GRID_IDS)}")
+        size = env_kwargs.get("size", DEFAULT_SIZE)
+        other = [name for name in grids if GRIDS[name]["size"] != size]
+        if other:
+            fitting = [name for name in GRIDS if GRIDS[name]["size"] == size]
+            raise ValueError(
+                f"{item}: trained on {env_id} size {size!r}, cannot play the grids {other} of another size; "
+                f"--grids it can play: {fitting}"
+            )
 
 
 def _cell(key: str, value: float) -> str:
@@ -107,20 +142,20 @@ def _cell(key: str, value: float) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grids", default="grid11", help=f"comma-separated names or 'all' (known: {list(GRIDS)})")
-    parser.add_argument("--trials", type=int, default=1000, help="held-out tasks per grid")
-    parser.add_argument("--eval-seed", type=int, default=EVAL_SEED)
+    parser.add_argument("--trials", type=positive_int, default=1000, help="held-out tasks per grid")
+    parser.add_argument("--eval-seed", type=non_negative_int, default=EVAL_SEED, help="first held-out task seed")
     parser.add_argument("--models", nargs="*", default=[], metavar="LABEL=RUN_DIR",
                         help="trained models to play next to the reference policies (greedy and sampled)")  # fmt: skip
     parser.add_argument("--out", default=None, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     names = list(GRIDS) if args.grids == "all" else [n.strip() for n in args.grids.split(",") if n.strip()]
     unknown = [n for n in names if n not in GRIDS]
-    if unknown:
-        parser.error(f"unknown grids {unknown}; known: {list(GRIDS)}")
-    if args.trials < 1:
-        parser.error("--trials must be >= 1")
-    try:
+    if unknown or not names:
+        problem = f"unknown grids {unknown}" if names else "none given"
+        parser.error(f"--grids: {problem}; known: {list(GRIDS)}")
+    try:  # before any agent plays: a wrong model would otherwise fail after all the reference policies
         models = _parse_models(args.models)
+        _check_models(models, names)
     except ValueError as err:
         parser.error(str(err))
 

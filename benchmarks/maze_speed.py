@@ -16,6 +16,10 @@ import numpy as np
 
 import meta_envs  # noqa: F401  (registers the ids)
 
+from rl2_agent.cli_args import int_at_least, positive_int
+
+MIN_VIEW = 8  # the smallest height / width RL2Maze-v0 accepts
+
 
 def steps_per_second(env_id: str, steps: int, **kwargs: object) -> float:
     """Random-action steps per second of ``gym.make(env_id, **kwargs)``."""
@@ -32,12 +36,12 @@ def steps_per_second(env_id: str, steps: int, **kwargs: object) -> float:
     return steps / elapsed
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=20_000)
-    parser.add_argument("--height", type=int, default=30)
-    parser.add_argument("--width", type=int, default=40)
-    args = parser.parse_args()
+    parser.add_argument("--steps", type=positive_int, default=20_000, help="steps per maze size")
+    parser.add_argument("--height", type=int_at_least(MIN_VIEW), default=30, help="observation height in pixels")
+    parser.add_argument("--width", type=int_at_least(MIN_VIEW), default=40, help="observation width in pixels")
+    args = parser.parse_args(argv)
     for size in ("small", "large"):
         rate = steps_per_second("RL2Maze-v0", args.steps, size=size, height=args.height, width=args.width)
         print(f"RL2Maze-v0 size={size} {args.height}x{args.width}: {rate:,.0f} steps/s ({1e6 / rate:.0f} us/step)")

@@ -72,6 +72,8 @@ from rl2_agent.train import (
     CHECKPOINT_FILE, CHECKPOINT_STATE, CONFIG_FILE, MODEL_FILE, TrainConfig, as_json, load_model, parse_kwargs, train,
 )  # fmt: skip
 
+from rl2_agent.cli_args import int_at_least, non_negative_float, non_negative_int, positive_float
+
 logger = logging.getLogger("rl3_vs_rl2")
 
 AGENTS = ("rl2", "rl3")
@@ -80,6 +82,7 @@ CPU_FILE = "rl3_vs_rl2_cpu.json"  # in each run folder: process CPU seconds spen
 EVAL_BATCH = 1000  # trials run at once (an RL^3 13x13 gridworld env holds ~2 MB of model arrays: ~2 GB)
 SMOKE_SECONDS = 3.0
 SMOKE_TRIALS = 50
+MIN_TRIALS = 2  # a standard error needs two trials
 SMOKE_HYPERPARAMS: dict[str, Any] = {
     "n_envs": 8, "n_steps": 32, "batch_size": 128, "n_epochs": 2, "policy_kwargs": {"gru_hidden_size": 32},
 }  # fmt: skip
@@ -350,30 +353,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--experiments", default=",".join(DEFAULT_EXPERIMENTS),
                         help="comma or space separated experiment names, or 'all' (default: %(default)s)")  # fmt: skip
-    parser.add_argument(
-        "--minutes", type=float, default=None, help="wall-clock training budget per model (default 20; --smoke: 0.05)",
-    )
-    parser.add_argument(
-        "--steps", type=float, default=0, help="also cap training at this many env steps per model (0: no cap)",
-    )
+    parser.add_argument("--minutes", type=positive_float, default=None,
+                        help="wall-clock training budget per model (default 20; --smoke: 0.05)")  # fmt: skip
+    parser.add_argument("--steps", type=non_negative_float, default=0,
+                        help="also cap training at this many env steps per model (0: no cap)")  # fmt: skip
     parser.add_argument(
         "--runs", default=None, help="run folder cache (default runs/rl3_vs_rl2, --smoke: runs/rl3_vs_rl2_smoke)",
     )
     parser.add_argument(
         "--out", default=None, help="output path without suffix: writes .json and .md (default <runs>/rl3_vs_rl2)",
     )
-    parser.add_argument("--trials", type=int, default=None, help="held-out tasks per evaluation (default 1000; --smoke: 50)")
-    parser.add_argument("--eval-seed", type=int, default=EVAL_SEED, help="first held-out task seed")
-    parser.add_argument("--seed", type=int, default=0, help="training seed (both agents)")
+    parser.add_argument("--trials", type=int_at_least(MIN_TRIALS), default=None,
+                        help="held-out tasks per evaluation (default 1000; --smoke: 50)")  # fmt: skip
+    parser.add_argument("--eval-seed", type=non_negative_int, default=EVAL_SEED, help="first held-out task seed")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="training seed (both agents)")
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE", help="overrides, applied to both agents")
     parser.add_argument("--time-inputs", action="store_true",
                         help="give BOTH agents the time in trial and in episode, as the RL^3 paper")  # fmt: skip
-    parser.add_argument(
-        "--eval-every", type=float, default=0, help="steps between in-training held-out evaluations (0: at the end only)",
-    )
-    parser.add_argument(
-        "--train-eval-trials", type=int, default=None, help="trials of the in-training evaluations (default 100; --smoke: 10)",
-    )
+    parser.add_argument("--eval-every", type=non_negative_float, default=0,
+                        help="steps between in-training held-out evaluations (0: at the end only)")  # fmt: skip
+    parser.add_argument("--train-eval-trials", type=int_at_least(MIN_TRIALS), default=None,
+                        help="trials of the in-training evaluations (default 100; --smoke: 10)")  # fmt: skip
     parser.add_argument("--retrain", action="store_true", help="delete and retrain the run folders of the chosen experiments")
     parser.add_argument("--train-only", choices=AGENTS, default=None,
                         help="only train this agent's models and exit (no evaluation): run 'rl2' and 'rl3' as two "
@@ -383,20 +383,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     names = list(EXPERIMENTS) if args.experiments.strip() == "all" else args.experiments.replace(",", " ").split()
     unknown = [n for n in names if n not in EXPERIMENTS]
-    if unknown:
-        parser.error(f"unknown experiments {unknown}; known: {list(EXPERIMENTS)}")
+    if unknown or not names:
+        problem = f"unknown experiments {unknown}" if names else "none given"
+        parser.error(f"--experiments: {problem}; known: {list(EXPERIMENTS)}")
     args.experiments = list(dict.fromkeys(names))
     minutes = args.minutes if args.minutes is not None else (SMOKE_SECONDS / 60 if args.smoke else 20.0)
-    if minutes <= 0:
-        parser.error("--minutes must be > 0")
     args.seconds = 60.0 * minutes
     args.steps = int(args.steps)
-    args.trials = args.trials or (SMOKE_TRIALS if args.smoke else 1000)
-    args.train_eval_trials = args.train_eval_trials or (10 if args.smoke else 100)
+    # a given value is used as given (0 and 1 are refused by the types above), not replaced by the default
+    args.trials = args.trials if args.trials is not None else (SMOKE_TRIALS if args.smoke else 1000)
+    args.train_eval_trials = args.train_eval_trials if args.train_eval_trials is not None else (10 if args.smoke else 100)
     args.eval_every = int(args.eval_every)
-    args.hyperparams = {**(SMOKE_HYPERPARAMS if args.smoke else {}), **parse_kwargs(args.hyperparams)}
+    try:
+        args.hyperparams = {**(SMOKE_HYPERPARAMS if args.smoke else {}), **parse_kwargs(args.hyperparams)}
+    except ValueError as err:
+        parser.error(f"--hyperparams: {err}")
     args.runs = Path(args.runs or ("runs/rl3_vs_rl2_smoke" if args.smoke else "runs/rl3_vs_rl2"))
     args.out = Path(args.out) if args.out else args.runs / "rl3_vs_rl2"
+    try:  # every model's settings (hyperparameters, budget) are checked now, not when its turn to train comes
+        for setting_name in dict.fromkeys(EXPERIMENTS[name].setting for name in args.experiments):
+            for agent in (args.train_only,) if args.train_only else AGENTS:
+                train_config(args, setting_name, agent)
+    except ValueError as err:
+        parser.error(f"the settings of the {setting_name} {agent} model: {err}")
     return args
 
 

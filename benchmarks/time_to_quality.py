@@ -31,46 +31,79 @@ from rl2_agent.curves import read_eval_log, summarize
 from rl2_agent.plots import plot_learning_curves
 from rl2_agent.train import TrainConfig, train
 
+from rl2_agent.cli_args import non_negative_int, positive_float
+
 # n -> (target = the paper's Gittins figure, budget in seconds, steps between held-out evaluations)
 CELLS = {10: (6.6, 300.0, 50_000), 100: (78.3, 3600.0, 250_000)}
 STOCK = {"policy": "MlpLstmPolicy", "n_envs": 8, "n_steps": 128, "batch_size": 128, "n_epochs": 10, "learning_rate": 3e-4,
          "gae_lambda": 0.95, "ent_coef": 0.0, "policy_kwargs": {"lstm_hidden_size": 256}}
+CONFIGS = {"ours": {}, "stock": STOCK}
+"""Configuration name (``--which``) -> hyperparameter overrides of ``rl2_agent.hyperparams``'s defaults."""
 
 
-def main() -> None:
+def _items(text: str) -> list[str]:
+    """The items of a comma or space separated list, stripped, without repeats (in order)."""
+    return list(dict.fromkeys(text.replace(",", " ").split()))
+
+
+def train_config(n: int, which: str, budget_scale: float, seed: int, out: str) -> TrainConfig:
+    """The training run of cell ``n`` (k=5 arms) and configuration ``which`` (a key of ``CONFIGS``)."""
+    _, budget, eval_every = CELLS[n]
+    budget *= budget_scale
+    return TrainConfig(
+        env_id="RL2Bandit-v0",
+        env_kwargs={"num_arms": 5, "episodes_per_trial": n},
+        total_timesteps=int(budget * 100_000),  # a cap never reached: the wall-clock budget stops the run
+        seed=seed,
+        out=str(Path(out) / f"k5_n{n}_{which}"),
+        hyperparams=dict(CONFIGS[which]),
+        eval_every=eval_every,
+        eval_trials=500,
+        max_seconds=budget,
+    )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The options, checked before any training: ``args.cells`` (ints) and ``args.which`` (names) become lists and
+    ``args.runs`` the ``(n, which, TrainConfig)`` of each run, in order."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--cells", default="10", help="trial lengths n (k=5 arms), space or comma separated: 10, 100")
-    parser.add_argument("--which", default="ours,stock", help="configurations: ours, stock")
-    parser.add_argument("--budget-scale", type=float, default=1.0, help="multiply the wall-clock budgets")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cells", default="10", help=f"trial lengths n (k=5 arms), space or comma separated: {list(CELLS)}")
+    parser.add_argument("--which", default="ours,stock", help=f"configurations, space or comma separated: {list(CONFIGS)}")
+    parser.add_argument("--budget-scale", type=positive_float, default=1.0, help="multiply the wall-clock budgets")
+    parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--out", default="runs/time_to_quality")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    cells, which = _items(args.cells), _items(args.which)
+    unknown_cells = [c for c in cells if not c.isdigit() or int(c) not in CELLS]
+    if unknown_cells or not cells:
+        problem = f"unknown cells {unknown_cells}" if cells else "none given"
+        parser.error(f"--cells: {problem}; allowed: {list(CELLS)}")
+    unknown_which = [w for w in which if w not in CONFIGS]
+    if unknown_which or not which:
+        problem = f"unknown configurations {unknown_which}" if which else "none given"
+        parser.error(f"--which: {problem}; allowed: {list(CONFIGS)}")
+    args.cells, args.which = list(dict.fromkeys(int(c) for c in cells)), which
+    try:  # the runs' settings are checked now (e.g. a budget too small for one step), not after the first runs
+        args.runs = [(n, w, train_config(n, w, args.budget_scale, args.seed, args.out)) for n in args.cells for w in which]
+    except ValueError as err:
+        parser.error(str(err))
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     results = []
-    for n in [int(c) for c in args.cells.replace(",", " ").split()]:
-        target, budget, eval_every = CELLS[n]
-        budget *= args.budget_scale
-        for which in args.which.split(","):
-            hyper = dict(STOCK) if which == "stock" else {}
-            out = Path(args.out) / f"k5_n{n}_{which}"
-            config = TrainConfig(
-                env_id="RL2Bandit-v0",
-                env_kwargs={"num_arms": 5, "episodes_per_trial": n},
-                total_timesteps=int(budget * 100_000),  # a cap never reached: the wall-clock budget stops the run
-                seed=args.seed,
-                out=str(out),
-                hyperparams=hyper,
-                eval_every=eval_every,
-                eval_trials=500,
-                max_seconds=budget,
-            )
-            train(config, progress=False, overwrite=True)
-            log = read_eval_log(out)
-            row = summarize({which: log}, target)[0]
-            reached = "not reached" if row["target_steps"] is None else f"{row['target_minutes'] * 60:.0f} s ({row['target_steps']:.0f} steps)"
-            results.append((n, which, target, budget, reached, row["best_mean"], row["best_se"], row["best_minutes"] * 60,
-                            row["steps"], row["steps"] / max(row["minutes"] * 60, 1e-9)))
-            plot_learning_curves({which: log}, out / "curve.png", x="minutes", target=target, title=f"RL2Bandit k=5 n={n}: {which}")
+    for n, which, config in args.runs:
+        target, budget = CELLS[n][0], config.max_seconds
+        out = Path(config.out)
+        train(config, progress=False, overwrite=True)
+        log = read_eval_log(out)
+        row = summarize({which: log}, target)[0]
+        reached = "not reached" if row["target_steps"] is None else f"{row['target_minutes'] * 60:.0f} s ({row['target_steps']:.0f} steps)"
+        results.append((n, which, target, budget, reached, row["best_mean"], row["best_se"], row["best_minutes"] * 60,
+                        row["steps"], row["steps"] / max(row["minutes"] * 60, 1e-9)))
+        plot_learning_curves({which: log}, out / "curve.png", x="minutes", target=target, title=f"RL2Bandit k=5 n={n}: {which}")
     print("| cell (k=5) | config | target | budget | time to target | best held-out mean (+- s.e.) at | steps trained | steps/s |")
     print("|---|---|---|---|---|---|---|---|")
     for n, which, target, budget, reached, best, se, at, steps, sps in results:

@@ -48,6 +48,8 @@ from torch import nn
 from rl2_agent.hyperparams import get_hyperparams
 from rl2_agent.train import TrainConfig, build_model, make_training_env
 
+from rl2_agent.cli_args import non_negative_int, positive_int
+
 ENV_ID = "RL2Bandit-v0"
 ENV_KWARGS = {"num_arms": 5, "episodes_per_trial": 100}
 N_ENVS = 64
@@ -143,22 +145,28 @@ def run(policy: str, hidden: int, hyperparams: dict[str, Any], timesteps: int, s
     }
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--timesteps", type=int, default=12_800, help="timed training steps per run (after a warm-up)")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads of the training runs")
-    parser.add_argument("--repeats", type=int, default=1, help="runs per agent (alternating); the best is kept")
-    parser.add_argument("--hidden", type=int, default=256, help="GRU / LSTM hidden size of the comparison")
-    parser.add_argument("--n-steps", type=int, default=None, help="override the default n_steps")
-    parser.add_argument("--batch-size", type=int, default=None, help="override the default batch_size")
-    parser.add_argument("--n-epochs", type=int, default=None, help="override the default n_epochs")
+    parser.add_argument("--timesteps", type=positive_int, default=12_800,
+                        help="timed training steps per run (after a warm-up)")  # fmt: skip
+    parser.add_argument("--threads", type=positive_int, default=1, help="torch threads of the training runs")
+    parser.add_argument("--repeats", type=positive_int, default=1, help="runs per agent (alternating); the best is kept")
+    parser.add_argument("--hidden", type=positive_int, default=256, help="GRU / LSTM hidden size of the comparison")
+    parser.add_argument("--n-steps", type=positive_int, default=None, help="override the default n_steps")
+    parser.add_argument("--batch-size", type=positive_int, default=None, help="override the default batch_size")
+    parser.add_argument("--n-epochs", type=positive_int, default=None, help="override the default n_epochs")
     parser.add_argument("--skip-stock", action="store_true", help="time RL2GRUPolicy only")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    parser.add_argument("--seed", type=non_negative_int, default=0)
+    args = parser.parse_args(argv)
 
-    overrides = {k: v for k, v in (("n_steps", args.n_steps), ("batch_size", args.batch_size), ("n_epochs", args.n_epochs)) if v}
+    pairs = (("n_steps", args.n_steps), ("batch_size", args.batch_size), ("n_epochs", args.n_epochs))
+    overrides = {k: v for k, v in pairs if v is not None}
     defaults = get_hyperparams(ENV_ID)
     hyperparams = get_hyperparams(ENV_ID, {"n_envs": N_ENVS, **overrides})
+    try:  # the settings are checked as `rl2 train` checks them (e.g. batch_size <= n_envs * n_steps), before any timing
+        TrainConfig(ENV_ID, ENV_KWARGS, args.timesteps, seed=args.seed, hyperparams=hyperparams)
+    except ValueError as err:
+        parser.error(str(err))
     peaks = {threads: matmul_peak(threads) for threads in sorted({1, 2, args.threads})}
     peak_wall, peak_cpu = peaks[args.threads]
     th.set_num_threads(args.threads)

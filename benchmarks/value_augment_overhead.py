@@ -22,6 +22,8 @@ import numpy as np
 
 import meta_envs  # noqa: F401  (registers the ids)
 
+from rl2_agent.cli_args import positive_int
+
 CASES = [
     ("10-state tabular MDP, H=500", "TabularMDP-v0", {"steps_per_trial": 500}, 50.0),
     ("11x11 gridworld, H=250", "GridWorld-v0", {"size": 11}, 500.0),
@@ -57,11 +59,11 @@ def timed_trials(env: gym.Env, seeds: range, actions: list[list[int]] | None = N
     return elapsed / steps, played
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--trials", type=int, default=4, help="trials per measurement")
-    parser.add_argument("--repeats", type=int, default=3, help="measurements per env (the best is kept)")
-    args = parser.parse_args()
+    parser.add_argument("--trials", type=positive_int, default=4, help="trials per measurement")
+    parser.add_argument("--repeats", type=positive_int, default=3, help="measurements per env (the best is kept)")
+    args = parser.parse_args(argv)
     seeds = range(args.trials)
     print(f"{'domain':30s} {'RL^2 step':>11s} {'RL^3 step':>11s} {'overhead':>10s} {'goal':>8s}")
     for name, suffix, kwargs, goal in CASES:

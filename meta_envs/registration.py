@@ -7,6 +7,9 @@ and, where a numpy-batched implementation exists, a vector entry point
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 import gymnasium as gym
 
 # id -> (entry point, vector entry point or None)
@@ -29,3 +32,28 @@ def register_all() -> None:
         if env_id in gym.registry:
             continue
         gym.register(id=env_id, entry_point=entry_point, vector_entry_point=vector_entry_point, disable_env_checker=False)
+
+
+def effective_kwargs(env_id: str, env_kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every keyword argument of ``gym.make(env_id, **env_kwargs)`` as the env is built with it.
+
+    The given kwargs, the entry point's defaults for the others, and the trial length as resolved
+    (``episodes_per_trial`` filled in with its default unless ``steps_per_trial`` is given). Two kwargs
+    dicts give the same env iff their effective kwargs are equal, e.g. ``{}`` and
+    ``{"num_arms": 5, "episodes_per_trial": 10}`` for ``RL2Bandit-v0``.
+    """
+    spec = gym.spec(env_id)
+    entry = spec.entry_point
+    if isinstance(entry, str):
+        module, name = entry.split(":")
+        entry = getattr(__import__(module, fromlist=[name]), name)
+    params = inspect.signature(entry).parameters.values()
+    defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+    given = {**spec.kwargs, **(env_kwargs or {})}
+    env = gym.make(env_id, **given)
+    try:
+        trial_env = env.unwrapped
+        lengths = {k: getattr(trial_env, k) for k in ("episodes_per_trial", "steps_per_trial") if hasattr(trial_env, k)}
+    finally:
+        env.close()
+    return {**defaults, **given, **lengths}

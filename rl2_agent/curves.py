@@ -126,12 +126,33 @@ def markdown_summary(rows: Sequence[Mapping[str, float | str | None]], target: f
     return "\n".join(lines)
 
 
+def _log_file(run: str | Path) -> Path:
+    """The evaluation log that ``run`` (a run folder or the CSV file itself) names, resolved."""
+    path = Path(run)
+    return (path / EVAL_LOG if path.is_dir() else path).resolve()
+
+
 def _labels(runs: Sequence[str], labels: Sequence[str] | None) -> list[str]:
+    """One distinct label per run: ``labels``, else the folder names (the paths where names collide).
+
+    :raises ValueError: for a label given twice or the wrong number of labels (``--labels``), or,
+        without labels, for the same run given twice.
+    """
     if labels is None:
+        seen: dict[Path, str] = {}
+        for r in runs:
+            log = _log_file(r)
+            if log in seen:
+                twice = f"run {r} is given twice" if seen[log] == str(r) else f"{seen[log]} and {r} are the same run ({log})"
+                raise ValueError(f"{twice}: give each run once, or tell them apart with --labels")
+            seen[log] = str(r)
         names = [Path(r).name or str(r) for r in runs]
         return names if len(set(names)) == len(names) else [str(r) for r in runs]
     if len(labels) != len(runs):
         raise ValueError(f"--labels: got {len(labels)} label(s) for {len(runs)} run(s); give one label per run")
+    repeated = sorted({label for label in labels if list(labels).count(label) > 1})
+    if repeated:
+        raise ValueError(f"--labels: {', '.join(map(repr, repeated))} given more than once; give each run its own label")
     return list(labels)
 
 
@@ -148,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
     from rl2_agent.plots import plot_learning_curves
 
     logs = {label: read_eval_log(r) for label, r in zip(_labels(args.runs, args.labels), args.runs)}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     print(markdown_summary(summarize(logs, args.target), args.target))
     path = plot_learning_curves(logs, args.out, x=args.x, target=args.target, title=args.title)
     logger.info("wrote %s", path)

@@ -45,6 +45,11 @@ def run(args: argparse.Namespace) -> int:
     from rl2_agent.table import Entry, compute_table, markdown_table
     from rl2_agent.train import TrainConfig, train
 
+    from rl2_agent.evaluate import check_held_out_args
+
+    check_held_out_args(args.trials)  # before 5 minutes of training
+    if not args.minutes > 0:
+        raise ValueError(f"--minutes must be a number of minutes > 0, got {args.minutes}")
     out = Path(args.out)
     run_dir = out / "rl2"
     start = time.perf_counter()

@@ -256,6 +256,18 @@ class UniformRandomAgent:
         return self.rng.integers(self.num_actions, size=len(trial_start))
 
 
+def check_held_out_args(trials: int, seed: int | None = None) -> None:
+    """Validate the ``--trials`` and ``--seed`` of a command that reports mean ± s.e. over held-out trials.
+
+    :raises ValueError: naming the flag: ``--trials`` below 2 (a standard error needs two trials) or a
+        negative ``--seed``.
+    """
+    if int(trials) < 2:
+        raise ValueError(f"--trials must be an integer >= 2 (a standard error needs two trials), got {trials}")
+    if seed is not None and int(seed) < 0:
+        raise ValueError(f"--seed must be an integer >= 0 (the first held-out task seed), got {seed}")
+
+
 def held_out_tasks(env_id: str, env_kwargs: dict[str, Any], n_trials: int, seed: int = EVAL_SEED) -> list[Any]:
     """The tasks of the held-out trials ``seed .. seed + n_trials - 1`` (those run_trials plays)."""
     env = gym.make(env_id, **env_kwargs)
@@ -361,12 +373,17 @@ def run(args: argparse.Namespace) -> int:
     from rl2_agent.plots import plot_episode_returns
     from rl2_agent.train import parse_kwargs
 
+    from rl2_agent.train import MODEL_FILE
+
+    check_held_out_args(args.trials, args.seed)
     env_kwargs = None if args.env_kwargs is None else parse_kwargs(args.env_kwargs)
     results = evaluate_run(args.run_dir, None, env_kwargs, args.trials, args.seed, args.deterministic, which=args.model)
+    # load_model falls back to the latest checkpoint when training has not finished: say so in the record
+    scored = "checkpoint" if args.model == "final" and not (Path(args.run_dir) / MODEL_FILE).exists() else args.model
     print(format_results(results, "RL^2" if args.model == "final" else "RL^2 (best model)"))
     out = Path(args.out or args.run_dir)
     out.mkdir(parents=True, exist_ok=True)
-    summary = results.summary() | {"deterministic": args.deterministic, "run_dir": str(args.run_dir), "model": args.model}
+    summary = results.summary() | {"deterministic": args.deterministic, "run_dir": str(args.run_dir), "model": scored}
     prefix = "" if args.model == "final" else f"{args.model}_"
     json_path, png_path = out / f"{prefix}eval.json", out / f"{prefix}eval.png"
     json_path.write_text(json.dumps(summary, indent=2))
@@ -376,6 +393,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 __all__ = [
-    "EVAL_SEED", "VALIDATION_SEED", "SB3RecurrentAgent", "TrialAgent", "TrialResults", "UniformRandomAgent", "evaluate_run",
-    "held_out_tasks", "run_trials",
+    "EVAL_SEED", "VALIDATION_SEED", "SB3RecurrentAgent", "TrialAgent", "TrialResults", "UniformRandomAgent",
+    "check_held_out_args", "evaluate_run", "held_out_tasks", "run_trials",
 ]

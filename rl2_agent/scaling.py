@@ -21,7 +21,8 @@ and writes in ``--out``:
 
 ``scaling.json``
     the metrics with standard errors, per-trial episode lengths and successes, the run's
-    training budget and the paper's figures;
+    training budget and the paper's figures (written before the figures, so that a failing
+    figure keeps the evaluation);
 ``trajectories_<agent>.png``
     the maze, start and goal of the first ``--draw`` trials, with both episodes' paths;
 ``frames_<agent>.png`` (``RL2Maze-v0`` only)
@@ -31,6 +32,8 @@ and writes in ``--out``:
 The metrics (:func:`meta_envs.navigation.scaling_metrics`): for episodes 1 and 2 of each trial,
 the success rate and the average length of the successful episodes, and the fraction of trials
 whose episode 2 is not longer than episode 1 (a failed episode counts with its full length).
+
+Numeric options are checked (:func:`check_arguments`) before anything trains or evaluates.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ __all__ = [
     "ScalingResult",
     "ShortestPathAgent",
     "actions_from_poses",
+    "check_arguments",
     "evaluate_agent",
     "format_table",
     "optimal_lengths",
@@ -441,29 +445,65 @@ def _run_info(run_dir: str) -> dict[str, Any]:
     return info
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse out-of-range numeric options, naming the flag (before anything trains or evaluates).
+
+    :raises ValueError: for the first option out of range, or ``--train-minutes`` / ``--agents rl2``
+        without ``--run``.
+    """
+
+    def need(ok: bool, flag: str, value: Any, allowed: str) -> None:
+        if not ok:
+            raise ValueError(f"{flag} must be {allowed}, got {value!r}")
+
+    def finite(x: float) -> bool:
+        return isinstance(x, (int, float)) and math.isfinite(x)
+
+    for flag, attr in (("--trials", "trials"), ("--batch-size", "batch_size"), ("--draw", "draw"),
+                       ("--frames", "frames"), ("--threads", "threads"), ("--eval-trials", "eval_trials")):  # fmt: skip
+        value = getattr(args, attr)
+        need(isinstance(value, int) and value >= 1, flag, value, "an integer >= 1")
+    for flag, attr in (("--eval-seed", "eval_seed"), ("--seed", "seed")):
+        value = getattr(args, attr)
+        need(isinstance(value, int) and value >= 0, flag, value, "an integer >= 0")
+    need(args.n_envs is None or args.n_envs >= 1, "--n-envs", args.n_envs, "an integer >= 1")
+    need(finite(args.train_minutes) and args.train_minutes >= 0, "--train-minutes", args.train_minutes,
+         "a number of minutes >= 0 (0: no training)")  # fmt: skip
+    need(finite(args.timesteps) and int(args.timesteps) >= 1, "--timesteps", args.timesteps, "a number of steps >= 1")
+    need(finite(args.eval_every) and args.eval_every >= 0, "--eval-every", args.eval_every,
+         "a number of steps >= 0 (0: total steps / 20)")  # fmt: skip
+    if args.train_minutes and not args.run:
+        raise ValueError("--train-minutes needs --run (the folder to train into)")
+    if args.agents and "rl2" in args.agents and not args.run:
+        raise ValueError("--agents rl2 needs --run (the RL^2 run folder to evaluate)")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_arguments(args)
     import torch as th
 
     from rl2_agent.train import parse_kwargs, read_config
 
     th.set_num_threads(args.threads)
-    if args.train_minutes and not args.run:
-        raise SystemExit("--train-minutes needs --run (the folder to train into)")
     saved = read_config(args.run) if args.run and (Path(args.run) / "config.json").exists() else None
     env_id = args.env or (saved["env_id"] if saved else "RL2GridNav-v0")
     if env_id not in MAZE_IDS:
-        raise SystemExit(f"the scaling experiment needs a maze id {MAZE_IDS}, got {env_id}")
+        source = f"--env {env_id}" if args.env else f"--run {args.run} was trained on {env_id}"
+        raise ValueError(f"the scaling experiment needs a maze id ({', '.join(MAZE_IDS)}): {source}")
     env_kwargs = parse_kwargs(args.env_kwargs) if args.env_kwargs is not None else dict(saved["env_kwargs"]) if saved else {}
     trial_env = gym.make(env_id, **env_kwargs).unwrapped
     episodes_per_trial = trial_env.episodes_per_trial
     if episodes_per_trial is None or episodes_per_trial < 2:
-        raise SystemExit(f"the scaling experiment needs trials of >= 2 episodes, got {env_kwargs}")
+        raise ValueError(f"--env-kwargs: the scaling experiment needs trials of >= 2 episodes, got {env_kwargs}")
     size, num_actions = trial_env.family.size, int(trial_env.action_space.n)
+    agents = list(dict.fromkeys(args.agents or ([*(["rl2"] if args.run else []), "random", "oracle"])))
+    if "rl2" in agents and not args.train_minutes and saved is None:
+        read_config(args.run)  # FileNotFoundError: not a training output folder
+    out = Path(args.out or (Path(args.run) / "scaling" if args.run else Path("runs") / f"scaling-{env_id}"))
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out} is a file, not a folder")
     if args.train_minutes:
         _train(args, env_id, env_kwargs)
-    agents = args.agents or ([*(["rl2"] if args.run else []), "random", "oracle"])
-    if "rl2" in agents and not args.run:
-        raise SystemExit("agent rl2 needs --run")
 
     tasks = held_out_tasks(env_id, env_kwargs, args.trials, args.eval_seed)
     results: dict[str, ScalingResult] = {}
@@ -495,13 +535,8 @@ def run(args: argparse.Namespace) -> int:
         "The paper's lengths are ViZDoom steps: compare rates, fractions and the ep 2 / ep 1 ratio, not lengths."
     )
 
-    out = Path(args.out or (Path(args.run) / "scaling" if args.run else Path("runs") / f"scaling-{env_id}"))
     out.mkdir(parents=True, exist_ok=True)
-    figures = []
-    for name, res in results.items():
-        figures.append(draw_trajectories(res, out / f"trajectories_{name}.png", args.draw))
-        if env_id == "RL2Maze-v0":
-            figures.append(draw_frames(res, out / f"frames_{name}.png", args.frames))
+    figures: list[Path] = []
     summary = {
         "env_id": env_id,
         "env_kwargs": env_kwargs,
@@ -521,8 +556,15 @@ def run(args: argparse.Namespace) -> int:
             }
             for name, res in results.items()
         },
-        "figures": [str(f) for f in figures],
+        "figures": [],  # filled in once they are drawn
     }
+    # the metrics first: a failing figure must not lose the evaluation
+    (out / "scaling.json").write_text(_dumps(summary))
+    for name, res in results.items():
+        figures.append(draw_trajectories(res, out / f"trajectories_{name}.png", args.draw))
+        if env_id == "RL2Maze-v0":
+            figures.append(draw_frames(res, out / f"frames_{name}.png", args.frames))
+    summary["figures"] = [str(f) for f in figures]
     (out / "scaling.json").write_text(_dumps(summary))
     print(f"\nwrote {out / 'scaling.json'} and {len(figures)} figures in {out}")
     return 0

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from rl2_agent.evaluate import EVAL_SEED, evaluate_run, run_trials
+from rl2_agent.evaluate import EVAL_SEED, check_held_out_args, evaluate_run, run_trials
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +58,29 @@ class Entry:
         return str(self.run_dir).format(n=cell.episodes, k=cell.arms)
 
 
+#: The placeholders a run path may hold, per family, and an example path.
+PLACEHOLDERS = {"bandit": ("{n} (pulls) and {k} (arms)", {"n", "k"}, "runs/bandit_{n}_{k}"),
+                "mdp": ("{n} (episodes)", {"n"}, "runs/mdp_{n}")}  # fmt: skip
+#: Env kwargs that do not change the tasks or their scoring (a run may differ from a cell in these).
+NON_TASK_KWARGS = frozenset({"time_inputs", "render_mode"})
+
+
+def _check_placeholders(family: str, item: str, path: str) -> None:
+    import string
+
+    what, allowed, example = PLACEHOLDERS[family]
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(path) if f is not None}
+    except ValueError as err:  # e.g. an unmatched brace
+        raise ValueError(f"bad run path in {item!r}: {err}; {family} cells fill {what}, e.g. rl2={example}") from None
+    unknown = sorted(fields - allowed)
+    if unknown:
+        raise ValueError(
+            f"bad run path in {item!r}: unknown placeholder(s) {', '.join('{' + f + '}' for f in unknown)}; "
+            f"{family} cells fill {what}, e.g. rl2={example}"
+        )
+
+
 def parse_entries(family: str, text: str | None) -> list[Entry]:
     """``"random,ucb1,rl2=runs/x"`` -> entries; every baseline of the family when empty."""
     from rl2_agent.baselines import AGENTS, agent_class
@@ -68,7 +91,8 @@ def parse_entries(family: str, text: str | None) -> list[Entry]:
         if "=" in item:
             label, _, path = item.partition("=")
             if not label.strip() or not path.strip():
-                raise ValueError(f"bad run entry {item!r}: expected label=run_dir, e.g. rl2=runs/bandit")
+                raise ValueError(f"bad run entry {item!r}: expected label=run_dir, e.g. rl2={PLACEHOLDERS[family][2]}")
+            _check_placeholders(family, item, path.strip())
             entries.append(Entry(label.strip(), Path(path.strip())))
         else:
             agent_class(family, item)
@@ -81,10 +105,15 @@ def parse_entries(family: str, text: str | None) -> list[Entry]:
 
 def check_runs(family: str, cells: list[Any], entries: list[Entry]) -> None:
     """Raise ``ValueError`` before any evaluation if a run entry cannot fill a cell: no run folder, or a
-    run trained on another env id or other env kwargs than the cell's (one run per cell: put ``{n}``
-    and ``{k}`` in the path)."""
+    run trained on another env id or on other tasks than the cell's (one run per cell: put ``{n}``
+    and ``{k}`` in the path). Kwargs are compared as the env uses them (defaults filled in, see
+    :func:`meta_envs.registration.effective_kwargs`), except :data:`NON_TASK_KWARGS`."""
+    from meta_envs.registration import effective_kwargs
     from rl2_agent.baselines import ENV_IDS
     from rl2_agent.train import read_config
+
+    def task_kwargs(env_kwargs: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in effective_kwargs(ENV_IDS[family], env_kwargs).items() if k not in NON_TASK_KWARGS}
 
     runs = [(entry, cell, Path(entry.cell_run(cell))) for entry in entries if entry.run_dir is not None for cell in cells]
     for entry, cell, run_dir in runs:
@@ -96,13 +125,20 @@ def check_runs(family: str, cells: list[Any], entries: list[Entry]) -> None:
         except FileNotFoundError as err:
             raise ValueError(f"{entry.label}={entry.run_dir} (cell {cell.key}): {err}") from err
         wanted = cell.env_kwargs()
-        trained = {k: config["env_kwargs"].get(k) for k in wanted}
-        if config["env_id"] != ENV_IDS[family] or trained != wanted:
-            raise ValueError(
-                f"{entry.label}={entry.run_dir}: {run_dir} was trained on {config['env_id']} {config['env_kwargs']}, "
-                f"cell {cell.key} needs {ENV_IDS[family]} {wanted}; give one run per cell with {{n}} and {{k}} in "
-                f"the path, e.g. {entry.label}=runs/bandit_{{n}}_{{k}}"
-            )
+        if config["env_id"] == ENV_IDS[family]:
+            trained, needed = task_kwargs(config["env_kwargs"]), task_kwargs(wanted)
+            differ = {k: (trained.get(k), needed.get(k)) for k in sorted(set(trained) | set(needed)) if trained.get(k) != needed.get(k)}
+            if not differ:
+                continue
+            why = "; ".join(f"{k}={t!r}, the cell's {c!r}" for k, (t, c) in differ.items())
+        else:
+            why = "another env id"
+        what, _, example = PLACEHOLDERS[family]
+        raise ValueError(
+            f"{entry.label}={entry.run_dir}: {run_dir} was trained on {config['env_id']} {config['env_kwargs']} ({why}), "
+            f"cell {cell.key} is {ENV_IDS[family]} {wanted}; give one run per cell with {what} in the path, "
+            f"e.g. {entry.label}={example}"
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -290,8 +326,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         cells = parse_cells(family, args.cells, list(PAPER[family]))
         entries = parse_entries(family, args.agents)
-        if args.trials < 2:
-            raise ValueError(f"--trials must be an integer >= 2, got {args.trials}")
+        check_held_out_args(args.trials, args.seed)
+        if args.json is not None and (args.json.suffix.lower() == ".csv" or args.json.is_dir()):
+            raise ValueError(f"--json must be a JSON file path (the CSV is written next to it), got {str(args.json)!r}")
         check_runs(family, cells, entries)
     except ValueError as err:
         logger.error("%s", err)

@@ -106,9 +106,11 @@ class TrainConfig:
         for name in ("total_timesteps", "eval_trials", "threads"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
-        for name in ("eval_every", "checkpoint_every", "max_seconds"):
+        for name in ("eval_every", "checkpoint_every"):
             if int(getattr(self, name)) < 0:
                 raise ValueError(f"{name} must be an integer >= 0, got {getattr(self, name)!r}")
+        if not float(self.max_seconds) >= 0:
+            raise ValueError(f"max_seconds must be a number >= 0 (0: no time limit), got {self.max_seconds!r}")
         self.total_timesteps = int(self.total_timesteps)
         self.hyperparams = get_hyperparams(self.env_id, self.hyperparams)
         normalize = self.hyperparams.get("normalize", False)
@@ -177,6 +179,8 @@ def load_model(run_dir: str | Path, device: str = "cpu", which: str = "final") -
     names = (MODEL_FILE, CHECKPOINT_FILE) if which == "final" else (BEST_MODEL_FILE,)
     for name in names:
         if (run_dir / name).exists():
+            if name == CHECKPOINT_FILE:
+                logger.warning("no %s in %s (training has not finished): using the latest checkpoint, %s", MODEL_FILE, run_dir, name)
             return RecurrentPPO.load(run_dir / name, device=device)
     raise FileNotFoundError(f"no {' or '.join(names)} in {run_dir}")
 
@@ -529,6 +533,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     With ``--resume`` and a run in the output folder, every setting not given on the command line
     is the run's saved one (its hyperparameters updated by ``--hyperparams``), not today's default.
     """
+    if args.max_minutes is not None and not args.max_minutes >= 0:
+        raise ValueError(f"--max-minutes must be a number of minutes >= 0 (0: no time limit), got {args.max_minutes}")
     hyper = parse_kwargs(args.hyperparams)
     if args.n_envs is not None:
         hyper["n_envs"] = args.n_envs

@@ -310,8 +310,51 @@ def test_table_refuses_a_run_trained_for_another_cell(tmp_path, caplog):
     (run / "config.json").write_text(json.dumps(config))
     with caplog.at_level(logging.ERROR):
         assert main(["table", "--family", "bandit", "--cells", "10,5 100,5", "--agents", f"rl2={run}", "--trials", "5"]) == 2
-    assert "was trained on RL2Bandit-v0 {'num_arms': 5, 'episodes_per_trial': 10}, cell 100,5 needs" in caplog.text
-    assert "rl2=runs/bandit_{n}_{k}" in caplog.text
+    assert ("was trained on RL2Bandit-v0 {'num_arms': 5, 'episodes_per_trial': 10} (episodes_per_trial=10, the cell's 100), "
+            "cell 100,5 is RL2Bandit-v0") in caplog.text  # fmt: skip
+    assert "with {n} (pulls) and {k} (arms) in the path, e.g. rl2=runs/bandit_{n}_{k}" in caplog.text
+
+
+def _fake_run(path, env_id, env_kwargs):
+    path.mkdir()
+    (path / "config.json").write_text(json.dumps({"env_id": env_id, "env_kwargs": env_kwargs}))
+    return path
+
+
+def test_table_compares_runs_and_cells_as_the_env_builds_them(tmp_path):
+    from rl2_agent.baselines import Cell
+    from rl2_agent.table import Entry, check_runs
+
+    bandit, mdp = [Cell.parse("bandit", "10,5")], [Cell.parse("mdp", "10")]
+    # the defaults ARE cell (10, 5) / MDP n = 10; time inputs do not change the tasks
+    check_runs("bandit", bandit, [Entry("rl2", _fake_run(tmp_path / "a", "RL2Bandit-v0", {}))])
+    check_runs("bandit", bandit, [Entry("rl2", _fake_run(tmp_path / "b", "RL2Bandit-v0", {"time_inputs": True}))])
+    check_runs("mdp", mdp, [Entry("rl2", _fake_run(tmp_path / "c", "RL2TabularMDP-v0", {}))])
+    # another task distribution with the cell's n and k is refused
+    normal = Entry("rl2", _fake_run(tmp_path / "d", "RL2Bandit-v0", {"num_arms": 5, "episodes_per_trial": 10, "arm_prior": "normal"}))
+    with pytest.raises(ValueError, match=r"\(arm_prior='normal', the cell's 'uniform'\)"):
+        check_runs("bandit", bandit, [normal])
+    ood = Entry("rl2", _fake_run(tmp_path / "e", "RL2TabularMDP-v0", {"reward_kind": "deterministic_uniform"}))
+    with pytest.raises(ValueError, match=r"reward_kind='deterministic_uniform', the cell's 'gaussian'.*e.g. rl2=runs/mdp_\{n\}"):
+        check_runs("mdp", mdp, [ood])
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--family", "bandit", "--agents", "rl2=runs/b_{x}"], "unknown placeholder(s) {x}; bandit cells fill {n} (pulls) and {k} (arms)"),
+        (["--family", "mdp", "--agents", "rl2=runs/m_{n}_{k}"], "unknown placeholder(s) {k}; mdp cells fill {n} (episodes), e.g. rl2=runs/mdp_{n}"),
+        (["--family", "bandit", "--agents", "rl2=runs/b_{n"], "bad run path in 'rl2=runs/b_{n'"),
+        (["--family", "bandit", "--json", "out.csv"], "--json must be a JSON file path (the CSV is written next to it)"),
+        (["--family", "bandit", "--seed", "-5"], "--seed must be an integer >= 0"),
+    ],
+)
+def test_table_refuses_bad_paths_and_flags_up_front(argv, message, caplog, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with caplog.at_level(logging.ERROR):
+        assert main(["table", "--cells", "10,5" if "bandit" in argv else "10", "--trials", "5", *argv]) == 2
+    assert message in caplog.text
+    assert not list(tmp_path.iterdir())  # nothing computed or written
 
 
 def test_trial_spec_reads_the_env_and_refuses_step_budgets():

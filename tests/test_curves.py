@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rl2_agent.__main__ import main
+from rl2_agent.__main__ import cli, main
 from rl2_agent.curves import EVAL_LOG, markdown_summary, read_eval_log, summarize
 
 
@@ -66,3 +66,35 @@ def test_curves_errors(two_runs, tmp_path):
         read_eval_log(tmp_path / "empty")
     with pytest.raises(ValueError, match="--labels: got 1 label"):
         main(["curves", str(two_runs[0]), str(two_runs[1]), "--labels", "A", "--out", str(tmp_path / "x.png")])
+
+
+def test_curves_refuses_runs_that_would_share_a_label(two_runs, tmp_path, capsys):
+    a, b = two_runs
+    out = tmp_path / "x.png"
+    cases = [
+        ([str(a), str(b), "--labels", "x", "x"], "--labels: 'x' given more than once"),
+        ([str(a), str(a)], f"run {a} is given twice"),
+        ([str(a), str(a) + "/", str(b)], f"{a} and {a}/ are the same run"),
+        ([str(a), str(a / EVAL_LOG)], "are the same run"),
+    ]
+    for runs, message in cases:
+        assert cli(["curves", *runs, "--out", str(out)]) == 2
+        captured = capsys.readouterr()
+        assert captured.err.startswith("rl2 curves: error: ") and message in captured.err, captured.err
+        assert "--labels" in captured.err and captured.out == ""
+    assert not out.exists()
+    # the same run twice is fine with distinct labels: two rows
+    assert main(["curves", str(a), str(a), "--labels", "A1", "A2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| A1 |" in printed and "| A2 |" in printed
+    # folders with the same name: the paths tell them apart
+    c = write_log(tmp_path / "other" / "a", [(1000, 60, 4.0, 0.1)])
+    assert main(["curves", str(a), str(c), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"| {a} |" in printed and f"| {c} |" in printed
+
+
+def test_curves_creates_the_folder_of_out(two_runs, tmp_path):
+    out = tmp_path / "new" / "dir" / "curves.png"
+    assert main(["curves", str(two_runs[0]), "--out", str(out)]) == 0
+    assert out.stat().st_size > 10_000

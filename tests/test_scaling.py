@@ -13,7 +13,7 @@ import torch as th
 import meta_envs  # noqa: F401  (registers the ids)
 from meta_envs.navigation import MazeTask, generate_maze
 from meta_envs.navigation.maze import FORWARD, TURN_LEFT, TURN_RIGHT, next_pose
-from rl2_agent.__main__ import main
+from rl2_agent.__main__ import cli, main
 from rl2_agent.evaluate import EVAL_SEED, UniformRandomAgent, check_observation_space, held_out_tasks, run_trials
 from rl2_agent.scaling import (
     PAPER_SCALING,
@@ -178,8 +178,80 @@ def test_cli_maze_draws_first_person_frames(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "scaling.json").read_text())["agents"]["oracle"]["metrics"]["frac_ep2_not_longer"] == 1.0
 
 
-def test_cli_rejects_non_maze_ids_and_rl2_without_run(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit):
+def test_cli_rejects_non_maze_ids_and_rl2_without_run(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):  # argparse: --env has choices
         main(["scaling", "--env", "RL2PointNav-v0", "--out", str(tmp_path)])
-    with pytest.raises(SystemExit, match="needs --run"):
+    with pytest.raises(ValueError, match="needs --run"):
         main(["scaling", "--agents", "rl2", "--trials", "2", "--out", str(tmp_path)])
+    capsys.readouterr()
+    # the command line: exit 2 with "rl2 scaling: error: ..."
+    bandit_run = tmp_path / "bandit_run"
+    bandit_run.mkdir()
+    (bandit_run / "config.json").write_text(json.dumps({"env_id": "RL2Bandit-v0", "env_kwargs": {}}))
+    cases = [
+        (["--agents", "rl2"], "--agents rl2 needs --run"),
+        (["--train-minutes", "1"], "--train-minutes needs --run"),
+        (["--run", str(bandit_run), "--agents", "random"],
+         f"maze id (RL2GridNav-v0, RL2Maze-v0): --run {bandit_run} was trained on RL2Bandit-v0"),
+        (["--env-kwargs", "episodes_per_trial=1"], "--env-kwargs: the scaling experiment needs trials of >= 2 episodes"),
+        (["--run", str(tmp_path / "no_run"), "--agents", "random", "rl2"], "config.json not found"),
+    ]  # fmt: skip
+    for extra, message in cases:
+        assert cli(["scaling", *extra, "--trials", "2", "--out", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("rl2 scaling: error: ") and message in err, err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--draw", "0"], "--draw must be an integer >= 1, got 0"),
+        (["--draw", "-1"], "--draw must be an integer >= 1, got -1"),
+        (["--batch-size", "0"], "--batch-size must be an integer >= 1, got 0"),
+        (["--trials", "0"], "--trials must be an integer >= 1, got 0"),
+        (["--frames", "0"], "--frames must be an integer >= 1, got 0"),
+        (["--threads", "0"], "--threads must be an integer >= 1, got 0"),
+        (["--eval-seed", "-1"], "--eval-seed must be an integer >= 0, got -1"),
+        (["--run", "RUN", "--train-minutes", "-1"], "--train-minutes must be a number of minutes >= 0 (0: no training)"),
+        (["--run", "RUN", "--train-minutes", "nan"], "--train-minutes must be a number of minutes >= 0"),
+        (["--run", "RUN", "--train-minutes", "1", "--timesteps", "0"], "--timesteps must be a number of steps >= 1"),
+        (["--run", "RUN", "--train-minutes", "1", "--eval-trials", "0"], "--eval-trials must be an integer >= 1"),
+        (["--run", "RUN", "--train-minutes", "1", "--n-envs", "0"], "--n-envs must be an integer >= 1"),
+        (["--run", "RUN", "--train-minutes", "1", "--eval-every", "-5"], "--eval-every must be a number of steps >= 0"),
+    ],
+)  # fmt: skip
+def test_cli_checks_numeric_options_before_training_or_evaluating(
+    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, extra: list[str], message: str
+) -> None:
+    import rl2_agent.scaling as scaling
+
+    def must_not_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("trained or evaluated before checking the options")
+
+    for name in ("_train", "evaluate_agent", "held_out_tasks"):
+        monkeypatch.setattr(scaling, name, must_not_run)
+    out = tmp_path / "out"
+    extra = [str(tmp_path / "run") if x == "RUN" else x for x in extra]
+    assert cli(["scaling", *extra, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rl2 scaling: error: ") and message in err, err
+    assert "max_seconds" not in err
+    assert not out.exists() and not (tmp_path / "run").exists()
+
+
+def test_cli_writes_scaling_json_before_the_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import rl2_agent.scaling as scaling
+
+    def failing_figure(*args: object, **kwargs: object) -> None:
+        assert (tmp_path / "scaling.json").exists(), "figures drawn before scaling.json was written"
+        raise RuntimeError("the figure failed")
+
+    monkeypatch.setattr(scaling, "draw_trajectories", failing_figure)
+    argv = ["scaling", "--env-kwargs", "size=small", "max_episode_length=20", "--agents", "oracle", "random",
+            "--trials", "2", "--out", str(tmp_path)]  # fmt: skip
+    with pytest.raises(RuntimeError, match="the figure failed"):
+        main(argv)
+    summary = json.loads((tmp_path / "scaling.json").read_text())
+    assert list(summary["agents"]) == ["oracle", "random"] and summary["figures"] == []
+    assert summary["agents"]["oracle"]["metrics"]["success_rate_ep1"] == 1.0

@@ -336,6 +336,38 @@ def test_the_command_line_reports_user_errors_in_one_line(tmp_path, capsys):
     assert "num_arms" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["evaluate", "RUN", "--trials", "1"], "--trials must be an integer >= 2 (a standard error needs two trials), got 1"),
+        (["evaluate", "RUN", "--seed", "-5"], "--seed must be an integer >= 0 (the first held-out task seed), got -5"),
+        (["demo", "--trials", "0", "--out", "DEMO"], "--trials must be an integer >= 2"),
+        (["demo", "--minutes", "-1", "--out", "DEMO"], "--minutes must be a number of minutes > 0, got -1.0"),
+        (["train", "--env", "RL2Bandit-v0", "--max-minutes", "-1", "--out", "DEMO"], "--max-minutes must be a number of minutes >= 0"),
+    ],
+)
+def test_counts_and_budgets_are_checked_before_any_work(argv, message, run_dir, tmp_path, capsys):
+    from rl2_agent.__main__ import cli
+
+    argv = [str(run_dir) if a == "RUN" else str(tmp_path / "demo") if a == "DEMO" else a for a in argv]
+    assert cli(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"rl2 {argv[0]}: error: ") and message in err
+    assert not (tmp_path / "demo").exists()  # nothing trained
+
+
+def test_evaluate_records_that_it_scored_the_checkpoint(run_dir, tmp_path, caplog):
+    import shutil
+
+    out = tmp_path / "unfinished"
+    shutil.copytree(run_dir, out)
+    (out / "model.zip").unlink()  # as after a crash: only the checkpoint
+    with caplog.at_level("WARNING"):
+        assert main(["evaluate", str(out), "--trials", "4"]) == 0
+    assert "no model.zip in" in caplog.text and "using the latest checkpoint" in caplog.text
+    assert json.loads((out / "eval.json").read_text())["model"] == "checkpoint"
+
+
 def test_parse_kwargs():
     assert parse_kwargs(["num_arms=5", "arm_prior=normal", "policy_kwargs.gru_hidden_size=64", "x=1e-3"]) == {
         "num_arms": 5, "arm_prior": "normal", "policy_kwargs": {"gru_hidden_size": 64}, "x": 1e-3}  # fmt: skip

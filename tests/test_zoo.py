@@ -222,6 +222,16 @@ def test_env_kwargs_variant(tmp_path: Path, capsys: pytest.CaptureFixture) -> No
     assert "Mean episode length: 100.00" in capsys.readouterr().out
 
 
+@requires_zoo
+def test_eval_env_kwargs_row_of_the_docs(tmp_path: Path) -> None:
+    """docs/zoo.md's out-of-distribution row: --eval-env-kwargs repeats the trial's kwargs (the Zoo replaces, not
+    merges), so the evaluations play 10-arm, 20-pull trials with the normal prior."""
+    run = zoo_train(tmp_path, "RL2Bandit-v0", "--env-kwargs", "num_arms:10", "episodes_per_trial:20", "--eval-env-kwargs",
+                    "num_arms:10", "episodes_per_trial:20", "arm_prior:'normal'", n=64, eval_freq=32)  # fmt: skip
+    lengths = np.load(run / "evaluations.npz")["ep_lengths"]
+    assert lengths.size and (lengths == 20).all()
+
+
 # ----------------------------------------------------------------------------- plots
 @requires_zoo
 def test_plot_train_and_all_plots(trained: Callable[[str], Path], tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from rl2_agent.evaluate import run_trials
+from rl2_agent.evaluate import check_held_out_args, run_trials
 from rl2_agent.baselines import AGENTS, ENV_IDS, Cell, TrialSpec, agent_class, make_agent, parse_agents, parse_cells
 from rl2_agent.baselines.tuned import TUNED
 
@@ -77,8 +77,7 @@ def run(args: argparse.Namespace) -> int:
         for name in names:
             if agent_class(family, name).tunable is None:
                 raise ValueError(f"{family} agent {name!r} has no tunable parameter; tunable: {tunable_agents(family)}")
-        if args.trials < 2:
-            raise ValueError(f"--trials must be >= 2, got {args.trials}")
+        check_held_out_args(args.trials, args.seed)
     except ValueError as err:
         logger.error("%s", err)
         return 2
