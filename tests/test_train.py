@@ -107,14 +107,19 @@ def test_resume_continues_from_the_checkpoint(run_dir, tmp_path):
     assert load_model(out, which="best").num_timesteps == int(best["timesteps"])
 
 
-def test_resume_keeps_the_runs_settings_and_may_change_ppo_ones(run_dir, tmp_path):
+def resumed_copy(run_dir: Path, out: Path, timesteps: int) -> list[str]:
+    """Copy ``run_dir`` to ``out``; the train arguments that resume the copy with the run's own settings (no TINY)."""
     import shutil
 
-    out = tmp_path / "finetune"
     shutil.copytree(run_dir, out)
-    args = [a for a in tiny_train_args(out, timesteps=1536) if a not in TINY and a != "--hyperparams"]
+    return [a for a in tiny_train_args(out, timesteps=timesteps) if a not in TINY and a != "--hyperparams"] + ["--resume"]
+
+
+def test_resume_keeps_the_runs_settings_and_may_change_ppo_ones(run_dir, tmp_path):
+    out = tmp_path / "finetune"
+    args = resumed_copy(run_dir, out, timesteps=1536)
     # without TINY on the command line: the run's own n_steps / network, plus a lower learning rate
-    assert main(args + ["--resume", "--hyperparams", "learning_rate=1e-4", "batch_size=32"]) == 0
+    assert main(args + ["--hyperparams", "learning_rate=1e-4", "batch_size=32"]) == 0
     model = load_model(out)
     assert model.num_timesteps == 1536 and model.n_steps == 16 and model.batch_size == 32
     assert model.lr_schedule(1.0) == 1e-4 and model.policy.optimizer.param_groups[0]["lr"] == 1e-4
@@ -122,16 +127,13 @@ def test_resume_keeps_the_runs_settings_and_may_change_ppo_ones(run_dir, tmp_pat
     assert config["hyperparams"]["learning_rate"] == 1e-4 and config["hyperparams"]["n_steps"] == 16
     assert config["resumes"] == [{"at_step": 1024, "changed": {"learning_rate": 1e-4, "batch_size": 32}}]
     with pytest.raises(ValueError, match=r"n_steps \(16 -> 32\) cannot change in a resumed run; settings that can: "):
-        main(args + ["--resume", "--timesteps", "4096", "--hyperparams", "n_steps=32"])
+        main(args + ["--timesteps", "4096", "--hyperparams", "n_steps=32"])
 
 
 def test_linear_schedules_follow_rl_zoo_and_resume(run_dir, tmp_path):
-    import shutil
-
     out = tmp_path / "lin"
-    shutil.copytree(run_dir, out)
-    args = [a for a in tiny_train_args(out, timesteps=2048) if a not in TINY and a != "--hyperparams"]
-    assert main(args + ["--resume", "--hyperparams", "learning_rate=lin_2e-3", "clip_range=lin_0.3"]) == 0
+    args = resumed_copy(run_dir, out, timesteps=2048)
+    assert main(args + ["--hyperparams", "learning_rate=lin_2e-3", "clip_range=lin_0.3"]) == 0
     model = load_model(out)
     assert model.lr_schedule(1.0) == pytest.approx(2e-3) and model.lr_schedule(0.25) == pytest.approx(5e-4)
     assert model.clip_range(0.5) == pytest.approx(0.15)
