@@ -194,6 +194,8 @@ def _is_image(space: spaces.Space) -> bool:
 
 
 def _bounds(space: spaces.Space) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(space, (spaces.Discrete, spaces.Box)):
+        raise TypeError(f"unsupported space {space!r}: a task family's spaces must be Discrete or Box")
     if isinstance(space, spaces.Discrete):
         if int(space.start) != 0:  # the one-hot encodings and action checks index from 0
             raise TypeError(f"Discrete spaces of a task family must start at 0, got {space!r}")

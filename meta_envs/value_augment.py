@@ -274,7 +274,7 @@ class ValueAugmentedTrialEnv(TrialEnv):
         self._set_layout({"q_values": (num_actions, -np.inf, np.inf), "visit_counts": (num_actions, 0.0, 1.0)})
         episode_length = getattr(task_family, "episode_length", None)
         self.horizon = int(episode_length) if episode_length is not None else trial_length
-        self.value_scale = float(getattr(task_family, "value_scale", self.horizon))
+        self.value_scale = check_positive_float("value_scale", getattr(task_family, "value_scale", self.horizon))
         self._count_scale = 1.0 / np.log1p(trial_length)
         self.estimator = TabularValueEstimator(int(obs_space.n), num_actions, self.horizon, gamma, vi_tolerance)
 
@@ -306,8 +306,12 @@ class ValueAugmentedTrialEnv(TrialEnv):
 def make_rl3_env(rl2_env: TrialEnv, gamma: float = 1.0, vi_tolerance: float = 0.01, time_inputs: bool = True) -> ValueAugmentedTrialEnv:
     """The RL^3 version of an RL^2 trial env: same task family, trial length and render mode.
 
-    ``rl2_env`` hands its task family over and must not be used afterwards.
+    ``rl2_env`` (a :class:`TrialEnv`, or ``gym.make``'s wrapper of one) hands its task family over and
+    must not be used afterwards.
     """
+    rl2_env = getattr(rl2_env, "unwrapped", rl2_env)
+    if not isinstance(rl2_env, TrialEnv):
+        raise TypeError(f"rl2_env must be a meta_envs TrialEnv (or gym.make's wrapper of one), got {type(rl2_env).__name__}")
     return ValueAugmentedTrialEnv(
         rl2_env.family,
         rl2_env.episodes_per_trial,

@@ -8,6 +8,7 @@ available vector env for an id: the batched one when the id has a vector entry p
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Sequence
 
 import gymnasium as gym
@@ -18,6 +19,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
 import meta_envs  # noqa: F401  (registers the ids)
+from meta_envs.trial import check_positive_int
 
 __all__ = ["GymVectorToSB3", "make_vec_env", "has_batched_impl"]
 
@@ -110,6 +112,10 @@ def make_vec_env(
     :param batched: force (True) or forbid (False) the batched implementation.
     :param monitor: wrap in SB3's monitor so that one trial is logged as one episode.
     """
+    n_envs = check_positive_int("n_envs", n_envs)
+    if ":" in env_id:  # "meta_envs:RL2Bandit-v0" (the form for worker processes): import the module, use the id
+        module, env_id = env_id.split(":", 1)
+        importlib.import_module(module)
     env_kwargs = dict(env_kwargs or {})
     use_batched = has_batched_impl(env_id) if batched is None else batched
     if use_batched:

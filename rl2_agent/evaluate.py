@@ -30,6 +30,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 import meta_envs  # noqa: F401  (registers the ids)
+from meta_envs.trial import check_positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -160,8 +161,8 @@ def run_trials(
     from the vector env's ``final_info`` when it is there (gymnasium's sync vector env puts the
     finished trial's info there and the next trial's reset info at the top level).
     """
-    if n_trials < 1:
-        raise ValueError(f"n_trials must be an integer >= 1, got {n_trials!r}")
+    n_trials, batch_size = check_positive_int("n_trials", n_trials), check_positive_int("batch_size", batch_size)
+    seed = check_positive_int("seed", seed, minimum=0)
     if tasks is not None and len(tasks) != n_trials:
         raise ValueError(f"got {len(tasks)} tasks for {n_trials} trials")
     if tasks is not None and gym.spec(env_id).vector_entry_point is None:

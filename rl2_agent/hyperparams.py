@@ -133,9 +133,13 @@ def get_hyperparams(env_id: str, overrides: dict[str, Any] | None = None) -> dic
         else:
             params[key] = value
     overrides = dict(overrides or {})
+    if isinstance(overrides.get("policy"), type):  # a class: its dotted path (the same policy as the default's string)
+        overrides["policy"] = f"{overrides['policy'].__module__}.{overrides['policy'].__qualname__}"
     if overrides.get("policy", POLICY) != POLICY:
         params["policy_kwargs"] = {}  # the default policy_kwargs belong to RL2GRUPolicy
     for key, value in overrides.items():
+        if key == "device":
+            raise ValueError("device is not a hyperparameter here: give it to TrainConfig(device=...) (rl2 train trains on the CPU)")
         if key not in params and key not in RECURRENT_PPO_KEYS:
             raise ValueError(f"unknown hyperparameter {key!r}; allowed: {sorted(set(params) | RECURRENT_PPO_KEYS)}")
         if key == "policy_kwargs" and isinstance(value, dict) and isinstance(params.get(key), dict):
@@ -207,5 +211,4 @@ RECURRENT_PPO_KEYS = {
     "target_kl",
     "stats_window_size",
     "policy_kwargs",
-    "device",
 }

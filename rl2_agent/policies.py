@@ -126,7 +126,8 @@ class RL2GRUPolicy(RecurrentActorCriticPolicy):
     :param action_space: action space.
     :param lr_schedule: learning rate schedule.
     :param net_arch: hidden layers of the heads after the GRUs, ``dict(pi=[...], vf=[...])`` or a list used
-        for both; default :data:`DEFAULT_NET_ARCH` = ``dict(pi=[], vf=[64])``.
+        for both; default :data:`DEFAULT_NET_ARCH` = ``dict(pi=[], vf=[64])``. A dict with one key keeps the
+        default for the other (``dict(pi=[32])`` keeps the critic's ``[64]``); layer sizes are integers >= 1.
     :param activation_fn: activation of the head layers.
     :param ortho_init: orthogonal initialisation of every layer, GRUs included.
     :param use_sde: use generalised State Dependent Exploration (``Box`` actions only).
@@ -147,6 +148,28 @@ class RL2GRUPolicy(RecurrentActorCriticPolicy):
         ``n_lstm_layers``, ``lstm_kwargs``, ``shared_lstm=True``, ``enable_critic_lstm=False``) are
         rejected with a ``ValueError``; any other unknown kwarg is a ``TypeError``.
     """
+
+    @staticmethod
+    def _check_net_arch(net_arch: list[int] | dict[str, list[int]] | None) -> list[int] | dict[str, list[int]]:
+        """``net_arch`` validated, as the parent takes it (a dict with both keys, or a list for both heads)."""
+        allowed = "dict(pi=[...], vf=[...]) or a list of layer sizes (integers >= 1)"
+
+        def layers(key: str, value: Any) -> list[int]:
+            ok = isinstance(value, (list, tuple)) and all(
+                isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 1 for n in value
+            )
+            if not ok:
+                raise ValueError(f"net_arch{key} must be a list of layer sizes (integers >= 1), got {value!r}; net_arch: {allowed}")
+            return [int(n) for n in value]
+
+        if net_arch is None:
+            return {k: list(v) for k, v in DEFAULT_NET_ARCH.items()}
+        if isinstance(net_arch, dict):
+            unknown = sorted(set(net_arch) - set(DEFAULT_NET_ARCH))
+            if unknown:
+                raise ValueError(f"net_arch keys must be 'pi' and/or 'vf', got unknown keys {unknown}; net_arch: {allowed}")
+            return {k: layers(f"[{k!r}]", net_arch.get(k, default)) for k, default in DEFAULT_NET_ARCH.items()}
+        return layers("", net_arch)
 
     def __init__(
         self,
@@ -175,6 +198,7 @@ class RL2GRUPolicy(RecurrentActorCriticPolicy):
         for name, value in (("gru_hidden_size", gru_hidden_size), ("n_gru_layers", n_gru_layers)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        net_arch = self._check_net_arch(net_arch)
         if features_extractor_class is None:
             features_extractor_class = RL2CombinedExtractor if isinstance(observation_space, spaces.Dict) else FlattenExtractor
         self.gru_hidden_size = int(gru_hidden_size)
@@ -183,7 +207,7 @@ class RL2GRUPolicy(RecurrentActorCriticPolicy):
             observation_space,
             action_space,
             lr_schedule,
-            net_arch={k: list(v) for k, v in DEFAULT_NET_ARCH.items()} if net_arch is None else net_arch,
+            net_arch=net_arch,
             activation_fn=activation_fn,
             ortho_init=ortho_init,
             use_sde=use_sde,

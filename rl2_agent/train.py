@@ -57,6 +57,8 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList, Progr
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 import meta_envs  # noqa: F401
+from meta_envs.registration import effective_kwargs
+from meta_envs.trial import check_positive_int
 from rl2_agent.curves import EVAL_LOG, EVAL_LOG_COLUMNS, read_eval_log
 from rl2_agent.envs import make_vec_env
 from rl2_agent.evaluate import VALIDATION_SEED, SB3RecurrentAgent, check_observation_space, run_trials
@@ -102,13 +104,15 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.env_id not in gym.registry:
             raise ValueError(f"unknown env id {self.env_id!r}; registered meta_envs ids: {sorted(meta_envs.ENV_IDS)}")
+        # numpy scalars (a sweep over np.arange) as plain Python values: config.json must read back as given
+        self.env_kwargs = _plain(dict(self.env_kwargs))
+        self.hyperparams = _plain(dict(self.hyperparams))
         gym.make(self.env_id, **self.env_kwargs).close()  # validates env_kwargs now, with the env's own errors
-        for name in ("total_timesteps", "eval_trials", "threads"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {getattr(self, name)!r}")
-        for name in ("eval_every", "checkpoint_every"):
-            if int(getattr(self, name)) < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {getattr(self, name)!r}")
+        if isinstance(self.total_timesteps, float) and self.total_timesteps.is_integer():
+            self.total_timesteps = int(self.total_timesteps)  # 2e6
+        for name, minimum in (("total_timesteps", 1), ("eval_trials", 1), ("threads", 1), ("seed", 0), ("eval_every", 0),
+                              ("checkpoint_every", 0)):  # fmt: skip
+            setattr(self, name, check_positive_int(name, getattr(self, name), minimum))
         if not float(self.max_seconds) >= 0:
             raise ValueError(f"max_seconds must be a number >= 0 (0: no time limit), got {self.max_seconds!r}")
         self.total_timesteps = int(self.total_timesteps)
@@ -121,8 +125,10 @@ class TrainConfig:
             )
         hp = self.hyperparams
         for name in ("n_envs", "n_steps", "batch_size", "n_epochs"):
-            if int(hp[name]) < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {hp[name]!r}")
+            check_positive_int(name, hp[name])
+        for name in ("gamma", "gae_lambda"):
+            if isinstance(hp[name], bool) or not isinstance(hp[name], (int, float)) or not 0 < hp[name] <= 1:
+                raise ValueError(f"{name} must be a number in (0, 1], got {hp[name]!r}")
         rollout = int(hp["n_envs"]) * int(hp["n_steps"])
         if int(hp["batch_size"]) > rollout:  # SB3 would silently use the whole rollout as one minibatch
             raise ValueError(
@@ -153,6 +159,17 @@ def save_model_atomic(model: RecurrentPPO, path: Path) -> None:
     tmp = path.with_name(path.stem + ".tmp.zip")
     model.save(tmp)
     os.replace(tmp, path)
+
+
+def _plain(x: Any) -> Any:
+    """``x`` with numpy scalars turned into Python ones (recursively through dicts, lists and tuples)."""
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(_plain(v) for v in x)
+    return x
 
 
 def as_json(x: Any) -> Any:
@@ -414,7 +431,10 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True, over
     resumes: list[dict[str, Any]] = []
     if resuming:
         saved = read_config(out)
-        if (saved["env_id"], saved["env_kwargs"]) != (config.env_id, config.env_kwargs):
+        same_env = saved["env_id"] == config.env_id and effective_kwargs(config.env_id, saved["env_kwargs"]) == effective_kwargs(
+            config.env_id, config.env_kwargs
+        )
+        if not same_env:
             raise ValueError(f"--resume: {out} was trained on {saved['env_id']} {saved['env_kwargs']}, not {config.env_id} {config.env_kwargs}")
         changed = resume_changes(saved["hyperparams"], config.hyperparams)
         # custom_objects replace the saved values before the model is set up: schedules, the rollout

@@ -140,6 +140,30 @@ def test_rejects_lstm_and_unknown_kwargs(kwargs: dict[str, Any], error: type[Exc
         make_policy(**kwargs)
 
 
+@pytest.mark.parametrize(
+    "net_arch, match",
+    [
+        ([0], r"net_arch must be a list of layer sizes \(integers >= 1\), got \[0\]"),
+        ([-4], r"net_arch must be a list of layer sizes"),
+        ("64", r"net_arch must be a list of layer sizes"),
+        ([8.5], r"net_arch must be a list of layer sizes"),
+        ({"pi": [], "v": [64]}, r"net_arch keys must be 'pi' and/or 'vf', got unknown keys \['v'\]"),
+        ({"vf": [0]}, r"net_arch\['vf'\] must be a list of layer sizes"),
+    ],
+)
+def test_rejects_bad_net_arch(net_arch: Any, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        make_policy(net_arch=net_arch)
+
+
+def test_net_arch_dict_with_one_key_keeps_the_others_default() -> None:
+    policy = make_policy(net_arch={"pi": [32]})
+    assert policy.net_arch == {"pi": [32], "vf": DEFAULT_NET_ARCH["vf"]}
+    linear = [m.out_features for m in policy.mlp_extractor.value_net if isinstance(m, th.nn.Linear)]
+    assert linear == DEFAULT_NET_ARCH["vf"]
+    assert make_policy(net_arch=[8]).net_arch == [8]
+
+
 def test_rejects_lstm_kwargs_through_recurrent_ppo() -> None:
     env = make_vec_env(BANDIT, 2, dict(num_arms=2, episodes_per_trial=5), seed=0)
     with pytest.raises(ValueError, match="gru_hidden_size"):

@@ -382,3 +382,43 @@ def test_checkers_pass(env_id):
 def test_bad_kwargs_raise_errors_naming_the_parameter(env_id, kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         gym.make(env_id, **kwargs)
+
+
+def test_make_rl3_env_takes_gym_makes_wrapper_and_checks_value_scale():
+    from meta_envs.trial import TrialEnv
+    from meta_envs.value_augment import ValueAugmentedTrialEnv, make_rl3_env
+
+    env = make_rl3_env(gym.make("RL2TabularMDP-v0", episodes_per_trial=2))
+    assert isinstance(env, ValueAugmentedTrialEnv) and env.trial_length == 20
+    with pytest.raises(TypeError, match="rl2_env must be a meta_envs TrialEnv"):
+        make_rl3_env(gym.make("CartPole-v1"))
+    family = gym.make("RL2TabularMDP-v0").unwrapped.family
+    family.value_scale = 0
+    with pytest.raises(ValueError, match="value_scale must be a finite number > 0, got 0"):
+        ValueAugmentedTrialEnv(family, episodes_per_trial=2)
+    assert isinstance(env, TrialEnv)
+
+
+def test_unsupported_inner_spaces_are_named():
+    from gymnasium import spaces
+
+    from meta_envs.trial import TrialEnv
+
+    class Multi(gym.Env):
+        observation_space = spaces.MultiDiscrete([2, 3])
+        action_space = spaces.Discrete(2)
+
+        def sample_task(self, rng):
+            return 0
+
+        def set_task(self, task):
+            pass
+
+        def reset(self, *, seed=None, options=None):
+            return np.zeros(2, np.int64), {}
+
+        def step(self, action):
+            return np.zeros(2, np.int64), 0.0, True, False, {}
+
+    with pytest.raises(TypeError, match=r"unsupported space MultiDiscrete\(\[2 3\]\): a task family's spaces must be Discrete or Box"):
+        TrialEnv(Multi(), episodes_per_trial=2)

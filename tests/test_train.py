@@ -424,3 +424,73 @@ def test_the_critic_learns_targets_of_order_one_with_the_defaults(env_id, env_kw
         acc = rewards[2 * length + t] + gamma * acc
         returns[t] = np.abs(acc).max()
     assert returns.max() < 10, (env_id, returns.max())
+
+# --------------------------------------------------------------------------------------
+# the Python API refuses bad input at construction (session 9 review)
+# --------------------------------------------------------------------------------------
+def test_numpy_scalars_in_a_config_read_back_as_given():
+    config = TrainConfig("RL2Bandit-v0", {"num_arms": np.int64(3), "time_inputs": np.bool_(True)}, seed=np.int64(2),
+                         total_timesteps=2e3)  # fmt: skip
+    assert config.env_kwargs == {"num_arms": 3, "time_inputs": True} and type(config.env_kwargs["num_arms"]) is int
+    assert type(config.seed) is int and config.total_timesteps == 2000
+    assert json.loads(json.dumps(config.env_kwargs)) == config.env_kwargs
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"eval_trials": 10.5}, r"eval_trials must be an integer >= 1, got 10.5"),
+        ({"eval_every": 0.5}, r"eval_every must be an integer >= 0, got 0.5"),
+        ({"threads": 1.5}, r"threads must be an integer >= 1, got 1.5"),
+        ({"total_timesteps": 1.5}, r"total_timesteps must be an integer >= 1, got 1.5"),
+        ({"seed": -1}, r"seed must be an integer >= 0, got -1"),
+        ({"hyperparams": {"gamma": 1.5}}, r"gamma must be a number in \(0, 1\], got 1.5"),
+        ({"hyperparams": {"gae_lambda": 0}}, r"gae_lambda must be a number in \(0, 1\], got 0"),
+        ({"hyperparams": {"device": "cpu"}}, r"device is not a hyperparameter here: give it to TrainConfig\(device=...\)"),
+    ],
+)
+def test_train_config_refuses_bad_values_at_construction(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig("RL2Bandit-v0", {"num_arms": 3}, **kwargs)
+
+
+def test_the_policy_class_is_the_same_policy_as_its_dotted_path():
+    from rl2_agent.hyperparams import POLICY, get_hyperparams
+    from rl2_agent.policies import RL2GRUPolicy
+
+    assert get_hyperparams("RL2Bandit-v0", {"policy": RL2GRUPolicy}) == get_hyperparams("RL2Bandit-v0")
+    assert get_hyperparams("RL2Bandit-v0", {"policy": RL2GRUPolicy})["policy"] == POLICY
+
+
+def test_resume_accepts_the_same_env_written_differently(run_dir, tmp_path):
+    out = tmp_path / "same_env"
+    args = resumed_copy(run_dir, out, timesteps=1536)
+    args[args.index("--env-kwargs") + 1 : args.index("--env-kwargs") + 1] = ["arm_prior=uniform"]  # the default, now explicit
+    assert main(args) == 0 and load_model(out).num_timesteps == 1536
+
+
+def test_make_vec_env_and_run_trials_name_their_own_arguments():
+    from rl2_agent.envs import make_vec_env
+    from rl2_agent.evaluate import UniformRandomAgent
+
+    with pytest.raises(ValueError, match=r"n_envs must be an integer >= 1, got 0"):
+        make_vec_env("RL3Bandit-v0", 0)
+    venv = make_vec_env("meta_envs:RL2Bandit-v0", 2)  # the prefixed id of the README works here too
+    assert venv.num_envs == 2
+    agent = UniformRandomAgent(5)
+    for kwargs, match in (({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+                          ({"n_trials": 2.5}, "n_trials must be an integer >= 1, got 2.5")):  # fmt: skip
+        with pytest.raises(ValueError, match=match):
+            run_trials(agent, "RL2Bandit-v0", {}, **{"n_trials": 4, **kwargs})
+
+
+def test_baselines_docstring_example_runs():
+    import textwrap
+
+    import rl2_agent.baselines as baselines
+
+    code = textwrap.dedent("\n".join(line for line in baselines.__doc__.splitlines() if line.startswith("    ")))
+    code = code.replace(", 1000, seed=0)", ", 50, seed=0)")  # fewer trials, same code
+    scope: dict = {}
+    exec(code, scope)
+    assert 60 < scope["result"].trial_returns.mean() < 90  # UCB1 on 100 pulls of 5 arms: ~78

@@ -9,7 +9,7 @@ Tabular MDPs (RL^2 Table 2): random, greedy, eps_greedy, psrl, opsrl, ucrl2, beb
     spec = TrialSpec.from_env("RL2Bandit-v0", {"num_arms": 5, "episodes_per_trial": 100})
     agent = make_agent("bandit", "ucb1", spec, seed=0)         # tuned default for the cell
     result = run_trials(agent, "RL2Bandit-v0", {"num_arms": 5, "episodes_per_trial": 100}, 1000, seed=0)
-    result.returns.mean()
+    result.trial_returns.mean()
 """
 
 from __future__ import annotations
