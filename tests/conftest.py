@@ -19,3 +19,29 @@ def _sb3_logdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     mp.setenv("SB3_LOGDIR", str(tmp_path_factory.mktemp("sb3_logs")))
     yield
     mp.undo()
+
+
+@pytest.fixture
+def family_with_spaces():
+    """A factory of minimal task families with the given inner spaces (for the trial wrappers' space checks)."""
+    import gymnasium as gym
+
+    def make(observation_space: gym.Space, action_space: gym.Space) -> gym.Env:
+        class Family(gym.Env):
+            def sample_task(self, rng):
+                return 0
+
+            def set_task(self, task):
+                pass
+
+            def reset(self, *, seed=None, options=None):
+                return observation_space.sample(), {}
+
+            def step(self, action):
+                return observation_space.sample(), 0.0, True, False, {}
+
+        family = Family()
+        family.observation_space, family.action_space = observation_space, action_space
+        return family
+
+    return make

@@ -544,27 +544,11 @@ def test_tiny_dirichlet_alpha_still_gives_probability_rows():
     vec.reset(seed=0)
 
 
-def test_discrete_spaces_must_start_at_zero():
+def test_discrete_spaces_must_start_at_zero(family_with_spaces):
     from gymnasium import spaces
 
-    class Shifted(gym.Env):
-        observation_space = spaces.Discrete(5, start=-2)
-        action_space = spaces.Discrete(3)
-
-        def sample_task(self, rng):
-            return 0
-
-        def set_task(self, task):
-            pass
-
-        def reset(self, *, seed=None, options=None):
-            return -2, {}
-
-        def step(self, action):
-            return -2, 0.0, True, False, {}
-
     with pytest.raises(TypeError, match=r"Discrete spaces of a task family must start at 0, got Discrete\(5, start=-2\)"):
-        TrialEnv(Shifted(), episodes_per_trial=2)
+        TrialEnv(family_with_spaces(spaces.Discrete(5, start=-2), spaces.Discrete(3)), episodes_per_trial=2)
 
 
 def test_vector_infos_follow_gymnasium_masks_and_seed_arrays():

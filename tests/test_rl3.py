@@ -399,26 +399,11 @@ def test_make_rl3_env_takes_gym_makes_wrapper_and_checks_value_scale():
     assert isinstance(env, TrialEnv)
 
 
-def test_unsupported_inner_spaces_are_named():
+def test_unsupported_inner_spaces_are_named(family_with_spaces):
     from gymnasium import spaces
 
     from meta_envs.trial import TrialEnv
 
-    class Multi(gym.Env):
-        observation_space = spaces.MultiDiscrete([2, 3])
-        action_space = spaces.Discrete(2)
-
-        def sample_task(self, rng):
-            return 0
-
-        def set_task(self, task):
-            pass
-
-        def reset(self, *, seed=None, options=None):
-            return np.zeros(2, np.int64), {}
-
-        def step(self, action):
-            return np.zeros(2, np.int64), 0.0, True, False, {}
-
+    family = family_with_spaces(spaces.MultiDiscrete([2, 3]), spaces.Discrete(2))
     with pytest.raises(TypeError, match=r"unsupported space MultiDiscrete\(\[2 3\]\): a task family's spaces must be Discrete or Box"):
-        TrialEnv(Multi(), episodes_per_trial=2)
+        TrialEnv(family, episodes_per_trial=2)
