@@ -431,8 +431,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True, over
     resumes: list[dict[str, Any]] = []
     if resuming:
         saved = read_config(out)
-        same_env = saved["env_id"] == config.env_id and effective_kwargs(config.env_id, saved["env_kwargs"]) == effective_kwargs(
-            config.env_id, config.env_kwargs
+        same_env = saved["env_id"] == config.env_id and (  # the same env, however its kwargs are written
+            effective_kwargs(config.env_id, saved["env_kwargs"]) == effective_kwargs(config.env_id, config.env_kwargs)
         )
         if not same_env:
             raise ValueError(f"--resume: {out} was trained on {saved['env_id']} {saved['env_kwargs']}, not {config.env_id} {config.env_kwargs}")
