@@ -61,6 +61,7 @@ from rl2_agent.evaluate import (
     held_out_tasks,
     run_trials,
 )
+from rl2_agent.cli_args import non_negative_float, non_negative_int, positive_float, positive_int
 from rl2_agent.curves import EVAL_LOG, read_eval_log
 from rl2_agent.hyperparams import TIME_BUDGET_STEP_CAP
 
@@ -388,26 +389,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env-kwargs", nargs="*", default=None, metavar="KEY=VALUE",
                         help="e.g. size=small (default: the run's)")
     parser.add_argument("--run", default=None, help="RL^2 run folder to evaluate (and to train into with --train-minutes)")
-    parser.add_argument("--train-minutes", type=float, default=0.0,
+    parser.add_argument("--train-minutes", type=non_negative_float, default=0.0,
                         help="first train RL^2 into --run for this long (0: no training)")
-    parser.add_argument("--timesteps", type=float, default=TIME_BUDGET_STEP_CAP,
+    parser.add_argument("--timesteps", type=positive_float, default=TIME_BUDGET_STEP_CAP,
                         help="training step cap (the time limit usually ends training first)")
-    parser.add_argument("--n-envs", type=int, default=None, help="training: parallel trials (default: per-env default)")
+    parser.add_argument("--n-envs", type=positive_int, default=None, help="training: parallel trials (default: per-env default)")
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE", help="training: override the defaults")
-    parser.add_argument("--seed", type=int, default=0, help="training seed")
-    parser.add_argument("--eval-every", type=float, default=2e5, help="training: steps between validation evaluations")
-    parser.add_argument("--eval-trials", type=int, default=100, help="training: validation trials per evaluation")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="training seed")
+    parser.add_argument("--eval-every", type=non_negative_float, default=2e5, help="training: steps between validation evaluations")
+    parser.add_argument("--eval-trials", type=positive_int, default=100, help="training: validation trials per evaluation")
     parser.add_argument("--resume", action="store_true", help="training: continue the checkpoint of --run")
     parser.add_argument("--overwrite", action="store_true", help="training: replace the run already in --run (default: refuse)")
-    parser.add_argument("--trials", type=int, default=1000, help="held-out mazes")
-    parser.add_argument("--eval-seed", type=int, default=EVAL_SEED, help="first held-out task seed")
-    parser.add_argument("--batch-size", type=int, default=1000, help="trials run side by side")
+    parser.add_argument("--trials", type=positive_int, default=1000, help="held-out mazes")
+    parser.add_argument("--eval-seed", type=non_negative_int, default=EVAL_SEED, help="first held-out task seed")
+    parser.add_argument("--batch-size", type=positive_int, default=1000, help="trials run side by side")
     parser.add_argument("--deterministic", action="store_true", help="greedy RL^2 actions (default: sample, as the paper)")
     parser.add_argument("--agents", nargs="+", default=None, choices=AGENTS, help="default: rl2 (with --run), random, oracle")
-    parser.add_argument("--draw", type=int, default=4, help="trials drawn in trajectories_<agent>.png")
-    parser.add_argument("--frames", type=int, default=8, help="first-person frames per episode (RL2Maze-v0)")
+    parser.add_argument("--draw", type=positive_int, default=4, help="trials drawn in trajectories_<agent>.png")
+    parser.add_argument("--frames", type=positive_int, default=8, help="first-person frames per episode (RL2Maze-v0)")
     parser.add_argument("--out", default=None, help="output folder (default: <run>/scaling, else runs/scaling-<env>)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads")
 
 
 def _train(args: argparse.Namespace, env_id: str, env_kwargs: dict[str, Any]) -> None:
@@ -446,32 +447,12 @@ def _run_info(run_dir: str) -> dict[str, Any]:
 
 
 def check_arguments(args: argparse.Namespace) -> None:
-    """Refuse out-of-range numeric options, naming the flag (before anything trains or evaluates).
+    """Refuse options that need another one (numbers are checked by their argparse types, :mod:`rl2_agent.cli_args`).
 
-    :raises ValueError: for the first option out of range, or ``--train-minutes`` / ``--agents rl2``
-        without ``--run``.
+    :raises ValueError: for ``--train-minutes`` / ``--agents rl2`` without ``--run``, or ``--timesteps`` below one step.
     """
-
-    def need(ok: bool, flag: str, value: Any, allowed: str) -> None:
-        if not ok:
-            raise ValueError(f"{flag} must be {allowed}, got {value!r}")
-
-    def finite(x: float) -> bool:
-        return isinstance(x, (int, float)) and math.isfinite(x)
-
-    for flag, attr in (("--trials", "trials"), ("--batch-size", "batch_size"), ("--draw", "draw"),
-                       ("--frames", "frames"), ("--threads", "threads"), ("--eval-trials", "eval_trials")):  # fmt: skip
-        value = getattr(args, attr)
-        need(isinstance(value, int) and value >= 1, flag, value, "an integer >= 1")
-    for flag, attr in (("--eval-seed", "eval_seed"), ("--seed", "seed")):
-        value = getattr(args, attr)
-        need(isinstance(value, int) and value >= 0, flag, value, "an integer >= 0")
-    need(args.n_envs is None or args.n_envs >= 1, "--n-envs", args.n_envs, "an integer >= 1")
-    need(finite(args.train_minutes) and args.train_minutes >= 0, "--train-minutes", args.train_minutes,
-         "a number of minutes >= 0 (0: no training)")  # fmt: skip
-    need(finite(args.timesteps) and int(args.timesteps) >= 1, "--timesteps", args.timesteps, "a number of steps >= 1")
-    need(finite(args.eval_every) and args.eval_every >= 0, "--eval-every", args.eval_every,
-         "a number of steps >= 0 (0: total steps / 20)")  # fmt: skip
+    if int(args.timesteps) < 1:
+        raise ValueError(f"--timesteps must be a number of steps >= 1, got {args.timesteps!r}")
     if args.train_minutes and not args.run:
         raise ValueError("--train-minutes needs --run (the folder to train into)")
     if args.agents and "rl2" in args.agents and not args.run:
