@@ -49,7 +49,7 @@ from rl2_agent.evaluate import (
 from rl2_agent.paper import RL3_PAPER
 from rl2_agent.train import CHECKPOINT_FILE, MODEL_FILE, read_config
 
-from rl2_agent.cli_args import non_negative_int, positive_int
+from rl2_agent.cli_args import non_negative_int, parse_names, positive_int
 
 GRIDS = {"grid11": {"size": 11}, "grid13": {"size": 13}} | {f"grid13_{v}": {"size": 13, "variant": v} for v in VARIANTS[1:]}
 """Grid name (the experiment names of ``benchmarks/rl3_vs_rl2.py``) -> env kwargs."""
@@ -148,11 +148,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="trained models to play next to the reference policies (greedy and sampled)")  # fmt: skip
     parser.add_argument("--out", default=None, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
-    names = list(GRIDS) if args.grids == "all" else [n.strip() for n in args.grids.split(",") if n.strip()]
-    unknown = [n for n in names if n not in GRIDS]
-    if unknown or not names:
-        problem = f"unknown grids {unknown}" if names else "none given"
-        parser.error(f"--grids: {problem}; known: {list(GRIDS)}")
+    names = parse_names(parser, "--grids", args.grids, GRIDS, "grids", everything="all")
     try:  # before any agent plays: a wrong model would otherwise fail after all the reference policies
         models = _parse_models(args.models)
         _check_models(models, names)

@@ -72,7 +72,7 @@ from rl2_agent.train import (
     CHECKPOINT_FILE, CHECKPOINT_STATE, CONFIG_FILE, MODEL_FILE, TrainConfig, as_json, load_model, parse_kwargs, train,
 )  # fmt: skip
 
-from rl2_agent.cli_args import int_at_least, non_negative_float, non_negative_int, positive_float
+from rl2_agent.cli_args import int_at_least, non_negative_float, non_negative_int, parse_names, positive_float
 
 logger = logging.getLogger("rl3_vs_rl2")
 
@@ -381,12 +381,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--smoke", action="store_true", help="tiny budgets: 3 s per model, tiny network, 50 trials")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
     args = parser.parse_args(argv)
-    names = list(EXPERIMENTS) if args.experiments.strip() == "all" else args.experiments.replace(",", " ").split()
-    unknown = [n for n in names if n not in EXPERIMENTS]
-    if unknown or not names:
-        problem = f"unknown experiments {unknown}" if names else "none given"
-        parser.error(f"--experiments: {problem}; known: {list(EXPERIMENTS)}")
-    args.experiments = list(dict.fromkeys(names))
+    args.experiments = parse_names(parser, "--experiments", args.experiments, EXPERIMENTS, "experiments", everything="all")
     minutes = args.minutes if args.minutes is not None else (SMOKE_SECONDS / 60 if args.smoke else 20.0)
     args.seconds = 60.0 * minutes
     args.steps = int(args.steps)

@@ -31,7 +31,7 @@ from rl2_agent.curves import read_eval_log, summarize
 from rl2_agent.plots import plot_learning_curves
 from rl2_agent.train import TrainConfig, train
 
-from rl2_agent.cli_args import non_negative_int, positive_float
+from rl2_agent.cli_args import non_negative_int, parse_names, positive_float
 
 # n -> (target = the paper's Gittins figure, budget in seconds, steps between held-out evaluations)
 CELLS = {10: (6.6, 300.0, 50_000), 100: (78.3, 3600.0, 250_000)}
@@ -39,11 +39,6 @@ STOCK = {"policy": "MlpLstmPolicy", "n_envs": 8, "n_steps": 128, "batch_size": 1
          "gae_lambda": 0.95, "ent_coef": 0.0, "policy_kwargs": {"lstm_hidden_size": 256}}
 CONFIGS = {"ours": {}, "stock": STOCK}
 """Configuration name (``--which``) -> hyperparameter overrides of ``rl2_agent.hyperparams``'s defaults."""
-
-
-def _items(text: str) -> list[str]:
-    """The items of a comma or space separated list, stripped, without repeats (in order)."""
-    return list(dict.fromkeys(text.replace(",", " ").split()))
 
 
 def train_config(n: int, which: str, budget_scale: float, seed: int, out: str) -> TrainConfig:
@@ -73,15 +68,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--out", default="runs/time_to_quality")
     args = parser.parse_args(argv)
-    cells, which = _items(args.cells), _items(args.which)
-    unknown_cells = [c for c in cells if not c.isdigit() or int(c) not in CELLS]
-    if unknown_cells or not cells:
-        problem = f"unknown cells {unknown_cells}" if cells else "none given"
-        parser.error(f"--cells: {problem}; allowed: {list(CELLS)}")
-    unknown_which = [w for w in which if w not in CONFIGS]
-    if unknown_which or not which:
-        problem = f"unknown configurations {unknown_which}" if which else "none given"
-        parser.error(f"--which: {problem}; allowed: {list(CONFIGS)}")
+    cells = parse_names(parser, "--cells", args.cells, CELLS, "cells", label="allowed")
+    which = parse_names(parser, "--which", args.which, CONFIGS, "configurations", label="allowed")
     args.cells, args.which = list(dict.fromkeys(int(c) for c in cells)), which
     try:  # the runs' settings are checked now (e.g. a budget too small for one step), not after the first runs
         args.runs = [(n, w, train_config(n, w, args.budget_scale, args.seed, args.out)) for n in args.cells for w in which]

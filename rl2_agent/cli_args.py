@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from typing import Callable
+from typing import Any, Callable, Iterable
 
 
 def int_at_least(minimum: int) -> Callable[[str], int]:
@@ -52,3 +52,28 @@ def positive_float(text: str) -> float:
 def non_negative_float(text: str) -> float:
     """An argparse type: a finite number >= 0 (a step count given as ``1e6``, where 0 means "none")."""
     return _float(text, strict=False)
+
+
+def parse_names(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    text: str,
+    known: Iterable[Any],
+    what: str,
+    label: str = "known",
+    everything: str | None = None,
+) -> list[str]:
+    """The names of a comma or space separated option, stripped and without repeats (in order).
+
+    Each must be one of ``known`` (compared as strings); ``everything`` (e.g. ``"all"``) stands for all of
+    them. Otherwise ``parser.error`` (exit code 2): ``--flag: unknown <what> [...]; <label>: [...]``, or
+    ``none given``.
+    """
+    known = list(known)
+    names = [str(k) for k in known] if everything is not None and text.strip() == everything else list(
+        dict.fromkeys(text.replace(",", " ").split())
+    )
+    unknown = [n for n in names if n not in {str(k) for k in known}]
+    if unknown or not names:
+        parser.error(f"{flag}: {f'unknown {what} {unknown}' if names else 'none given'}; {label}: {known}")
+    return names
