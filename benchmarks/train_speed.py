@@ -3,19 +3,21 @@
 Usage::
 
     python benchmarks/train_speed.py [--timesteps 12800] [--threads 1] [--repeats 1] [--hidden 256]
-                                     [--n-steps N] [--batch-size B] [--n-epochs E] [--skip-stock]
+                                     [--n-envs 64] [--n-steps 100] [--batch-size B] [--n-epochs E] [--skip-stock]
 
-Both agents train on RL2Bandit-v0 (num_arms=5, episodes_per_trial=100) with 64 envs of the batched
-env, built as ``rl2 train`` builds it (``make_training_env``: the defaults' reward scaling included),
-hidden size 256 and the same ``n_steps`` / ``batch_size`` / ``n_epochs`` and other RecurrentPPO
-settings: the project defaults of ``rl2_agent.hyperparams`` for that id, which the options override.
+Both agents train on RL2Bandit-v0 (num_arms=5, episodes_per_trial=100) with the batched env, built
+as ``rl2 train`` builds it (``make_training_env``: the defaults' reward scaling included), hidden
+size 256 and the same settings: the issue's layout, 64 envs and rollouts of 100 steps (one whole
+trial; ``--n-envs``, ``--n-steps``), and the other RecurrentPPO settings of the project defaults
+(``rl2_agent.hyperparams``; ``--batch-size``, ``--n-epochs`` override them). When the defaults
+use another layout (since session 10: 320 envs, 20-step rollouts), both agents are timed again
+with it, and a last line times RL2GRUPolicy at the project defaults (their hidden size).
 Each run starts with one warm-up rollout + update, then ``--timesteps`` training steps are timed
-(``learn`` rounds up to whole rollouts of n_steps x n_envs). With ``--repeats`` the agents alternate
-and the best run of each is kept. A last line times RL2GRUPolicy at the project
-defaults when they differ (``gru_hidden_size`` of hyperparams).
+(``learn`` rounds up to whole rollouts of n_steps x n_envs). With ``--repeats`` the cases alternate
+and the best run of each is kept.
 
 Printed: training steps/s (env steps, i.e. transitions, per wall-clock second of ``learn``), the
-ratio ours / stock (goal >= 1.3), the share of wall time spent collecting rollouts, the padding
+ratio ours / stock per layout (goal >= 1.3), the share of wall time spent collecting rollouts, the padding
 factor, and the achieved GFLOP/s next to the float32 matmul peak (best ``torch.mm`` of two
 2048x2048 matrices, with 1 and 2 threads). FLOPs per env step::
 
@@ -52,8 +54,10 @@ from rl2_agent.cli_args import non_negative_int, positive_int
 
 ENV_ID = "RL2Bandit-v0"
 ENV_KWARGS = {"num_arms": 5, "episodes_per_trial": 100}
-N_ENVS = 64
-
+#: The compared settings of the issue: 64 envs, 100-step rollouts (one whole trial each); the options override them.
+COMPARED_LAYOUT = {"n_envs": 64, "n_steps": 100}
+LAYOUT_KEYS = ("n_envs", "n_steps", "batch_size", "n_epochs")
+AGENT_NAMES = {"ours": "RL2GRUPolicy", "stock": "stock MlpLstmPolicy"}
 
 def matmul_peak(threads: int, size: int = 2048, reps: int = 5) -> tuple[float, float]:
     """Float32 ``torch.mm`` of two ``size`` x ``size`` matrices with ``threads`` threads, best of ``reps``.
@@ -152,17 +156,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=positive_int, default=1, help="torch threads of the training runs")
     parser.add_argument("--repeats", type=positive_int, default=1, help="runs per agent (alternating); the best is kept")
     parser.add_argument("--hidden", type=positive_int, default=256, help="GRU / LSTM hidden size of the comparison")
-    parser.add_argument("--n-steps", type=positive_int, default=None, help="override the default n_steps")
+    parser.add_argument("--n-envs", type=positive_int, default=COMPARED_LAYOUT["n_envs"], help="batched envs of the comparison")
+    parser.add_argument("--n-steps", type=positive_int, default=COMPARED_LAYOUT["n_steps"], help="rollout length of the comparison")
     parser.add_argument("--batch-size", type=positive_int, default=None, help="override the default batch_size")
     parser.add_argument("--n-epochs", type=positive_int, default=None, help="override the default n_epochs")
     parser.add_argument("--skip-stock", action="store_true", help="time RL2GRUPolicy only")
     parser.add_argument("--seed", type=non_negative_int, default=0)
     args = parser.parse_args(argv)
 
-    pairs = (("n_steps", args.n_steps), ("batch_size", args.batch_size), ("n_epochs", args.n_epochs))
+    pairs = (("n_envs", args.n_envs), ("n_steps", args.n_steps), ("batch_size", args.batch_size), ("n_epochs", args.n_epochs))
     overrides = {k: v for k, v in pairs if v is not None}
     defaults = get_hyperparams(ENV_ID)
-    hyperparams = get_hyperparams(ENV_ID, {"n_envs": N_ENVS, **overrides})
+    hyperparams = get_hyperparams(ENV_ID, overrides)
     try:  # the settings are checked as `rl2 train` checks them (e.g. batch_size <= n_envs * n_steps), before any timing
         TrainConfig(ENV_ID, ENV_KWARGS, args.timesteps, seed=args.seed, hyperparams=hyperparams)
     except ValueError as err:
@@ -171,41 +176,46 @@ def main(argv: list[str] | None = None) -> None:
     peak_wall, peak_cpu = peaks[args.threads]
     th.set_num_threads(args.threads)
 
-    cases = [("ours", args.hidden)] + ([] if args.skip_stock else [("stock", args.hidden)])
+    def settings(params: dict[str, Any]) -> str:
+        return ", ".join(f"{k}={params[k]}" for k in LAYOUT_KEYS)
+
+    # (label, agent, hidden, settings): both agents at the compared settings; both again at the layout of the
+    # project defaults when it differs; ours at the project defaults (their hidden size) when they differ.
+    agents = ("ours",) if args.skip_stock else ("ours", "stock")
+    layouts = [("", hyperparams)]
+    default_layout = {k: defaults[k] for k in LAYOUT_KEYS}
+    if default_layout != {k: hyperparams[k] for k in LAYOUT_KEYS}:
+        layouts.append((", layout of the project defaults", get_hyperparams(ENV_ID, {**overrides, **default_layout})))
+    cases = [(AGENT_NAMES[a] + suffix, a, args.hidden, params) for suffix, params in layouts for a in agents]
     default_hidden = defaults["policy_kwargs"]["gru_hidden_size"]
-    if default_hidden != args.hidden or overrides:
-        cases.append(("defaults", default_hidden))
+    if default_hidden != args.hidden or layouts[-1][1] != defaults:
+        cases.append((f"{AGENT_NAMES['ours']}, project defaults ({settings(defaults)})", "ours", default_hidden, defaults))
     best: dict[str, dict[str, float]] = {}
     for _ in range(args.repeats):
-        for name, hidden in cases:
-            params = defaults if name == "defaults" else hyperparams
-            result = run("stock" if name == "stock" else "ours", hidden, params, args.timesteps, args.seed)
-            if name not in best or result["steps_per_s"] > best[name]["steps_per_s"]:
-                best[name] = result
+        for label, agent, hidden, params in cases:
+            result = run(agent, hidden, params, args.timesteps, args.seed)
+            if label not in best or result["steps_per_s"] > best[label]["steps_per_s"]:
+                best[label] = result
 
-    def settings(params: dict[str, Any]) -> str:
-        return ", ".join(f"{k}={params[k]}" for k in ("n_steps", "batch_size", "n_epochs"))
-
-    print(f"{ENV_ID} {ENV_KWARGS}, {N_ENVS} batched envs, {settings(hyperparams)}, torch threads {args.threads}, best of {args.repeats}")
+    print(f"{ENV_ID} {ENV_KWARGS}, batched envs, {settings(hyperparams)}, torch threads {args.threads}, best of {args.repeats}")
     for threads, (wall, per_cpu) in peaks.items():
         print(f"float32 matmul peak (torch.mm 2048x2048, {threads} thread(s)): {wall:.1f} GFLOP/s, {per_cpu:.1f} GFLOP per CPU-second")
     print("| agent | hidden | steps/s | CPU busy | rollout share | padding | GFLOP/step | GFLOP/s (% of peak) | GFLOP per CPU-s (% of peak) |")
     print("|---|---|---|---|---|---|---|---|---|")
-    labels = {"ours": "RL2GRUPolicy", "stock": "stock MlpLstmPolicy", "defaults": f"RL2GRUPolicy, project defaults ({settings(defaults)})"}
-    for name, hidden in cases:
-        r = best[name]
+    for label, _, hidden, _ in cases:
+        r = best[label]
         print(
-            f"| {labels[name]} | {hidden} | {r['steps_per_s']:.0f} | {r['cpu_share']:.0%} | {r['rollout_share']:.0%} | "
+            f"| {label} | {hidden} | {r['steps_per_s']:.0f} | {r['cpu_share']:.0%} | {r['rollout_share']:.0%} | "
             f"{r['padding']:.3f} | {r['gflop_per_step']:.4f} | {r['gflops']:.1f} ({r['gflops'] / peak_wall:.0%}) | "
             f"{r['gflops_cpu']:.1f} ({r['gflops_cpu'] / peak_cpu:.0%}) |"
         )
-    if "stock" in best:
-        ours, stock = best["ours"], best["stock"]
-        print(
-            f"ratio RL2GRUPolicy / stock MlpLstmPolicy: {ours['steps_per_s'] / stock['steps_per_s']:.2f}x in steps/s, "
-            f"{ours['steps_per_cpu_s'] / stock['steps_per_cpu_s']:.2f}x in steps per CPU-second (goal >= 1.3x)"
-        )
-
+    for suffix, params in layouts:
+        ours, stock = best.get(AGENT_NAMES["ours"] + suffix), best.get(AGENT_NAMES["stock"] + suffix)
+        if ours is not None and stock is not None:
+            print(
+                f"ratio RL2GRUPolicy / stock MlpLstmPolicy ({settings(params)}): {ours['steps_per_s'] / stock['steps_per_s']:.2f}x "
+                f"in steps/s, {ours['steps_per_cpu_s'] / stock['steps_per_cpu_s']:.2f}x in steps per CPU-second (goal >= 1.3x)"
+            )
 
 if __name__ == "__main__":
     main()

@@ -66,7 +66,13 @@ _PER_ENV: dict[str, dict[str, Any]] = {
     # out of three (e.g. 76.4 vs 74.5 after 60-105 minutes), but one of them stalled at 61-64 for 8
     # minutes first (docs/results.md, sessions 5-6): pass normalize_advantage=True for that cell if you
     # accept the risk. Defaults are per id, and a collapse costs far more than 2 points.
-    "RL2Bandit-v0": {**REWARD_SCALING, "normalize_advantage": False},
+    #
+    # Rollouts of 20 steps from 320 envs instead of 100 steps from 64 (the same 6400 steps and 1600-step minibatches):
+    # each GRU call then processes 80 sequences of 20 steps instead of 16 of 100 on 100-pull trials, 1.6-1.7x the
+    # steps per second (32% of the matmul peak instead of 21%). Gradients flow back at most 20 steps (the state is
+    # carried across rollouts); at n = 100 this learned as much per step as 100-step rollouts (session 10, side by side,
+    # docs/results.md). 20 divides the 10-, 100- and 500-pull trials, so n = 10 keeps whole trials per sequence.
+    "RL2Bandit-v0": {"n_envs": 320, "n_steps": 20, **REWARD_SCALING, "normalize_advantage": False},
     # 256 envs and minibatches of 6400 steps (64 whole 100-step trials) instead of 64 and 1600: about the same score
     # per step and 2x the steps per second (each GRU call processes 64 sequences instead of 16): the old defaults'
     # score after 143 minutes (123.7) came after ~41, and 75 minutes scored 128.0 (two seeds, session 7,
