@@ -407,7 +407,7 @@ def test_the_critic_learns_targets_of_order_one_with_the_defaults(env_id, env_kw
     env; the third one's returns-to-go (the scaling statistics have adapted by then) are checked.
     Without scaling their maxima are 52 (bandit), 106 (MDP), 767 (gridworld), 79 (500 pulls), 106 (dense point robot).
     """
-    config = TrainConfig(env_id=env_id, env_kwargs=env_kwargs, hyperparams={"n_envs": 16, "batch_size": 800})
+    config = TrainConfig(env_id=env_id, env_kwargs=env_kwargs, hyperparams={"n_envs": 16, "batch_size": 64})
     env = make_training_env(config)
     env.reset()
     gamma, length = config.hyperparams["gamma"], gym.make(env_id, **env_kwargs).unwrapped.trial_length
