@@ -68,7 +68,7 @@ _PER_ENV: dict[str, dict[str, Any]] = {
     # accept the risk. Defaults are per id, and a collapse costs far more than 2 points.
     #
     # Rollouts of 20 steps from 320 envs instead of 100 steps from 64 (the same 6400 steps and 1600-step minibatches):
-    # each GRU call then processes 80 sequences of 20 steps instead of 16 of 100 on 100-pull trials, 1.6-1.7x the
+    # each GRU call then processes 80 sequences of 20 steps instead of 16 of 100 on 100-pull trials, 1.5-1.6x the
     # steps per second (31-35% of the matmul peak instead of 21%). Gradients flow back at most 20 steps (the state is
     # carried across rollouts); at n = 100 this learned as much per step as 100-step rollouts (session 10, side by side,
     # docs/results.md). 20 divides the 10-, 100- and 500-pull trials, so n = 10 keeps whole trials per sequence.
