@@ -70,8 +70,8 @@ _PER_ENV: dict[str, dict[str, Any]] = {
     # Rollouts of 20 steps from 320 envs instead of 100 steps from 64 (the same 6400 steps and 1600-step minibatches):
     # each GRU call then processes 80 sequences of 20 steps instead of 16 of 100 on 100-pull trials, 1.5-1.6x the
     # steps per second (31-35% of the matmul peak instead of 21%). Gradients flow back at most 20 steps (the state is
-    # carried across rollouts); at n = 100 this learned as much per step as 100-step rollouts (session 10, side by side,
-    # docs/results.md). 20 divides the 10-, 100- and 500-pull trials, so n = 10 keeps whole trials per sequence.
+    # carried across rollouts); at n = 100 we found no loss per step against 100-step rollouts (one seed per layout,
+    # session 10, docs/results.md). 20 divides the 10-, 100- and 500-pull trials, so n = 10 keeps whole trials per sequence.
     "RL2Bandit-v0": {"n_envs": 320, "n_steps": 20, **REWARD_SCALING, "normalize_advantage": False},
     # 256 envs and minibatches of 6400 steps (64 whole 100-step trials) instead of 64 and 1600: about the same score
     # per step and 2x the steps per second (each GRU call processes 64 sequences instead of 16): the old defaults'

@@ -31,9 +31,10 @@ from typing import Any
 
 import optuna
 
-#: Search space. It contains the defaults of rl2_agent.hyperparams (gae_lambda 0.3, GRU 128, ...), batch_size 1600 aside.
+#: Search space. It contains the defaults of rl2_agent.hyperparams (gae_lambda 0.3, GRU 128, n_steps 20 and 100, ...),
+#: batch_size 1600 aside.
 GRU_HIDDEN_SIZES = [32, 64, 128, 256]
-N_STEPS = [16, 32, 64, 100, 128, 256, 512]  # rollout length per env (a trial may span several rollouts)
+N_STEPS = [16, 20, 32, 64, 100, 128, 256, 512]  # rollout length per env (a trial may span several rollouts)
 BATCH_SIZES = [64, 128, 256, 512, 1024, 2048, 4096]  # > n_envs * n_steps means one minibatch per epoch
 N_EPOCHS = [1, 2, 4, 8, 10]
 CLIP_RANGES = [0.1, 0.2, 0.3]
