@@ -177,9 +177,6 @@ def main(argv: list[str] | None = None) -> None:
         TrainConfig(ENV_ID, ENV_KWARGS, args.timesteps, seed=args.seed, hyperparams=hyperparams)
     except ValueError as err:
         parser.error(str(err))
-    peaks = {threads: matmul_peak(threads) for threads in sorted({1, 2, args.threads})}
-    peak_wall, peak_cpu = peaks[args.threads]
-    th.set_num_threads(args.threads)
 
     def settings(params: dict[str, Any]) -> str:
         return ", ".join(f"{k}={params[k]}" for k in SETTINGS_KEYS)
@@ -201,6 +198,11 @@ def main(argv: list[str] | None = None) -> None:
     default_hidden = defaults["policy_kwargs"]["gru_hidden_size"]
     if default_hidden != args.hidden or layouts[-1][1] != defaults:
         cases.append((f"{AGENT_NAMES['ours']}, project defaults ({settings(defaults)})", "ours", default_hidden, defaults))
+
+    peaks = {threads: matmul_peak(threads) for threads in sorted({1, 2, args.threads})}
+    peak_wall, peak_cpu = peaks[args.threads]
+    th.set_num_threads(args.threads)
+
     best: dict[str, dict[str, float]] = {}
     for _ in range(args.repeats):
         for label, agent, hidden, params in cases:

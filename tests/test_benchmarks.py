@@ -110,6 +110,8 @@ def _refused(script: str, argv: list[str], monkeypatch: pytest.MonkeyPatch, caps
         ("train_speed.py", ["--n-steps", "0"], "argument --n-steps: must be an integer >= 1, got '0'"),
         ("train_speed.py", ["--n-envs", "0"], "argument --n-envs: must be an integer >= 1, got '0'"),
         ("train_speed.py", ["--n-envs", "2", "--n-steps", "2"], "batch_size (1600) must be <= one rollout"),
+        ("train_speed.py", ["--n-envs", "128", "--batch-size", "7000"],
+         "with the layout of the project defaults: batch_size (7000) must be <= one rollout, n_envs * n_steps = 320 * 20"),
         ("train_speed.py", ["--n-steps", "2", "--batch-size", "1000"], "batch_size (1000) must be <= one rollout"),
         ("gridworld_reference.py", ["--trials", "0"], "argument --trials: must be an integer >= 1, got '0'"),
         ("gridworld_reference.py", ["--eval-seed", "-1"], "argument --eval-seed: must be an integer >= 0, got '-1'"),
