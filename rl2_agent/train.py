@@ -515,7 +515,8 @@ def parse_kwargs(items: list[str] | None) -> dict[str, Any]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env", required=True, help="env id, e.g. RL2Bandit-v0")
+    parser.add_argument("--env", default=None,
+                        help="env id, e.g. RL2Bandit-v0 (required, except with --resume of a run in --out: the run's)")  # fmt: skip
     parser.add_argument("--env-kwargs", nargs="*", default=None, metavar="KEY=VALUE", help="env kwargs, e.g. num_arms=5")
     parser.add_argument("--timesteps", type=float, default=None,
                         help="total environment steps, e.g. 2e6 (default: 1e6; with --max-minutes, a cap of "
@@ -558,7 +559,13 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     hyper = parse_kwargs(args.hyperparams)
     if args.n_envs is not None:
         hyper["n_envs"] = args.n_envs
-    out = args.out or f"runs/{args.env}-s{0 if args.seed is None else args.seed}"
+    env_id = args.env
+    if env_id is None:
+        if not (args.resume and args.out and (Path(args.out) / CONFIG_FILE).exists()):
+            raise ValueError("--env is required (an env id, e.g. RL2Bandit-v0), except with --resume --out <a run folder>, "
+                             "which continues that run's env")  # fmt: skip
+        env_id = read_config(args.out)["env_id"]
+    out = args.out or f"runs/{env_id}-s{0 if args.seed is None else args.seed}"
     given = {
         "env_kwargs": None if args.env_kwargs is None else parse_kwargs(args.env_kwargs),
         "seed": args.seed,
@@ -582,7 +589,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         if max_seconds and not given["eval_every"]:
             given["eval_every"] = TIME_BUDGET_EVAL_EVERY
     return TrainConfig(
-        env_id=args.env,
+        env_id=env_id,
         env_kwargs=given["env_kwargs"] or {},
         total_timesteps=given["total_timesteps"],
         seed=given["seed"] or 0,

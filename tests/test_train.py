@@ -173,6 +173,12 @@ def test_resume_without_arguments_takes_every_saved_setting(run_dir, tmp_path):
     assert config.hyperparams["n_steps"] == 16
     config = config_from_args(parser.parse_args(["--env", "RL2Bandit-v0", "--out", str(out), "--resume", "--timesteps", "2048"]))
     assert (config.total_timesteps, config.eval_trials) == (2048, 20)
+    # the env id too: --resume --out <run> needs nothing else
+    config = config_from_args(parser.parse_args(["--out", str(out), "--resume"]))
+    assert (config.env_id, config.env_kwargs, config.total_timesteps) == ("RL2Bandit-v0", {"num_arms": 3, "episodes_per_trial": 5}, 1024)
+    for argv in ([], ["--out", str(tmp_path / "empty"), "--resume"], ["--resume"]):
+        with pytest.raises(ValueError, match=r"--env is required \(an env id, e.g. RL2Bandit-v0\), except with --resume --out"):
+            config_from_args(parser.parse_args(argv))
 
 
 def test_resuming_a_finished_run_trains_nothing_and_logs_nothing_twice(run_dir, tmp_path):
