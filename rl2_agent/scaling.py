@@ -113,6 +113,7 @@ _ROWS = (
     ("success_rate_ep1", "success rate, ep 1", "rate"),
     ("success_rate_ep2", "success rate, ep 2", "rate"),
     ("frac_ep2_not_longer", "trials where ep 2 is not longer than ep 1", "rate"),
+    ("frac_ep2_shorter", "... of which ep 2 is strictly shorter (not in the paper)", "rate"),
 )
 
 
@@ -229,7 +230,7 @@ class ScalingResult:
         out["length_ratio"] = out["mean_success_length_ep2"] / out["mean_success_length_ep1"]
         for e in range(2):
             out[f"mean_length_ep{e + 1}"] = float(self.lengths[:, e].mean())
-        for key in ("success_rate_ep1", "success_rate_ep2", "frac_ep2_not_longer"):
+        for key in ("success_rate_ep1", "success_rate_ep2", "frac_ep2_not_longer", "frac_ep2_shorter"):
             out[f"se_{key}"] = math.sqrt(out[key] * (1 - out[key]) / n)
         for e in range(2):
             ok = self.lengths[self.success[:, e], e].astype(float)
@@ -279,7 +280,7 @@ def format_table(results: dict[str, ScalingResult], paper: dict[str, float] | No
     header = ["metric", paper_label, *results]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for key, label, kind in _ROWS:
-        if paper is None:
+        if paper is None or (key not in paper and key != "length_ratio"):
             ref = "n/a"
         elif key == "length_ratio":
             ref = _fmt(paper["mean_success_length_ep2"] / paper["mean_success_length_ep1"], None, kind)

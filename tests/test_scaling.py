@@ -70,6 +70,7 @@ def test_metrics_on_hand_built_trajectories() -> None:
     assert m["success_rate_ep1"] == 0.5 and m["success_rate_ep2"] == 0.75
     assert m["mean_success_length_ep1"] == 7.5 and m["mean_success_length_ep2"] == pytest.approx(23 / 3)
     assert m["frac_ep2_not_longer"] == 0.75
+    assert m["frac_ep2_shorter"] == 0.5  # the two failures tie: not longer, not shorter
     assert m["length_ratio"] == pytest.approx((23 / 3) / 7.5)
     assert m["mean_length_ep1"] == 18.75
     assert m["se_success_rate_ep1"] == pytest.approx(np.sqrt(0.25 / 4))
@@ -77,6 +78,7 @@ def test_metrics_on_hand_built_trajectories() -> None:
     table = format_table({"hand": result}, PAPER_SCALING["small"], "paper")
     assert "| success rate, ep 1 | 99.3 % | 50.0 % ± 25.0 |" in table
     assert "| avg length of successful episodes, ep 2 | 39.1 | 7.7 ± " in table
+    assert "| ... of which ep 2 is strictly shorter (not in the paper) | n/a | 50.0 % ± 25.0 |" in table
 
 
 def test_actions_from_poses_replays_a_random_walk() -> None:

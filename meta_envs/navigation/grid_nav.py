@@ -202,7 +202,8 @@ def scaling_metrics(trials: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str
     Returns, for episodes ``i = 1, 2``: ``success_rate_ep{i}`` and ``mean_success_length_ep{i}``
     (mean length of the successful episodes; nan if none), and ``frac_ep2_not_longer`` (fraction
     of trials whose second episode is not longer than the first; a failed episode counts with
-    its full length).
+    its full length) and ``frac_ep2_shorter`` (strictly shorter: the paper's fraction counts an
+    exact replay of episode 1, which uses nothing learned in it, as a success).
     """
     lengths = np.array([t[0][:2] for t in trials], dtype=np.float64)
     success = np.array([t[1][:2] for t in trials], dtype=bool)
@@ -214,6 +215,7 @@ def scaling_metrics(trials: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str
         ok = lengths[success[:, i], i]
         out[f"mean_success_length_ep{i + 1}"] = float(ok.mean()) if ok.size else float("nan")
     out["frac_ep2_not_longer"] = float((lengths[:, 1] <= lengths[:, 0]).mean())
+    out["frac_ep2_shorter"] = float((lengths[:, 1] < lengths[:, 0]).mean())
     return out
 
 
