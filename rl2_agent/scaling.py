@@ -114,6 +114,7 @@ _ROWS = (
     ("success_rate_ep2", "success rate, ep 2", "rate"),
     ("frac_ep2_not_longer", "trials where ep 2 is not longer than ep 1", "rate"),
     ("frac_ep2_shorter", "... of which ep 2 is strictly shorter (not in the paper)", "rate"),
+    ("steps_saved_ep2", "steps saved in ep 2, paired over trials with both episodes successful (not in the paper)", "length"),
 )
 
 
@@ -224,7 +225,9 @@ class ScalingResult:
     def metrics(self) -> dict[str, float]:
         """:func:`~meta_envs.navigation.scaling_metrics` plus ``length_ratio`` (ep 2 / ep 1 of the
         average successful lengths), ``mean_length_ep{1,2}`` (all episodes, failures at full
-        length) and ``se_<metric>``, the standard errors (binomial for rates)."""
+        length), ``steps_saved_ep2`` (mean of ep 1 minus ep 2 length over the trials whose two
+        episodes both succeeded: the paired measure of using episode 1; nan if none) and
+        ``se_<metric>``, the standard errors (binomial for rates)."""
         out = scaling_metrics(list(zip(self.lengths, self.success)))
         n = len(self.lengths)
         out["length_ratio"] = out["mean_success_length_ep2"] / out["mean_success_length_ep1"]
@@ -235,6 +238,10 @@ class ScalingResult:
         for e in range(2):
             ok = self.lengths[self.success[:, e], e].astype(float)
             out[f"se_mean_success_length_ep{e + 1}"] = float(ok.std(ddof=1) / math.sqrt(ok.size)) if ok.size > 1 else math.nan
+        both = self.success[:, :2].all(axis=1)
+        saved = (self.lengths[both, 0] - self.lengths[both, 1]).astype(float)
+        out["steps_saved_ep2"] = float(saved.mean()) if saved.size else math.nan
+        out["se_steps_saved_ep2"] = float(saved.std(ddof=1) / math.sqrt(saved.size)) if saved.size > 1 else math.nan
         return out
 
 

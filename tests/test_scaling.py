@@ -71,6 +71,8 @@ def test_metrics_on_hand_built_trajectories() -> None:
     assert m["mean_success_length_ep1"] == 7.5 and m["mean_success_length_ep2"] == pytest.approx(23 / 3)
     assert m["frac_ep2_not_longer"] == 0.75
     assert m["frac_ep2_shorter"] == 0.5  # the two failures tie: not longer, not shorter
+    # paired over the trials whose both episodes succeeded (trials 0 and 2): 10 - 6 and 5 - 9
+    assert m["steps_saved_ep2"] == 0.0 and m["se_steps_saved_ep2"] == pytest.approx(np.std([4, -4], ddof=1) / np.sqrt(2))
     assert m["length_ratio"] == pytest.approx((23 / 3) / 7.5)
     assert m["mean_length_ep1"] == 18.75
     assert m["se_success_rate_ep1"] == pytest.approx(np.sqrt(0.25 / 4))
@@ -115,6 +117,7 @@ def test_oracle_succeeds_with_equal_optimal_episodes(env_id: str) -> None:
     np.testing.assert_array_equal(result.lengths[:, 1], optimal)
     m = result.metrics()
     assert m["success_rate_ep1"] == m["success_rate_ep2"] == m["frac_ep2_not_longer"] == 1.0
+    assert m["frac_ep2_shorter"] == m["steps_saved_ep2"] == 0.0  # optimal twice: nothing left to save
     assert m["mean_success_length_ep1"] == m["mean_success_length_ep2"] == optimal.mean()
     # the returns run_trials reports agree with the reconstructed episodes: one goal reward, -0.01 per step
     np.testing.assert_allclose(result.episode_returns, 1.0 - 0.01 * result.lengths)
