@@ -83,7 +83,10 @@ _PER_ENV: dict[str, dict[str, Any]] = {
     # Navigation (RL^2 section 3.3): the paper's gamma 0.99 and GAE lambda 0.99, and its GRU of 256
     # units for the first-person maze. Rollouts of 256 steps are about one small-maze episode (250
     # steps; a trial is 2 episodes); the maze's CNN gets fewer envs and a smaller learning rate.
-    # First guesses from the paper and the episode lengths, NOT tuned here.
+    # First guesses from the paper and the episode lengths, NOT tuned here. Probed on large grid mazes
+    # (session 11, docs/results.md): 64 envs x 128 steps trains 1.7x faster to the same return but replays
+    # episode 1 (0.8 steps saved in episode 2 against ~2 with 256-step sequences); ent_coef 0.05 fails
+    # most 1000-step episodes. So the 256-step rollouts stay.
     "RL2GridNav-v0": {"n_envs": 32, "n_steps": 256, "batch_size": 2048, "gamma": 0.99, "gae_lambda": 0.99},
     "RL2Maze-v0": {
         "n_envs": 16,
