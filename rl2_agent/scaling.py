@@ -31,7 +31,8 @@ and writes in ``--out``:
 
 The metrics (:func:`meta_envs.navigation.scaling_metrics`): for episodes 1 and 2 of each trial,
 the success rate and the average length of the successful episodes, and the fraction of trials
-whose episode 2 is not longer than episode 1 (a failed episode counts with its full length).
+whose episode 2 is not longer than episode 1 (a failed episode counts with its full length); beyond
+the paper, the fraction where it is strictly shorter and the paired steps saved in episode 2.
 
 Numeric options are checked (:func:`check_arguments`) before anything trains or evaluates.
 """
@@ -50,7 +51,7 @@ import gymnasium as gym
 import numpy as np
 
 import meta_envs  # noqa: F401  (registers the ids)
-from meta_envs.navigation.grid_nav import MazeTask, episode_stats, scaling_metrics
+from meta_envs.navigation.grid_nav import MazeTask, episode_stats, paired_steps_saved, scaling_metrics
 from meta_envs.navigation.maze import FORWARD, TURN_LEFT, TURN_RIGHT, Pose, shortest_actions
 from rl2_agent.evaluate import (
     EVAL_SEED,
@@ -225,9 +226,7 @@ class ScalingResult:
     def metrics(self) -> dict[str, float]:
         """:func:`~meta_envs.navigation.scaling_metrics` plus ``length_ratio`` (ep 2 / ep 1 of the
         average successful lengths), ``mean_length_ep{1,2}`` (all episodes, failures at full
-        length), ``steps_saved_ep2`` (mean of ep 1 minus ep 2 length over the trials whose two
-        episodes both succeeded: the paired measure of using episode 1; nan if none) and
-        ``se_<metric>``, the standard errors (binomial for rates)."""
+        length) and ``se_<metric>``, the standard errors (binomial for rates)."""
         out = scaling_metrics(list(zip(self.lengths, self.success)))
         n = len(self.lengths)
         out["length_ratio"] = out["mean_success_length_ep2"] / out["mean_success_length_ep1"]
@@ -238,9 +237,7 @@ class ScalingResult:
         for e in range(2):
             ok = self.lengths[self.success[:, e], e].astype(float)
             out[f"se_mean_success_length_ep{e + 1}"] = float(ok.std(ddof=1) / math.sqrt(ok.size)) if ok.size > 1 else math.nan
-        both = self.success[:, :2].all(axis=1)
-        saved = (self.lengths[both, 0] - self.lengths[both, 1]).astype(float)
-        out["steps_saved_ep2"] = float(saved.mean()) if saved.size else math.nan
+        saved = paired_steps_saved(self.lengths, self.success)
         out["se_steps_saved_ep2"] = float(saved.std(ddof=1) / math.sqrt(saved.size)) if saved.size > 1 else math.nan
         return out
 
@@ -287,12 +284,10 @@ def format_table(results: dict[str, ScalingResult], paper: dict[str, float] | No
     header = ["metric", paper_label, *results]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for key, label, kind in _ROWS:
-        if paper is None or (key not in paper and key != "length_ratio"):
-            ref = "n/a"
-        elif key == "length_ratio":
+        if paper is not None and key == "length_ratio":
             ref = _fmt(paper["mean_success_length_ep2"] / paper["mean_success_length_ep1"], None, kind)
         else:
-            ref = _fmt(paper[key], None, kind)
+            ref = _fmt(paper[key], None, kind) if paper is not None and key in paper else "n/a"
         cells = [_fmt(m[key], m.get(f"se_{key}"), kind) for m in metrics.values()]
         lines.append("| " + " | ".join([label, ref, *cells]) + " |")
     return "\n".join(lines)

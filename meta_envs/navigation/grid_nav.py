@@ -202,8 +202,10 @@ def scaling_metrics(trials: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str
     Returns, for episodes ``i = 1, 2``: ``success_rate_ep{i}`` and ``mean_success_length_ep{i}``
     (mean length of the successful episodes; nan if none), and ``frac_ep2_not_longer`` (fraction
     of trials whose second episode is not longer than the first; a failed episode counts with
-    its full length) and ``frac_ep2_shorter`` (strictly shorter: the paper's fraction counts an
-    exact replay of episode 1, which uses nothing learned in it, as a success).
+    its full length), ``frac_ep2_shorter`` (strictly shorter: the paper's fraction counts an
+    exact replay of episode 1, which uses nothing learned in it, as a success) and
+    ``steps_saved_ep2`` (mean of ep 1 minus ep 2 length over the trials whose two episodes both
+    succeeded: the paired measure of using episode 1; nan if none).
     """
     lengths = np.array([t[0][:2] for t in trials], dtype=np.float64)
     success = np.array([t[1][:2] for t in trials], dtype=bool)
@@ -216,7 +218,16 @@ def scaling_metrics(trials: Sequence[tuple[np.ndarray, np.ndarray]]) -> dict[str
         out[f"mean_success_length_ep{i + 1}"] = float(ok.mean()) if ok.size else float("nan")
     out["frac_ep2_not_longer"] = float((lengths[:, 1] <= lengths[:, 0]).mean())
     out["frac_ep2_shorter"] = float((lengths[:, 1] < lengths[:, 0]).mean())
+    saved = paired_steps_saved(lengths, success)
+    out["steps_saved_ep2"] = float(saved.mean()) if saved.size else float("nan")
     return out
+
+
+def paired_steps_saved(lengths: np.ndarray, success: np.ndarray) -> np.ndarray:
+    """``len(ep 1) - len(ep 2)`` of each trial whose first two episodes both succeeded, shape ``(n,)``
+    (``lengths`` and ``success`` are ``(n_trials, >= 2)``)."""
+    both = success[:, :2].all(axis=1)
+    return (lengths[both, 0] - lengths[both, 1]).astype(np.float64)
 
 
 @strict_kwargs
