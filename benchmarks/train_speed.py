@@ -12,8 +12,11 @@ trial; ``--n-envs``, ``--n-steps``), and the other RecurrentPPO settings of the 
 (``rl2_agent.hyperparams``; ``--batch-size``, ``--n-epochs`` override them). When the defaults'
 n_envs x n_steps differ from the compared ones (since session 10: 320 envs, 20-step rollouts),
 both agents are timed again with the defaults' layout (batch_size and n_epochs as compared); a
-last line times RL2GRUPolicy at the project defaults (their hidden size) when they differ from
-the runs above.
+further line times RL2GRUPolicy at the project defaults (their hidden size) when they differ from
+the runs above. RL2GRUPolicy trains as ``rl2 train`` trains it, with the gather-padding rollout
+buffer of ``rl2_agent.buffers`` (the same minibatches, padded faster); the stock agent keeps
+sb3-contrib's buffer, as the Zoo would. A last line times RL2GRUPolicy at the project defaults
+with sb3-contrib's buffer, so the buffer's share of the gain is printed on its own.
 Each run starts with one warm-up rollout + update, then ``--timesteps`` training steps are timed
 (``learn`` rounds up to whole rollouts of n_steps x n_envs). With ``--repeats`` the cases alternate
 and the best run of each is kept.
@@ -113,8 +116,11 @@ def timed(fn: Callable[..., Any], totals: dict[str, float], key: str) -> Callabl
     return wrapper
 
 
-def run(policy: str, hidden: int, hyperparams: dict[str, Any], timesteps: int, seed: int) -> dict[str, float]:
-    """Train one agent for ``timesteps`` after a warm-up; return throughput, time shares and FLOP counts."""
+def run(policy: str, hidden: int, hyperparams: dict[str, Any], timesteps: int, seed: int, fast_buffer: bool) -> dict[str, float]:
+    """Train one agent for ``timesteps`` after a warm-up; return throughput, time shares and FLOP counts.
+
+    ``fast_buffer``: with the gather-padding rollout buffer (``rl2 train``'s), else sb3-contrib's.
+    """
     overrides = dict(hyperparams)
     if policy == "ours":
         overrides["policy_kwargs"] = {"gru_hidden_size": hidden}
@@ -122,7 +128,7 @@ def run(policy: str, hidden: int, hyperparams: dict[str, Any], timesteps: int, s
         overrides.update(policy="MlpLstmPolicy", policy_kwargs={"lstm_hidden_size": hidden})
     # built exactly as `rl2 train` builds it (the defaults' reward scaling included), for both agents
     config = TrainConfig(ENV_ID, ENV_KWARGS, timesteps, seed=seed, hyperparams=overrides)
-    model = build_model(config, make_training_env(config))
+    model = build_model(config, make_training_env(config), fast_buffer=fast_buffer)
     model.learn(1)  # warm-up: one rollout and one update
     totals = {"rollout": 0.0, "train": 0.0, "rows": 0.0}
     model.collect_rollouts = timed(model.collect_rollouts, totals, "rollout")
@@ -194,10 +200,17 @@ def main(argv: list[str] | None = None) -> None:
         except ValueError as err:
             parser.error(f"with the layout of the project defaults: {err}")
         layouts.append((f", layout of the project defaults ({settings(at_defaults)})", at_defaults))
-    cases = [(AGENT_NAMES[a] + suffix, a, args.hidden, params) for suffix, params in layouts for a in agents]
+    # ours trains with rl2 train's gather-padding rollout buffer, the stock agent with sb3-contrib's own
+    cases = [(AGENT_NAMES[a] + suffix, a, args.hidden, params, a == "ours") for suffix, params in layouts for a in agents]
     default_hidden = defaults["policy_kwargs"]["gru_hidden_size"]
+    at_defaults_label = f"{AGENT_NAMES['ours']}, project defaults ({settings(defaults)})"
     if default_hidden != args.hidden or layouts[-1][1] != defaults:
-        cases.append((f"{AGENT_NAMES['ours']}, project defaults ({settings(defaults)})", "ours", default_hidden, defaults))
+        cases.append((at_defaults_label, "ours", default_hidden, defaults, True))
+    else:
+        at_defaults_label = cases[-len(agents)][0]
+    # what the buffer alone brings: ours at the project defaults with sb3-contrib's buffer
+    stock_buffer_label = f"{AGENT_NAMES['ours']}, project defaults, sb3-contrib's rollout buffer"
+    cases.append((stock_buffer_label, "ours", default_hidden, defaults, False))
 
     peaks = {threads: matmul_peak(threads) for threads in sorted({1, 2, args.threads})}
     peak_wall, peak_cpu = peaks[args.threads]
@@ -205,8 +218,8 @@ def main(argv: list[str] | None = None) -> None:
 
     best: dict[str, dict[str, float]] = {}
     for _ in range(args.repeats):
-        for label, agent, hidden, params in cases:
-            result = run(agent, hidden, params, args.timesteps, args.seed)
+        for label, agent, hidden, params, fast_buffer in cases:
+            result = run(agent, hidden, params, args.timesteps, args.seed, fast_buffer)
             if label not in best or result["steps_per_s"] > best[label]["steps_per_s"]:
                 best[label] = result
 
@@ -215,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"float32 matmul peak (torch.mm 2048x2048, {threads} thread(s)): {wall:.1f} GFLOP/s, {per_cpu:.1f} GFLOP per CPU-second")
     print("| agent | hidden | steps/s | CPU busy | rollout share | padding | GFLOP/step | GFLOP/s (% of peak) | GFLOP per CPU-s (% of peak) |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for label, _, hidden, _ in cases:
+    for label, _, hidden, _, _ in cases:
         r = best[label]
         print(
             f"| {label} | {hidden} | {r['steps_per_s']:.0f} | {r['cpu_share']:.0%} | {r['rollout_share']:.0%} | "
@@ -230,6 +243,11 @@ def main(argv: list[str] | None = None) -> None:
                 f"ratio RL2GRUPolicy / stock MlpLstmPolicy ({settings(params)}): {ours['steps_per_s'] / stock['steps_per_s']:.2f}x "
                 f"in steps/s, {ours['steps_per_cpu_s'] / stock['steps_per_cpu_s']:.2f}x in steps per CPU-second{goal}"
             )
+    fast, slow = best[at_defaults_label], best[stock_buffer_label]
+    print(
+        f"ratio gather-padding / sb3-contrib's rollout buffer (RL2GRUPolicy, project defaults): "
+        f"{fast['steps_per_s'] / slow['steps_per_s']:.2f}x in steps/s, {fast['steps_per_cpu_s'] / slow['steps_per_cpu_s']:.2f}x in steps per CPU-second"
+    )
 
 if __name__ == "__main__":
     main()

@@ -59,6 +59,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 import meta_envs  # noqa: F401
 from meta_envs.registration import effective_kwargs
 from meta_envs.trial import check_positive_int
+from rl2_agent.buffers import use_fast_rollout_buffer
 from rl2_agent.curves import EVAL_LOG, EVAL_LOG_COLUMNS, read_eval_log
 from rl2_agent.envs import make_vec_env
 from rl2_agent.evaluate import VALIDATION_SEED, SB3RecurrentAgent, check_observation_space, run_trials
@@ -225,10 +226,14 @@ def _resolve_policy(name: str) -> Any:
     return name  # an SB3 alias such as "MlpLstmPolicy"
 
 
-def build_model(config: TrainConfig, env: Any, tensorboard_log: str | None = None) -> RecurrentPPO:
-    """A fresh ``RecurrentPPO`` for ``config`` on the vector env ``env``."""
+def build_model(config: TrainConfig, env: Any, tensorboard_log: str | None = None, fast_buffer: bool = True) -> RecurrentPPO:
+    """A fresh ``RecurrentPPO`` for ``config`` on the vector env ``env``.
+
+    ``fast_buffer``: with the gather-padding rollout buffer of :mod:`rl2_agent.buffers` (the same
+    samples, faster), else sb3-contrib's own.
+    """
     params = resolve_schedules({k: v for k, v in config.hyperparams.items() if k not in ("policy", "n_envs", "normalize")})
-    return RecurrentPPO(
+    model = RecurrentPPO(
         _resolve_policy(config.hyperparams["policy"]),
         env,
         seed=config.seed,
@@ -237,6 +242,7 @@ def build_model(config: TrainConfig, env: Any, tensorboard_log: str | None = Non
         verbose=0,
         **params,
     )
+    return use_fast_rollout_buffer(model) if fast_buffer else model
 
 
 class HeldOutEvalCallback(BaseCallback):
@@ -441,6 +447,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True, over
         # buffer's gamma / GAE lambda and the optimizer's learning rate all follow the new values
         model = RecurrentPPO.load(out / CHECKPOINT_FILE, env=env, device=config.device, tensorboard_log=tb,
                                   custom_objects=resolve_schedules(changed))  # fmt: skip
+        use_fast_rollout_buffer(model)
         check_observation_space(model, config.env_id, config.env_kwargs)
         resumes = [*saved.get("resumes", []), {"at_step": int(model.num_timesteps), "changed": changed}]
         state = json.loads((out / CHECKPOINT_STATE).read_text())
