@@ -79,6 +79,8 @@ _PER_ENV: dict[str, dict[str, Any]] = {
     # docs/results.md). Bandits keep the smaller batch: at n = 100 the larger one reached the same 74 plateau, and
     # the 5-minute demo needs many small updates. Continued to 174 minutes (110M steps): 130.2 with this constant
     # learning rate, 131.5 with learning_rate="lin_1e-3" (+1.3 ± 0.7 paired, one seed; a schedule needs --timesteps).
+    # ent_coef=0.05 learns faster (2-6 points ahead from 10 to 30 minutes, two seeds) but reached the same level by
+    # 60 minutes (session 12): use it for runs of under an hour; untested on long runs and on the RL^3 twin, so not here.
     "RL2TabularMDP-v0": {"n_envs": 256, "batch_size": 6400, **REWARD_SCALING},
     # Navigation (RL^2 section 3.3): the paper's gamma 0.99 and GAE lambda 0.99, and its GRU of 256
     # units for the first-person maze. Rollouts of 256 steps are about one small-maze episode (250
