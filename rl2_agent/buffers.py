@@ -5,7 +5,7 @@ where the data change env) and pads them to equal length with one ``torch.tensor
 sequence and array, then ``pad_sequence``: with the bandit defaults (80 sequences per minibatch,
 9 arrays) that is ~720 small copies per minibatch, 13% of the training time. The buffers here
 build one index matrix per minibatch and gather every array with it. Their samples are EQUAL to
-the stock buffers' (``tests/test_policy.py`` compares every field over whole epochs), so the
+the stock buffers' (``tests/test_buffers.py`` compares every field over whole epochs), so the
 algorithm is unchanged: stock ``RecurrentPPO`` with another container for its rollouts.
 
 ``RecurrentPPO`` builds its buffer in ``_setup_model`` and takes no buffer class, so
