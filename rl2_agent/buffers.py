@@ -10,7 +10,10 @@ algorithm is unchanged: stock ``RecurrentPPO`` with another container for its ro
 
 ``RecurrentPPO`` builds its buffer in ``_setup_model`` and takes no buffer class, so
 :func:`use_fast_rollout_buffer` swaps the empty buffer of a built or loaded model; ``rl2 train``
-does it. Models trained otherwise (the Zoo) keep the stock buffer and train the same, slower.
+does it. RL Zoo builds the model itself: its yaml's ``callback:`` key names
+:class:`FastRolloutBufferCallback`, which makes the same swap when ``learn`` starts (the generated
+``zoo_configs/ppo_lstm.yml`` does). Models trained otherwise keep the stock buffer and train the
+same, slower.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch as th
 from sb3_contrib import RecurrentPPO
+from stable_baselines3.common.callbacks import BaseCallback
 from sb3_contrib.common.recurrent.buffers import RecurrentDictRolloutBuffer, RecurrentRolloutBuffer
 from sb3_contrib.common.recurrent.type_aliases import (
     RecurrentDictRolloutBufferSamples,
@@ -115,3 +119,20 @@ def use_fast_rollout_buffer(model: RecurrentPPO) -> RecurrentPPO:
         n_envs=old.n_envs,
     )
     return model
+
+
+class FastRolloutBufferCallback(BaseCallback):
+    """Swaps in the gather-padding rollout buffer when ``learn`` starts (before the first rollout).
+
+    For code that does not build the model itself, such as RL Zoo (``callback:
+    rl2_agent.buffers.FastRolloutBufferCallback`` in its yaml)::
+
+        model.learn(total_timesteps, callback=FastRolloutBufferCallback())
+    """
+
+    def _init_callback(self) -> None:
+        if not isinstance(self.model.rollout_buffer, _GatherPadding):
+            use_fast_rollout_buffer(self.model)
+
+    def _on_step(self) -> bool:
+        return True

@@ -12,6 +12,7 @@ from sb3_contrib.common.recurrent.buffers import RecurrentDictRolloutBuffer, Rec
 from sb3_contrib.common.recurrent.type_aliases import RNNStates
 
 from rl2_agent.buffers import (
+    FastRolloutBufferCallback,
     GatherRecurrentDictRolloutBuffer,
     GatherRecurrentRolloutBuffer,
     sequence_index,
@@ -109,3 +110,17 @@ def test_rl2_train_uses_the_gather_buffer_also_after_resume(tmp_path: Any) -> No
     stock = build_model(config, make_training_env(config), fast_buffer=False)
     assert type(stock.rollout_buffer) is RecurrentRolloutBuffer
     assert use_fast_rollout_buffer(stock) is stock and type(stock.rollout_buffer) is GatherRecurrentRolloutBuffer
+
+
+def test_callback_swaps_the_buffer_for_code_that_builds_the_model_itself() -> None:
+    """RL Zoo's route: ``callback:`` in its yaml; the Zoo instantiates it by its dotted path."""
+    get_callback_list = pytest.importorskip("rl_zoo3.utils").get_callback_list
+    from rl2_agent import zoo_config
+
+    (callback,) = get_callback_list({"callback": zoo_config.CALLBACK})
+    assert isinstance(callback, FastRolloutBufferCallback)
+    config = TrainConfig("RL2Bandit-v0", {"num_arms": 3, "episodes_per_trial": 4}, 64,
+                         hyperparams={"n_envs": 4, "n_steps": 8, "batch_size": 16, "policy_kwargs": {"gru_hidden_size": 8}})  # fmt: skip
+    model = build_model(config, make_training_env(config), fast_buffer=False)
+    model.learn(64, callback=callback)
+    assert type(model.rollout_buffer) is GatherRecurrentRolloutBuffer and model.num_timesteps == 64

@@ -56,6 +56,7 @@ def test_yaml_has_every_registered_id_with_the_defaults() -> None:
         entry = dict(entry)
         assert entry["policy"] == POLICY
         assert int(entry.pop("n_timesteps")) > 0
+        assert entry.pop("callback") == zoo_config.CALLBACK
         assert entry == get_hyperparams(env_id)
 
 
@@ -173,6 +174,7 @@ def test_zoo_train_enjoy_evaluate(env_id: str, trained: Callable[[str], Path], c
     assert model.policy.lstm_actor.hidden_size == get_hyperparams(env_id)["policy_kwargs"]["gru_hidden_size"]
     saved = yaml.unsafe_load((run / env_id / "config.yml").read_text())
     assert saved["policy"] == POLICY
+    assert saved["callback"] == zoo_config.CALLBACK  # the gather-padding buffer (tests/test_buffers.py)
 
     # one gymnasium episode = one RL^2 trial, in the Monitor files (training) and in the Zoo's evaluations
     rows = monitor_rows(run)
