@@ -203,11 +203,10 @@ def main(argv: list[str] | None = None) -> None:
     # ours trains with rl2 train's gather-padding rollout buffer, the stock agent with sb3-contrib's own
     cases = [(AGENT_NAMES[a] + suffix, a, args.hidden, params, a == "ours") for suffix, params in layouts for a in agents]
     default_hidden = defaults["policy_kwargs"]["gru_hidden_size"]
-    at_defaults_label = f"{AGENT_NAMES['ours']}, project defaults ({settings(defaults)})"
     if default_hidden != args.hidden or layouts[-1][1] != defaults:
-        cases.append((at_defaults_label, "ours", default_hidden, defaults, True))
-    else:
-        at_defaults_label = cases[-len(agents)][0]
+        cases.append((f"{AGENT_NAMES['ours']}, project defaults ({settings(defaults)})", "ours", default_hidden, defaults, True))
+    # the case timing ours at the project defaults with the gather buffer (added above or among the compared ones)
+    at_defaults_label = next(c[0] for c in cases if c[1] == "ours" and c[2] == default_hidden and c[3] == defaults)
     # what the buffer alone brings: ours at the project defaults with sb3-contrib's buffer
     stock_buffer_label = f"{AGENT_NAMES['ours']}, project defaults, sb3-contrib's rollout buffer"
     cases.append((stock_buffer_label, "ours", default_hidden, defaults, False))
