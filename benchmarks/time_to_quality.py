@@ -5,6 +5,7 @@ Usage::
     python benchmarks/time_to_quality.py --cells 10 --which ours,stock        # (k=5, n=10): 5-minute budget
     python benchmarks/time_to_quality.py --cells 100 --which ours             # (k=5, n=100): 60-minute budget
     python benchmarks/time_to_quality.py --cells 10 --budget-scale 0.2        # a quick look
+    python benchmarks/time_to_quality.py --cells 100 --which ours --lr-anneal 0.3   # learning rate -> 0 over the last 30%
 
 For each cell and configuration it trains with ``rl2_agent.train`` under the cell's wall-clock
 budget, evaluating the stochastic policy on the validation tasks along the way (evaluation time is
@@ -41,8 +42,9 @@ CONFIGS = {"ours": {}, "stock": STOCK}
 """Configuration name (``--which``) -> hyperparameter overrides of ``rl2_agent.hyperparams``'s defaults."""
 
 
-def train_config(n: int, which: str, budget_scale: float, seed: int, out: str) -> TrainConfig:
-    """The training run of cell ``n`` (k=5 arms) and configuration ``which`` (a key of ``CONFIGS``)."""
+def train_config(n: int, which: str, budget_scale: float, seed: int, out: str, lr_anneal: float = 0.0) -> TrainConfig:
+    """The training run of cell ``n`` (k=5 arms) and configuration ``which`` (a key of ``CONFIGS``); ``lr_anneal``
+    as in :class:`~rl2_agent.train.TrainConfig`."""
     _, budget, eval_every = CELLS[n]
     budget *= budget_scale
     return TrainConfig(
@@ -55,6 +57,7 @@ def train_config(n: int, which: str, budget_scale: float, seed: int, out: str) -
         eval_every=eval_every,
         eval_trials=500,
         max_seconds=budget,
+        lr_anneal=lr_anneal,
     )
 
 
@@ -66,13 +69,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--which", default="ours,stock", help=f"configurations, space or comma separated: {list(CONFIGS)}")
     parser.add_argument("--budget-scale", type=positive_float, default=1.0, help="multiply the wall-clock budgets")
     parser.add_argument("--seed", type=non_negative_int, default=0)
+    parser.add_argument("--lr-anneal", type=float, default=0.0, metavar="FRACTION",
+                        help="decay every run's learning rate linearly to 0 over this final fraction of its budget (0: constant)")
     parser.add_argument("--out", default="runs/time_to_quality")
     args = parser.parse_args(argv)
     cells = parse_names(parser, "--cells", args.cells, CELLS, "cells", label="allowed")
     which = parse_names(parser, "--which", args.which, CONFIGS, "configurations", label="allowed")
     args.cells, args.which = list(dict.fromkeys(int(c) for c in cells)), which
     try:  # the runs' settings are checked now (e.g. a budget too small for one step), not after the first runs
-        args.runs = [(n, w, train_config(n, w, args.budget_scale, args.seed, args.out)) for n in args.cells for w in which]
+        args.runs = [(n, w, train_config(n, w, args.budget_scale, args.seed, args.out, args.lr_anneal)) for n in args.cells for w in which]
     except ValueError as err:
         parser.error(str(err))
     return args

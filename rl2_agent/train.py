@@ -54,6 +54,7 @@ import numpy as np
 import torch as th
 from sb3_contrib import RecurrentPPO
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ProgressBarCallback
+from stable_baselines3.common.utils import ConstantSchedule
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 import meta_envs  # noqa: F401
@@ -99,6 +100,8 @@ class TrainConfig:
     eval_trials: int = 500
     checkpoint_every: int = 0  # 0 = at each evaluation only
     max_seconds: float = 0.0  # stop training after this much wall-clock (evaluations excluded); 0 = no limit
+    # decay the learning rate linearly to 0 over this final fraction of the budget (see LearningRateAnneal); 0 = none
+    lr_anneal: float = 0.0
     threads: int = 1  # torch CPU threads; 1 is fastest for these small GRUs (and >10x faster on a busy CPU)
     device: str = "cpu"
 
@@ -116,6 +119,11 @@ class TrainConfig:
             setattr(self, name, check_positive_int(name, getattr(self, name), minimum))
         if not float(self.max_seconds) >= 0:
             raise ValueError(f"max_seconds must be a number >= 0 (0: no time limit), got {self.max_seconds!r}")
+        if isinstance(self.lr_anneal, bool) or not isinstance(self.lr_anneal, (int, float)) or not 0 <= self.lr_anneal <= 1:
+            raise ValueError(
+                f"lr_anneal must be a fraction of the training budget in [0, 1] (0: a constant learning rate), "
+                f"got {self.lr_anneal!r}"
+            )
         self.total_timesteps = int(self.total_timesteps)
         self.hyperparams = get_hyperparams(self.env_id, self.hyperparams)
         normalize = self.hyperparams.get("normalize", False)
@@ -139,6 +147,11 @@ class TrainConfig:
             )
         resolve_schedules(hp)  # validates learning_rate / clip_range
         scheduled = [k for k in SCHEDULE_KEYS if is_schedule(hp.get(k))]
+        if self.lr_anneal and is_schedule(hp.get("learning_rate")):
+            raise ValueError(
+                f"lr_anneal={self.lr_anneal} and learning_rate={hp['learning_rate']!r} are two learning-rate schedules: "
+                "give a constant learning_rate with lr_anneal, or no lr_anneal"
+            )
         if scheduled and self.total_timesteps >= TIME_BUDGET_STEP_CAP:
             raise ValueError(
                 f"{', '.join(f'{k}={hp[k]!r}' for k in scheduled)}: a 'lin_' schedule decays to 0 at total_timesteps, "
@@ -403,6 +416,39 @@ class TimeBudgetProgressBar(BaseCallback):
             self.bar.close()
 
 
+class LearningRateAnneal(BaseCallback):
+    """Decay the learning rate linearly to 0 over the last ``fraction`` of the training budget.
+
+    The budget is the one that ends the run: ``total_timesteps`` or ``max_seconds`` (the training
+    clock of :class:`HeldOutEvalCallback`), whichever is nearer to its end. Unlike RL Zoo's
+    ``"lin_<value>"`` schedule, which decays over the whole step budget, this keeps the learning rate
+    constant for most of the run and works with a wall-clock budget (``rl2 train --max-minutes``),
+    where the number of steps is not known in advance.
+
+    Set before each PPO update (at the end of a rollout) through ``model.lr_schedule``; the model's
+    ``learning_rate`` is untouched, so a saved model or checkpoint loads with the configured rate.
+    """
+
+    def __init__(self, clock: HeldOutEvalCallback, fraction: float) -> None:
+        super().__init__()
+        self.clock, self.fraction = clock, fraction
+
+    def factor(self) -> float:
+        """The multiplier of the learning rate now: 1 until the last ``fraction`` of the budget, then down to 0."""
+        cfg = self.clock.config
+        used = self.num_timesteps / cfg.total_timesteps
+        if cfg.max_seconds:
+            used = max(used, self.clock.elapsed() / cfg.max_seconds)
+        return float(np.clip((1.0 - used) / self.fraction, 0.0, 1.0))
+
+    def _on_rollout_end(self) -> None:
+        rate = float(self.clock.config.hyperparams["learning_rate"]) * self.factor()
+        self.model.lr_schedule = ConstantSchedule(rate)
+
+    def _on_step(self) -> bool:
+        return True
+
+
 #: The files of a run folder that a new run in the same folder replaces (``overwrite=True``).
 RUN_FILES = (MODEL_FILE, CHECKPOINT_FILE, CHECKPOINT_STATE, BEST_MODEL_FILE, VECNORMALIZE_FILE, EVAL_LOG)
 
@@ -472,6 +518,8 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True, over
             log = read_eval_log(out)
             eval_cb.history = [dict(zip(EVAL_LOG_COLUMNS, row)) for row in zip(*(getattr(log, c) for c in EVAL_LOG_COLUMNS))]
     callbacks: list[BaseCallback] = [eval_cb]
+    if config.lr_anneal:
+        callbacks.append(LearningRateAnneal(eval_cb, config.lr_anneal))
     if progress:
         callbacks.append(TimeBudgetProgressBar(eval_cb, config.max_seconds) if config.max_seconds else ProgressBarCallback())
     if remaining <= 0:
@@ -544,6 +592,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="stop training after this much wall-clock time, evaluations excluded, earlier sessions of "
                              "a resumed run included (0: none)")  # fmt: skip
+    parser.add_argument("--lr-anneal", type=float, default=None, metavar="FRACTION",
+                        help="decay the learning rate linearly to 0 over this final fraction of the budget (--max-minutes "
+                             "or --timesteps, whichever ends the run), e.g. 0.3; default 0: constant")  # fmt: skip
     parser.add_argument("--resume", action="store_true",
                         help="continue from the output folder's checkpoint, with its saved settings (env kwargs, seed, "
                              "budgets, evaluations) unless given again; --hyperparams may change the PPO ones, e.g. "
@@ -581,12 +632,13 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         "eval_trials": args.eval_trials,
         "checkpoint_every": None if args.checkpoint_every is None else int(args.checkpoint_every),
         "max_seconds": None if args.max_minutes is None else 60.0 * args.max_minutes,
+        "lr_anneal": args.lr_anneal,
     }
     if args.resume and (Path(out) / CONFIG_FILE).exists():
         saved = read_config(out)
         for key, value in given.items():
             if value is None:
-                given[key] = saved[key]
+                given[key] = saved.get(key)  # runs older than a setting lack it: its default
         if isinstance(hyper.get("policy_kwargs"), dict):
             hyper["policy_kwargs"] = {**saved["hyperparams"].get("policy_kwargs", {}), **hyper["policy_kwargs"]}
         hyper = {**saved["hyperparams"], **hyper}
@@ -606,6 +658,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         eval_trials=500 if given["eval_trials"] is None else given["eval_trials"],
         checkpoint_every=given["checkpoint_every"] or 0,
         max_seconds=max_seconds,
+        lr_anneal=given["lr_anneal"] or 0.0,
         threads=args.threads,
         device=args.device,
     )

@@ -96,6 +96,7 @@ def _refused(script: str, argv: list[str], monkeypatch: pytest.MonkeyPatch, caps
         ("time_to_quality.py", ["--budget-scale", "0"], "argument --budget-scale: must be a finite number > 0, got '0'"),
         ("time_to_quality.py", ["--budget-scale", "1e-9"], "total_timesteps must be an integer >= 1"),
         ("time_to_quality.py", ["--seed", "-2"], "argument --seed: must be an integer >= 0, got '-2'"),
+        ("time_to_quality.py", ["--lr-anneal", "2"], "lr_anneal must be a fraction of the training budget in [0, 1]"),
         ("env_throughput.py", ["--seconds", "0"], "argument --seconds: must be a finite number > 0, got '0'"),
         ("env_throughput.py", ["--seconds", "nan"], "argument --seconds: must be a finite number > 0, got 'nan'"),
         ("maze_speed.py", ["--steps", "0"], "argument --steps: must be an integer >= 1, got '0'"),

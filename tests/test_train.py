@@ -157,6 +157,72 @@ def test_linear_schedule_needs_a_step_budget():
                     hyperparams={"learning_rate": "lin_1e-3"})  # fmt: skip
 
 
+def test_lr_anneal_decays_over_the_last_fraction_of_either_budget(tmp_path, monkeypatch):
+    from rl2_agent.train import LearningRateAnneal
+
+    steps = TrainConfig("RL2Bandit-v0", {"num_arms": 3}, total_timesteps=1000, lr_anneal=0.5)
+    anneal = LearningRateAnneal(HeldOutEvalCallback(steps, tmp_path), steps.lr_anneal)
+    factors = []
+    for anneal.num_timesteps in (0, 400, 500, 750, 900, 1000):
+        factors.append(anneal.factor())
+    assert factors == pytest.approx([1.0, 1.0, 1.0, 0.5, 0.2, 0.0])
+    # a wall-clock budget: its clock decides when it is nearer to its end than the step budget
+    timed = TrainConfig("RL2Bandit-v0", {"num_arms": 3}, total_timesteps=10**9, max_seconds=100.0, lr_anneal=0.25)
+    clock = HeldOutEvalCallback(timed, tmp_path)
+    anneal = LearningRateAnneal(clock, timed.lr_anneal)
+    anneal.num_timesteps = 123_456
+    for seconds, factor in ((10.0, 1.0), (75.0, 1.0), (85.0, 0.6), (100.0, 0.0), (130.0, 0.0)):
+        monkeypatch.setattr(clock, "elapsed", lambda s=seconds: s)
+        assert anneal.factor() == pytest.approx(factor)
+
+
+def test_lr_anneal_trains_with_a_decaying_rate_and_saves_the_configured_one(run_dir, tmp_path, monkeypatch):
+    from rl2_agent.train import LearningRateAnneal
+
+    out = tmp_path / "anneal"
+    args = resumed_copy(run_dir, out, timesteps=2048)  # 1024 steps trained, 8 more updates of 128 steps
+    rates: list[float] = []
+    real = LearningRateAnneal._on_rollout_end
+
+    def record(self):
+        real(self)
+        rates.append(self.model.lr_schedule(1.0))
+
+    monkeypatch.setattr(LearningRateAnneal, "_on_rollout_end", record)
+    assert main(args + ["--lr-anneal", "0.25"]) == 0
+    # constant 1e-3 until 1536 of 2048 steps, then down by 1e-3 / 4 per 128-step rollout
+    assert rates == pytest.approx([1e-3] * 4 + [7.5e-4, 5e-4, 2.5e-4, 0.0])
+    model = load_model(out)
+    assert model.learning_rate == 1e-3 and model.lr_schedule(1.0) == 1e-3  # a saved model keeps the configured rate
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["lr_anneal"] == 0.25
+    # --resume keeps it, like every saved setting; a run folder from before the option resumes without it
+    import argparse
+
+    from rl2_agent.train import add_arguments, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert config_from_args(parser.parse_args(["--out", str(out), "--resume"])).lr_anneal == 0.25
+    del saved["lr_anneal"]
+    (out / "config.json").write_text(json.dumps(saved))
+    assert config_from_args(parser.parse_args(["--out", str(out), "--resume"])).lr_anneal == 0.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"lr_anneal": 1.5}, r"lr_anneal must be a fraction of the training budget in \[0, 1\] \(0: a constant learning rate\), got 1.5"),
+        ({"lr_anneal": -0.1}, r"lr_anneal must be a fraction of the training budget in \[0, 1\]"),
+        ({"lr_anneal": 0.3, "hyperparams": {"learning_rate": "lin_1e-3"}},
+         r"lr_anneal=0.3 and learning_rate='lin_1e-3' are two learning-rate schedules"),
+    ],
+)  # fmt: skip
+def test_bad_lr_anneal_is_refused_at_construction(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig("RL2Bandit-v0", {"num_arms": 3}, **kwargs)
+
+
 def test_resume_without_arguments_takes_every_saved_setting(run_dir, tmp_path):
     import argparse
     import shutil
