@@ -221,6 +221,42 @@ def bold_agents(returns: dict[str, np.ndarray], alpha: float = SIGNIFICANCE) -> 
     return bold
 
 
+def parse_pairs(items: list[str] | None, entries: list[Entry]) -> list[tuple[str, str]]:
+    """``["a,b", ...]`` -> ``[("a", "b"), ...]``: pairs of agent labels of ``entries`` to compare trial by trial.
+
+    :raises ValueError: naming the item and the allowed labels, for a malformed item or an unknown label.
+    """
+    labels = [e.label for e in entries]
+    pairs = []
+    for item in items or []:
+        parts = [p.strip() for p in item.split(",")]
+        if len(parts) != 2 or not all(parts):
+            raise ValueError(f"--paired: expected A,B (two agent labels), got {item!r}")
+        unknown = [p for p in parts if p not in labels]
+        if unknown:
+            raise ValueError(f"--paired {item}: unknown agent label(s) {unknown}; labels of --agents: {labels}")
+        pairs.append((parts[0], parts[1]))
+    return pairs
+
+
+def paired_table(results: dict[str, CellResult], pairs: list[tuple[str, str]]) -> str:
+    """Markdown table of paired differences ``A - B`` (mean +- s.e. over the same trials), one row per cell.
+
+    Every agent of a cell plays the same tasks, so the per-trial difference removes the tasks' spread: its
+    s.e. is much smaller than that of either mean when both agents do well on the same tasks.
+    """
+    names = [f"{a} - {b}" for a, b in pairs]
+    lines = ["| cell | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 1)]
+    for cell, result in results.items():
+        parts = []
+        for a, b in pairs:
+            mean, se = mean_se(result.returns[a] - result.returns[b])
+            digits = 2 if abs(mean) < 100 else 1
+            parts.append(f"{_fmt(mean, digits)} ± {_fmt(se, digits)}")
+        lines.append(f"| {cell} | " + " | ".join(parts) + " |")
+    return "\n".join(lines)
+
+
 def _fmt(value: float, digits: int) -> str:
     return f"{value:.{digits}f}"
 
@@ -316,6 +352,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=EVAL_SEED, help=f"first held-out seed (default {EVAL_SEED})")
     parser.add_argument("--json", type=Path, default=None, help="write the results to this JSON file (and a CSV next to it)")
     parser.add_argument("--plot-dir", type=Path, default=None, help="write a bar chart per cell (and bandit regret curves)")
+    parser.add_argument("--paired", nargs="*", default=None, metavar="A,B",
+                        help="also print the paired difference A - B of two agents' returns on the same trials (labels of --agents)")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -326,6 +364,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         cells = parse_cells(family, args.cells, list(PAPER[family]))
         entries = parse_entries(family, args.agents)
+        pairs = parse_pairs(args.paired, entries)
         check_held_out_args(args.trials, args.seed)
         if args.json is not None and (args.json.suffix.lower() == ".csv" or args.json.is_dir()):
             raise ValueError(f"--json must be a JSON file path (the CSV is written next to it), got {str(args.json)!r}")
@@ -341,6 +380,9 @@ def run(args: argparse.Namespace) -> int:
           f"{args.trials} held-out trials (seeds {args.seed}..{args.seed + args.trials - 1}); the paper's figure in brackets; "
           f"bold: not significantly below the best (one-sided Welch t-test, p = {SIGNIFICANCE}).\n")
     print(markdown_table(family, stats, labels))
+    if pairs:
+        print(f"\nPaired differences on the same {args.trials} trials (mean ± s.e. of the per-trial difference):\n")
+        print(paired_table(table.results, pairs))
     logger.info("table done in %.1f s", time.perf_counter() - start)
     if args.json:
         csv_path = _write_outputs(args.json, family, stats, args.trials, args.seed)

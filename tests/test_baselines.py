@@ -259,6 +259,27 @@ def test_table_cli(tmp_path, capsys):
     ]
 
 
+def test_table_paired_differences_are_trial_by_trial(tmp_path, capsys):
+    from rl2_agent.table import mean_se
+
+    argv = ["table", "--family", "bandit", "--cells", "10,5", "--trials", "200", "--agents", "random,greedy,ucb1", "--seed", "0"]
+    assert main([*argv, "--paired", "ucb1,greedy", "greedy,random"]) == 0
+    printed = capsys.readouterr().out
+    assert "| cell | ucb1 - greedy | greedy - random |" in printed
+    row = printed.split("| cell | ucb1 - greedy | greedy - random |")[1].splitlines()[2]
+    from rl2_agent.baselines import Cell
+    from rl2_agent.table import evaluate_cell, parse_entries
+
+    result = evaluate_cell("bandit", Cell("bandit", 10, 5), parse_entries("bandit", "random,greedy,ucb1"), 200, 0)
+    diff = result.returns["greedy"] - result.returns["random"]
+    mean, se = mean_se(diff)
+    assert f"{mean:.2f} ± {se:.2f}" in row
+    # pairing removes the tasks' spread: greedy and random score the same tasks' arms, so the paired s.e. is below
+    # the s.e. of the difference of two independent means
+    independent = np.hypot(mean_se(result.returns["greedy"])[1], mean_se(result.returns["random"])[1])
+    assert se < independent
+
+
 def test_table_cli_mdp(tmp_path):
     out = tmp_path / "mdp.json"
     argv = ["table", "--family", "mdp", "--cells", "2", "--trials", "20", "--agents", "random,psrl", "--json", str(out)]
@@ -347,6 +368,9 @@ def test_table_compares_runs_and_cells_as_the_env_builds_them(tmp_path):
         (["--family", "bandit", "--agents", "rl2=runs/b_{n"], "bad run path in 'rl2=runs/b_{n'"),
         (["--family", "bandit", "--json", "out.csv"], "--json must be a JSON file path (the CSV is written next to it)"),
         (["--family", "bandit", "--seed", "-5"], "--seed must be an integer >= 0"),
+        (["--family", "bandit", "--agents", "greedy,ucb1", "--paired", "ucb1"], "--paired: expected A,B (two agent labels), got 'ucb1'"),
+        (["--family", "bandit", "--agents", "greedy,ucb1", "--paired", "ucb1,gittins"],
+         "--paired ucb1,gittins: unknown agent label(s) ['gittins']; labels of --agents: ['greedy', 'ucb1']"),
     ],
 )
 def test_table_refuses_bad_paths_and_flags_up_front(argv, message, caplog, tmp_path, monkeypatch):
