@@ -162,10 +162,12 @@ def test_lr_anneal_decays_over_the_last_fraction_of_either_budget(tmp_path, monk
 
     steps = TrainConfig("RL2Bandit-v0", {"num_arms": 3}, total_timesteps=1000, lr_anneal=0.5)
     anneal = LearningRateAnneal(HeldOutEvalCallback(steps, tmp_path), steps.lr_anneal)
-    factors = []
-    for anneal.num_timesteps in (0, 400, 500, 750, 900, 1000):
-        factors.append(anneal.factor())
-    assert factors == pytest.approx([1.0, 1.0, 1.0, 0.5, 0.2, 0.0])
+
+    def factor_at(steps: int) -> float:
+        anneal.num_timesteps = steps
+        return anneal.factor()
+
+    assert [factor_at(n) for n in (0, 400, 500, 750, 900, 1000)] == pytest.approx([1.0, 1.0, 1.0, 0.5, 0.2, 0.0])
     # a wall-clock budget: its clock decides when it is nearer to its end than the step budget
     timed = TrainConfig("RL2Bandit-v0", {"num_arms": 3}, total_timesteps=10**9, max_seconds=100.0, lr_anneal=0.25)
     clock = HeldOutEvalCallback(timed, tmp_path)
