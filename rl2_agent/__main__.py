@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("rl2_agent.train", "train RL^2 (RecurrentPPO + RL2GRUPolicy) on a meta_envs id"),
     "evaluate": ("rl2_agent.evaluate", "evaluate a trained run on held-out trials (JSON + plot)"),
     "curves": ("rl2_agent.curves", "compare runs' learning curves (validation scores during training): table + plot"),
+    "plot": ("rl2_agent.plot", "redraw figures from saved results: eval.json, table JSON, run folders"),
     "demo": ("rl2_agent.demo", "the main job: train on RL2Bandit-v0, evaluate, compare with baselines"),
     "table": ("rl2_agent.table", "the RL^2 paper's tables: every agent on the same held-out tasks"),
     "tune": ("rl2_agent.baselines.tune", "grid-search the classical baselines' parameters"),

@@ -162,17 +162,34 @@ class TrainConfig:
 
 
 # ----------------------------------------------------------------------------- files
-def _atomic_write_text(path: Path, text: str) -> None:
+def _fsync(path: Path) -> Path:
+    """Flush ``path``'s data to disk (before it is renamed into place); returns ``path``."""
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+    return path
+
+
+def _staged_text(path: Path, text: str) -> Path:
+    """Write ``text`` to a temporary file next to ``path``, flushed to disk; returns the temporary file."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
-    os.replace(tmp, path)
+    return _fsync(tmp)
+
+
+def _staged_model(model: RecurrentPPO, path: Path) -> Path:
+    """Save ``model`` to a temporary .zip next to ``path``, flushed to disk; returns the temporary file."""
+    tmp = path.with_name(path.stem + ".tmp.zip")
+    model.save(tmp)
+    return _fsync(tmp)
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    os.replace(_staged_text(path, text), path)
 
 
 def save_model_atomic(model: RecurrentPPO, path: Path) -> None:
     """Save ``model`` to ``path`` (a .zip) so that a crash never leaves a half-written file."""
-    tmp = path.with_name(path.stem + ".tmp.zip")
-    model.save(tmp)
-    os.replace(tmp, path)
+    os.replace(_staged_model(model, path), path)
 
 
 def _plain(x: Any) -> Any:
@@ -332,14 +349,22 @@ class HeldOutEvalCallback(BaseCallback):
         return row
 
     def checkpoint(self) -> None:
-        save_model_atomic(self.model, self.out / CHECKPOINT_FILE)
+        """Write the checkpoint set: the model, the reward-scaling statistics and ``checkpoint.json``.
+
+        All three are written to temporary files first (flushed to disk) and only then renamed into place,
+        ``checkpoint.json`` last: a crash while writing leaves the previous set whole, and the renames take
+        microseconds. ``checkpoint.json`` names the step of ``checkpoint.zip``; a resume checks that they agree.
+        """
+        staged = [(_staged_model(self.model, self.out / CHECKPOINT_FILE), self.out / CHECKPOINT_FILE)]
         vec_normalize = self.model.get_vec_normalize_env()
         if vec_normalize is not None:  # reward-scaling statistics, needed to resume
             tmp = self.out / (VECNORMALIZE_FILE + ".tmp")
             vec_normalize.save(str(tmp))
-            os.replace(tmp, self.out / VECNORMALIZE_FILE)
+            staged.append((_fsync(tmp), self.out / VECNORMALIZE_FILE))
         state = {"num_timesteps": int(self.model.num_timesteps), "train_seconds": self.elapsed(), "best": self.best}
-        _atomic_write_text(self.out / CHECKPOINT_STATE, json.dumps(state))
+        staged.append((_staged_text(self.out / CHECKPOINT_STATE, json.dumps(state)), self.out / CHECKPOINT_STATE))
+        for tmp, path in staged:
+            os.replace(tmp, path)
 
 
 #: PPO settings that may change when a run is resumed (e.g. a lower learning rate to fine-tune);
@@ -365,14 +390,16 @@ def resume_changes(saved: dict[str, Any], wanted: dict[str, Any]) -> dict[str, A
     return changed
 
 
-def make_training_env(config: TrainConfig, vecnormalize_path: Path | None = None) -> VecEnv:
-    """The vector env that ``config`` trains on: ``n_envs`` trials, seeded, with reward scaling if
-    ``hyperparams["normalize"]`` (its statistics loaded from ``vecnormalize_path`` when that file exists).
+def make_training_env(config: TrainConfig, vecnormalize_path: Path | None = None, seed: int | None = None) -> VecEnv:
+    """The vector env that ``config`` trains on: ``n_envs`` trials, seeded with ``seed`` (default
+    ``config.seed``), with reward scaling if ``hyperparams["normalize"]`` (its statistics loaded from
+    ``vecnormalize_path`` when that file exists).
 
     Reward scaling is for the learner only: observations (and so the agent's ``prev_reward`` input)
     stay raw.
     """
-    env = make_vec_env(config.env_id, config.hyperparams["n_envs"], config.env_kwargs, seed=config.seed)
+    seed = config.seed if seed is None else seed
+    env = make_vec_env(config.env_id, config.hyperparams["n_envs"], config.env_kwargs, seed=seed)
     if not config.hyperparams.get("normalize"):
         return env
     if vecnormalize_path is not None and vecnormalize_path.exists():
@@ -449,6 +476,26 @@ class LearningRateAnneal(BaseCallback):
         return True
 
 
+def resumed_seed(seed: int, num_timesteps: int) -> int:
+    """The seed of a run resumed at step ``num_timesteps``: new tasks and noise, not a replay of the run's start.
+
+    Drawn from ``SeedSequence([seed, num_timesteps])``, a 62-bit number: reproducible, and (but with
+    probability ~1e-12) outside the held-out seed ranges of the validation and test tasks.
+    """
+    return int(np.random.SeedSequence([int(seed), int(num_timesteps)]).generate_state(1, np.uint64)[0] >> 2)
+
+
+def _eval_log_text(rows: list[dict[str, float]]) -> str:
+    """``eval_log.csv`` holding ``rows`` (as :meth:`HeldOutEvalCallback.evaluate` appends them)."""
+    import io
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(EVAL_LOG_COLUMNS))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
 #: The files of a run folder that a new run in the same folder replaces (``overwrite=True``).
 RUN_FILES = (MODEL_FILE, CHECKPOINT_FILE, CHECKPOINT_STATE, BEST_MODEL_FILE, VECNORMALIZE_FILE, EVAL_LOG)
 
@@ -475,9 +522,11 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True, over
     out.mkdir(parents=True, exist_ok=True)
     record = {**asdict(config), "versions": _versions(), "command": sys.argv}  # config.json
     th.set_num_threads(config.threads)
-    th.manual_seed(config.seed)
     resuming = resume and (out / CHECKPOINT_FILE).exists()
-    env = make_training_env(config, out / VECNORMALIZE_FILE if resuming else None)
+    state = json.loads((out / CHECKPOINT_STATE).read_text()) if resuming else {}
+    seed = resumed_seed(config.seed, state["num_timesteps"]) if resuming else config.seed
+    th.manual_seed(seed)
+    env = make_training_env(config, out / VECNORMALIZE_FILE if resuming else None, seed=seed)
     tb = str(out / "tb") if importlib.util.find_spec("tensorboard") else None
     clock_offset, best = 0.0, None
     resumes: list[dict[str, Any]] = []
@@ -495,8 +544,10 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True, over
                                   custom_objects=resolve_schedules(changed))  # fmt: skip
         use_fast_rollout_buffer(model)
         check_observation_space(model, config.env_id, config.env_kwargs)
-        resumes = [*saved.get("resumes", []), {"at_step": int(model.num_timesteps), "changed": changed}]
-        state = json.loads((out / CHECKPOINT_STATE).read_text())
+        if int(state["num_timesteps"]) != model.num_timesteps:  # a run killed by an older version between its writes
+            logger.warning("%s: %s is at step %d but %s says %d: resuming from the model's step", out, CHECKPOINT_FILE,
+                           model.num_timesteps, CHECKPOINT_STATE, state["num_timesteps"])  # fmt: skip
+        resumes = [*saved.get("resumes", []), {"at_step": int(model.num_timesteps), "changed": changed, "seed": seed}]
         clock_offset, best = state["train_seconds"], state.get("best")
         logger.info("resuming %s from step %d", out, model.num_timesteps)
     else:
@@ -516,7 +567,12 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True, over
             eval_cb.best = best
         if (out / EVAL_LOG).exists():  # earlier sessions' evaluations, so that none is repeated
             log = read_eval_log(out)
-            eval_cb.history = [dict(zip(EVAL_LOG_COLUMNS, row)) for row in zip(*(getattr(log, c) for c in EVAL_LOG_COLUMNS))]
+            rows = [dict(zip(EVAL_LOG_COLUMNS, (int(row[0]), *row[1:]))) for row in zip(*(getattr(log, c) for c in EVAL_LOG_COLUMNS))]
+            # an evaluation logged after the checkpoint (the run was killed between the two) is of weights that
+            # were lost: drop it, the resumed run evaluates those steps again
+            eval_cb.history = [row for row in rows if row["timesteps"] <= model.num_timesteps]
+            if len(eval_cb.history) < len(rows):
+                _atomic_write_text(out / EVAL_LOG, _eval_log_text(eval_cb.history))
     callbacks: list[BaseCallback] = [eval_cb]
     if config.lr_anneal:
         callbacks.append(LearningRateAnneal(eval_cb, config.lr_anneal))
@@ -576,7 +632,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timesteps", type=float, default=None,
                         help="total environment steps, e.g. 2e6 (default: 1e6; with --max-minutes, a cap of "
                              f"{TIME_BUDGET_STEP_CAP:,} so that the time limit ends training)")  # fmt: skip
-    parser.add_argument("--n-envs", type=int, default=None, help="parallel trials (default: per-env default)")
+    parser.add_argument("--n-envs", type=int, default=None,
+                        help="parallel trials (default: per-env default); batch_size scales with it unless given in "
+                             "--hyperparams, keeping the defaults' number of minibatches per rollout")  # fmt: skip
     parser.add_argument("--seed", type=int, default=None, help="training seed (default 0)")
     parser.add_argument("--out", default=None, help="output folder (default runs/<env>-s<seed>)")
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
@@ -606,6 +664,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="torch device (cpu is fastest for these small GRUs)")
 
 
+def with_n_envs(env_id: str, hyper: dict[str, Any], n_envs: int) -> dict[str, Any]:
+    """``hyper`` with ``n_envs`` set (``--n-envs``) and, unless ``hyper`` sets it, ``batch_size`` scaled with it.
+
+    The defaults' number of minibatches per rollout (``n_envs * n_steps / batch_size``) is kept, so
+    ``--n-envs 32`` on RL2Bandit-v0 (defaults 320 envs x 20 steps, minibatches of 1600: 4 per rollout)
+    trains on minibatches of 32 * 20 / 4 = 160 steps instead of refusing a minibatch larger than the rollout.
+    """
+    n_envs = check_positive_int("n_envs", n_envs)
+    hyper = {**hyper, "n_envs": n_envs}
+    if "batch_size" in hyper:
+        return hyper
+    default = get_hyperparams(env_id, {k: v for k, v in hyper.items() if k != "n_envs"})
+    minibatches = max(1, round(int(default["n_envs"]) * int(default["n_steps"]) / int(default["batch_size"])))
+    batch_size = max(1, n_envs * int(default["n_steps"]) // minibatches)
+    if batch_size != default["batch_size"]:
+        logger.info("--n-envs %d: batch_size %d (%d minibatches per rollout, as the defaults)", n_envs, batch_size, minibatches)
+    return {**hyper, "batch_size": batch_size}
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The :class:`TrainConfig` of the ``train`` CLI arguments.
 
@@ -615,8 +692,6 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     if args.max_minutes is not None and not args.max_minutes >= 0:
         raise ValueError(f"--max-minutes must be a number of minutes >= 0 (0: no time limit), got {args.max_minutes}")
     hyper = parse_kwargs(args.hyperparams)
-    if args.n_envs is not None:
-        hyper["n_envs"] = args.n_envs
     env_id = args.env
     if env_id is None:
         if not (args.resume and args.out and (Path(args.out) / CONFIG_FILE).exists()):
@@ -642,6 +717,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         if isinstance(hyper.get("policy_kwargs"), dict):
             hyper["policy_kwargs"] = {**saved["hyperparams"].get("policy_kwargs", {}), **hyper["policy_kwargs"]}
         hyper = {**saved["hyperparams"], **hyper}
+    if args.n_envs is not None:  # after a resume's saved settings, whose batch_size it keeps
+        hyper = with_n_envs(env_id, hyper, args.n_envs)
     max_seconds = given["max_seconds"] or 0.0
     if given["total_timesteps"] is None:  # a time-limited run is limited by its time, not by the default step count
         given["total_timesteps"] = TIME_BUDGET_STEP_CAP if max_seconds else DEFAULT_TIMESTEPS

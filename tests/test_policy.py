@@ -407,3 +407,47 @@ def test_learns_two_armed_bandit() -> None:
     learned = play_trials(model.policy, 1000, seed=10_000)
     random = play_trials(UniformRandomPolicy(0), 1000, seed=10_000)
     assert learned > random + 0.5, (learned, random)
+
+
+@pytest.mark.parametrize("fast_buffer", [False, True])
+def test_training_makes_one_gru_call_per_minibatch(fast_buffer: bool) -> None:
+    """Inside a real ``RecurrentPPO.learn``, every minibatch is ONE actor and ONE critic GRU call (the fast path).
+
+    10-pull trials in 20-step rollouts: every minibatch holds sequences that start an episode, which
+    sends stock RecurrentPPO's LSTM policy into its step-by-step loop (sb3-contrib's buffer and ours).
+    """
+    from rl2_agent.buffers import use_fast_rollout_buffer
+
+    env = make_vec_env(BANDIT, 8, dict(num_arms=3, episodes_per_trial=10), seed=0)
+    model = RecurrentPPO(RL2GRUPolicy, env, n_steps=20, batch_size=40, n_epochs=2, policy_kwargs=dict(gru_hidden_size=8), seed=0)
+    if fast_buffer:
+        use_fast_rollout_buffer(model)
+    calls = {"actor": 0, "critic": 0, "minibatches": 0}
+    training = {"on": False}
+
+    def count(name: str) -> Any:
+        def hook(module: nn.Module, args: Any, output: Any) -> None:
+            calls[name] += training["on"]
+
+        return hook
+
+    model.policy.lstm_actor.register_forward_hook(count("actor"))
+    model.policy.lstm_critic.register_forward_hook(count("critic"))
+    evaluate_actions = model.policy.evaluate_actions
+
+    def counted_evaluate_actions(*args: Any, **kwargs: Any) -> Any:
+        calls["minibatches"] += 1
+        return evaluate_actions(*args, **kwargs)
+
+    model.policy.evaluate_actions = counted_evaluate_actions
+    original_train = model.train
+
+    def train() -> None:
+        training["on"] = True
+        original_train()
+        training["on"] = False
+
+    model.train = train
+    model.learn(320)  # 2 rollouts of 8 x 20 steps, each trained on 4 minibatches x 2 epochs
+    assert calls["minibatches"] == 16
+    assert calls["actor"] == calls["critic"] == calls["minibatches"]

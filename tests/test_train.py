@@ -13,7 +13,16 @@ import torch as th
 
 from rl2_agent.__main__ import main
 from rl2_agent.evaluate import EVAL_SEED, VALIDATION_SEED, SB3RecurrentAgent, evaluate_run, held_out_tasks, run_trials
-from rl2_agent.train import HeldOutEvalCallback, TrainConfig, load_model, make_training_env, parse_kwargs, train
+from rl2_agent.train import (
+    HeldOutEvalCallback,
+    TrainConfig,
+    config_from_args,
+    load_model,
+    make_training_env,
+    parse_kwargs,
+    resumed_seed,
+    train,
+)
 
 TINY = ["n_steps=16", "batch_size=64", "n_epochs=2", "policy_kwargs.gru_hidden_size=16"]
 
@@ -107,6 +116,62 @@ def test_resume_continues_from_the_checkpoint(run_dir, tmp_path):
     assert load_model(out, which="best").num_timesteps == int(best["timesteps"])
 
 
+def test_resume_drops_evaluations_logged_after_the_checkpoint(run_dir, tmp_path, caplog):
+    """A run killed between an evaluation and its checkpoint: the resumed log holds no evaluation of lost weights."""
+    out = tmp_path / "killed"
+    args = resumed_copy(run_dir, out, timesteps=1536)
+    with (out / "eval_log.csv").open("a", newline="") as f:  # the evaluation at step 1536 of a killed run
+        csv.writer(f).writerow([1536, 99.0, 9.9, 0.1])
+    state = json.loads((out / "checkpoint.json").read_text())
+    (out / "checkpoint.json").write_text(json.dumps({**state, "num_timesteps": 1280}))  # an older version's torn set
+    with caplog.at_level("WARNING"):
+        assert main(args) == 0
+    assert "checkpoint.zip is at step 1024 but checkpoint.json says 1280" in caplog.text
+    rows = list(csv.DictReader((out / "eval_log.csv").open()))
+    assert [float(r["mean"]) for r in rows].count(9.9) == 0
+    assert int(rows[-1]["timesteps"]) == 1536 and [int(r["timesteps"]) for r in rows] == sorted(int(r["timesteps"]) for r in rows)
+    assert not list(out.glob("*.tmp*"))  # no temporary file of the checkpoint set is left behind
+
+
+def test_resumed_seed_is_reproducible_new_and_far_from_the_held_out_seeds():
+    from rl2_agent.evaluate import EVAL_SEED, VALIDATION_SEED
+
+    seeds = {resumed_seed(s, t) for s in range(3) for t in (1024, 2048, 10**7)}
+    assert len(seeds) == 9 and resumed_seed(0, 1024) == resumed_seed(0, 1024)
+    assert all(0 <= x < 2**62 and not EVAL_SEED - 10**6 <= x <= VALIDATION_SEED + 10**6 for x in seeds)
+
+
+@pytest.mark.parametrize(("env_id", "n_envs", "batch_size"), [("RL2Bandit-v0", 32, 160), ("RL2TabularMDP-v0", 32, 800)])
+def test_n_envs_scales_the_minibatch_with_the_rollout(env_id, n_envs, batch_size, tmp_path):
+    """Issue 3's command ``rl2 train --env RL2Bandit-v0 ... --n-envs 32`` trains: batch_size keeps the defaults' minibatch count."""
+    from rl2_agent.hyperparams import get_hyperparams
+    from rl2_agent.train import add_arguments
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    argv = ["--env", env_id, "--n-envs", str(n_envs), "--out", str(tmp_path)]
+    hp = config_from_args(parser.parse_args(argv)).hyperparams
+    default = get_hyperparams(env_id)
+    assert hp["n_envs"] == n_envs and hp["batch_size"] == batch_size
+    assert n_envs * hp["n_steps"] // hp["batch_size"] == default["n_envs"] * default["n_steps"] // default["batch_size"]
+    # an explicit batch_size is kept (and checked against the rollout)
+    hp = config_from_args(parser.parse_args(argv + ["--hyperparams", "batch_size=320"])).hyperparams
+    assert hp["batch_size"] == 320
+    with pytest.raises(ValueError, match=r"batch_size \(6400\) must be <= one rollout"):
+        config_from_args(parser.parse_args(argv + ["--hyperparams", "batch_size=6400"]))
+
+
+def test_issue_3s_train_command_runs(tmp_path):
+    """The literal command of issue 3 (with a tiny budget): ``--n-envs 32`` on the 5-armed 10-pull bandit."""
+    out = tmp_path / "x"
+    argv = ["train", "--env", "RL2Bandit-v0", "--env-kwargs", "num_arms=5", "episodes_per_trial=10", "--timesteps", "1280",
+            "--n-envs", "32", "--seed", "0", "--out", str(out), "--eval-trials", "20", "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    model = load_model(out)
+    assert model.num_timesteps == 1280 and model.n_envs == 32 and model.batch_size == 160
+
+
 def resumed_copy(run_dir: Path, out: Path, timesteps: int) -> list[str]:
     """Copy ``run_dir`` to ``out``; the train arguments that resume the copy with the run's own settings (no TINY)."""
     import shutil
@@ -125,7 +190,9 @@ def test_resume_keeps_the_runs_settings_and_may_change_ppo_ones(run_dir, tmp_pat
     assert model.lr_schedule(1.0) == 1e-4 and model.policy.optimizer.param_groups[0]["lr"] == 1e-4
     config = json.loads((out / "config.json").read_text())
     assert config["hyperparams"]["learning_rate"] == 1e-4 and config["hyperparams"]["n_steps"] == 16
-    assert config["resumes"] == [{"at_step": 1024, "changed": {"learning_rate": 1e-4, "batch_size": 32}}]
+    [resumed] = config["resumes"]
+    assert resumed["at_step"] == 1024 and resumed["changed"] == {"learning_rate": 1e-4, "batch_size": 32}
+    assert resumed["seed"] == resumed_seed(0, 1024) != 0  # new tasks and noise, not a replay of the run's start
     with pytest.raises(ValueError, match=r"n_steps \(16 -> 32\) cannot change in a resumed run; settings that can: "):
         main(args + ["--timesteps", "4096", "--hyperparams", "n_steps=32"])
 
@@ -343,6 +410,47 @@ def test_evaluate_cli_writes_json_and_plot(run_dir, capsys):
     best = json.loads((run_dir / "best_eval.json").read_text())
     assert best["model"] == "best" and best["n_trials"] == 50 and (run_dir / "best_eval.png").exists()
     assert "RL^2 (best model)" in capsys.readouterr().out
+
+
+def test_plot_redraws_saved_results(run_dir, tmp_path, capsys):
+    """``rl2 plot``: eval.json files overlaid, a table JSON's cells as bar charts, run folders' learning curves."""
+    if not (run_dir / "eval.json").exists():
+        assert main(["evaluate", str(run_dir), "--trials", "20"]) == 0
+    table = tmp_path / "bandit.json"
+    table.write_text(json.dumps({"10,5": {"ucb1": {"mean": 6.5, "se": 0.1, "paper": 6.7, "bold": True},
+                                         "random": {"mean": 5.0, "se": 0.1, "paper": 5.0, "bold": False}}}))  # fmt: skip
+    figs = tmp_path / "figs"
+    assert main(["plot", str(run_dir / "eval.json"), str(table), str(run_dir), "--out-dir", str(figs)]) == 0
+    written = sorted(p.name for p in figs.iterdir())
+    assert written == ["bandit_10_5.png", "episode_returns.png", "learning_curves.png"]
+    assert all((figs / name).stat().st_size > 1000 for name in written)
+    assert capsys.readouterr().out.split() == [str(figs / n) for n in ("episode_returns.png", "bandit_10_5.png", "learning_curves.png")]
+    (tmp_path / "other.json").write_text('{"a": 1}')
+    with pytest.raises(ValueError, match=r"other.json: not a result this command plots; allowed: an eval.json"):
+        main(["plot", str(tmp_path / "other.json")])
+    with pytest.raises(FileNotFoundError, match="missing.json not found"):
+        main(["plot", str(tmp_path / "missing.json")])
+
+
+def test_the_command_line_entry_points_run_as_programs():
+    """``python -m rl2_agent`` and the installed ``rl2`` script list every command."""
+    import re
+    import shutil
+    import subprocess
+    import sys
+
+    from rl2_agent.__main__ import COMMANDS
+
+    commands = [[sys.executable, "-m", "rl2_agent", "--help"]]
+    script = shutil.which("rl2", path=str(Path(sys.executable).parent))
+    assert script is not None, "the rl2 console script is not installed next to the interpreter"
+    commands.append([script, "--help"])
+    for command in commands:
+        out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60).stdout
+        listed = re.findall(r"^ {4}(\w+) ", out, re.M)  # argparse lists each command indented by 4 spaces
+        assert listed == list(COMMANDS) and "plot" in listed
+    err = subprocess.run([sys.executable, "-m", "rl2_agent", "evaluate", "no/such/run"], capture_output=True, text=True, timeout=60)
+    assert err.returncode == 2 and err.stderr.startswith("rl2 evaluate: error: ") and "no/such/run" in err.stderr
 
 
 def test_independent_evaluation_reproduces_the_score(run_dir):
