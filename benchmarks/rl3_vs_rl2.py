@@ -39,6 +39,11 @@ experiments share models: ``bandit_h500_ood`` evaluates the ``bandit_h500`` mode
 ``steps_per_trial=1000``, the ``grid13_<variant>`` ones the ``grid13`` models on that variant.
 Evaluations are cached in each run folder (``rl3_vs_rl2_evals.json``) too. Outputs:
 ``<out>.json`` and ``<out>.md`` (default ``<runs>/rl3_vs_rl2``), rewritten after each experiment.
+The JSON's ``config.hyperparams`` holds the RESOLVED hyperparameters of each pair of models (the
+RL^2 id's defaults at the time of the run with the ``--hyperparams`` overrides, the full dict), and
+each model's entry under ``models`` the ones its run folder was trained with: the defaults in
+``rl2_agent/hyperparams.py`` change between sessions, so the overrides alone do not say what a
+recorded table was trained with.
 
 ``--smoke``: 3 seconds per model, a tiny network (8 envs x 32 steps, GRU 32), 50 trials and its
 own ``--runs`` (``runs/rl3_vs_rl2_smoke``), so smoke models are never reused by a real run.
@@ -221,6 +226,9 @@ def ensure_trained(config: TrainConfig, retrain: bool = False) -> dict[str, Any]
         "steps_per_second": steps / seconds if seconds > 0 else float("nan"),
         "cpu_seconds": json.loads(cpu_path.read_text())["cpu_seconds"] if cpu_path.exists() else None,
         "reused": reused,
+        # the full resolved hyperparameters the model was trained with (its run folder's config.json; checked above
+        # to equal this invocation's), so that a recorded table says what it took, whatever the defaults become
+        "hyperparams": saved.get("hyperparams"),
     }
 
 
@@ -423,6 +431,12 @@ def main(argv: list[str] | None = None) -> int:
             "eval_seed": args.eval_seed,
             "seed": args.seed,
             "hyperparams_overrides": args.hyperparams,
+            # the RESOLVED hyperparameters of each pair of models (the RL^2 id's defaults of this checkout with the
+            # overrides; both agents get the same), not only the overrides: defaults change between sessions
+            "hyperparams": {
+                setting_name: shared_hyperparams(SETTINGS[setting_name], args.hyperparams)
+                for setting_name in dict.fromkeys(EXPERIMENTS[name].setting for name in args.experiments)
+            },
             "time_inputs": args.time_inputs,
             "smoke": args.smoke,
             "runs": str(args.runs),

@@ -19,8 +19,14 @@ Episode End
     Every inner episode is one pull; the trial (the gymnasium episode) terminates after
     ``episodes_per_trial`` pulls (or ``steps_per_trial``, which is the same here).
 Arguments
-    ``gym.make("RL2Bandit-v0", num_arms=5, episodes_per_trial=10, arm_prior="uniform",
-    time_inputs=False)``.
+    ``gym.make("RL2Bandit-v0", num_arms=5, episodes_per_trial=None, arm_prior="uniform",
+    steps_per_trial=None, render_mode=None, time_inputs=False)``. ``episodes_per_trial`` (pulls
+    per trial) is 10 unless it or ``steps_per_trial`` is given; give at most one of the two (here
+    they mean the same, one pull per inner episode). ``render_mode``: None or ``"ansi"`` (text:
+    the arm probabilities, step, last action and reward). ``time_inputs``: append ``[pulls done /
+    n, 0]`` to the observation (see Observation Space; :mod:`meta_envs.trial`). The vector entry
+    point (``gym.make_vec(..., vectorization_mode="vector_entry_point")``) takes the same kwargs
+    plus ``num_envs`` and does not render.
 """
 
 from __future__ import annotations

@@ -12,6 +12,26 @@ Description
     neighbours become warning tiles (a danger that finds no such tile in 200 draws means a new
     grid). A grid is kept only if the optimal undiscounted 100-step return from the centre (value
     iteration on the true model) is in [50, 100]; otherwise the whole grid is drawn again.
+
+    Overlaps, as in the RL^3 authors' Julia code (``create_grid``: the obstacle sets are placed
+    with no overlap check, then the water sets, then the start ``'S'`` at the centre and the goal,
+    then each danger on a ``' '`` tile whose 4 neighbours are ``' '`` or ``'O'``, with its warning
+    ring written over them): obstacle sets may overlap each other, wet regions may overlap each
+    other and overwrite obstacles, and the centre, the goal and the warning rings overwrite
+    whatever was there. So a grid has at most, and on average fewer than, ``num_obstacle_sets *
+    obstacle_length`` obstacle tiles (11 * 3 = 33; about 25 on 11x11 and 27 on 13x13 on average,
+    after the rejection test) and at most ``num_wet_regions * wet_length`` wet tiles (10; about
+    9.5).
+
+    The one known difference in the layout from that code is where a segment (obstacle set or
+    wet region) lies. The authors draw its first cell uniformly over the whole row or column (1..size) and
+    extend it TOWARD the centre (either way when it starts on the centre line), which puts
+    obstacles near the centre more often than near the border. Here its start is drawn uniformly
+    among the ``size - length + 1`` positions where it fits, and it extends away from that start
+    (:func:`_place_segments`). Kept as it is: the recorded results (docs/results.md) were made
+    with these grids. (A danger that finds no valid tile in 200 draws makes us redraw the grid,
+    where the authors' loop draws until it finds one; in 2000 draws of each of 11x11, 13x13,
+    DENSE and DANGEROUS this never happened.)
 Action Space
     ``Discrete(5)``: 0 up, 1 right, 2 down, 3 left, 4 stay.
 Observation Space
@@ -152,6 +172,15 @@ def optimal_return(task: GridTask, steps: int = REJECTION_STEPS) -> float:
 
 
 def _place_segments(rng: np.random.Generator, tiles: np.ndarray, count: int, length: int, tile: int) -> None:
+    """Write ``count`` straight segments of ``length`` tiles of ``tile`` into ``tiles``, in place.
+
+    Each is horizontal or vertical with probability 1/2, its start uniform among the
+    ``size - length + 1`` positions where it fits, its row (column) uniform. No overlap check: a
+    segment overwrites what is there, earlier segments included (as the authors' ``create_grid``).
+    Unlike the authors' code, which draws the first cell over the whole row or column and extends
+    the segment toward the centre, the placement here is not biased toward the centre (see the
+    module docstring; not changed, the recorded results depend on it).
+    """
     size = tiles.shape[0]
     for _ in range(count):
         along, across = int(rng.integers(size - length + 1)), int(rng.integers(size))

@@ -23,7 +23,14 @@ Episode End
     (``episodes_per_trial * episode_length`` steps) or after ``steps_per_trial`` steps.
 Arguments
     ``gym.make("RL2TabularMDP-v0", num_states=10, num_actions=5, episode_length=10,
-    episodes_per_trial=10, reward_kind="gaussian", dirichlet_alpha=1.0, time_inputs=False)``.
+    episodes_per_trial=None, reward_kind="gaussian", dirichlet_alpha=1.0, steps_per_trial=None,
+    render_mode=None, time_inputs=False)``. ``episodes_per_trial`` is 10 unless it or
+    ``steps_per_trial`` (a trial of that many steps, whatever the episodes: the RL^3 paper's
+    ``H``) is given; give at most one of the two. ``render_mode``: None or ``"ansi"`` (text: the
+    task summary, step, last action and reward). ``time_inputs``: append the normalised time in
+    trial and in episode (see Observation Space; :mod:`meta_envs.trial`). The vector entry point
+    (``gym.make_vec(..., vectorization_mode="vector_entry_point")``) takes the same kwargs plus
+    ``num_envs`` and does not render.
 """
 
 from __future__ import annotations

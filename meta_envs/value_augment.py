@@ -24,12 +24,23 @@ Description
       ``max(horizon, ceil(log(tol (1 - gamma) / R) / log(gamma)))`` backups, ``R`` the largest
       ``|R(s, a)|`` of the model: enough to converge from ``Q = 0``, so a warm and a cold solve
       agree up to the tolerance. (A cap of ``horizon`` backups would stop a cold solve at the
-      finite-horizon value, which a warm start does not reproduce.) (With
-      ``gamma = 1`` a warm start would not agree: an untried action is a free self-loop, any value above the
-      tried actions' is then a fixed point at that state, and a warm start keeps values that
-      newer data lowered: on 13x13 gridworlds played epsilon-greedily on ``Q``, warm and cold
-      ``Q`` differed by more than 0.1 at about 40% of the steps, by up to 45.)
+      finite-horizon value, which a warm start does not reproduce.)
     * everything is reset at every trial start.
+
+    Warm start: used ONLY when ``gamma < 1`` (after a solve that converged). With the default
+    ``gamma = 1`` (the paper's) every solve starts from ``Q = 0``, and so pays up to ``horizon``
+    backups at every step. The reason: with ``gamma = 1`` a warm start does not give the same
+    ``Q`` as a cold one. An untried action is a free self-loop, so at a state with one any value
+    above the tried actions' is a fixed point, and a warm start keeps values that newer data has
+    lowered (on 13x13 gridworlds played epsilon-greedily on ``Q``, warm and cold ``Q`` differed by
+    more than 0.1 at about 40% of the steps, by up to 45). With ``gamma < 1`` the discounted
+    operator has one fixed point, which both reach to the tolerance.
+Action Space
+    That of the RL^2 twin: ``RL3Bandit-v0`` as ``RL2Bandit-v0`` (:mod:`meta_envs.bandit`,
+    ``Discrete(num_arms)``), ``RL3TabularMDP-v0`` as ``RL2TabularMDP-v0``
+    (:mod:`meta_envs.tabular_mdp`, ``Discrete(num_actions)``), ``RL3GridWorld-v0`` as
+    ``RL2GridWorld-v0`` (:mod:`meta_envs.gridworld`, ``Discrete(5)``). :func:`make_rl3_env`
+    keeps the action space of the env it augments.
 Observation Space
     The RL^2 trial observation ``[obs one-hot, prev action one-hot, prev reward, done]`` followed
     by, for the CURRENT state ``s`` (``obs_layout`` names first):
@@ -42,6 +53,20 @@ Observation Space
       steps, so in [0, 1].
     * ``time`` (2, only with ``time_inputs=True``): steps done in the trial / ``T`` and steps done
       in the current inner episode / (``episode_length``, or ``T`` for families without one).
+Rewards
+    Those of the RL^2 twin, unchanged (the value estimates are inputs, not rewards): bandit 0 / 1
+    per pull (:mod:`meta_envs.bandit`), tabular MDP ``N(R(s, a), 1)`` or the OOD test's
+    deterministic ``R(s, a)`` (:mod:`meta_envs.tabular_mdp`), gridworld the tile rewards
+    (:mod:`meta_envs.gridworld`).
+Starting State
+    As the RL^2 twin (a new task per trial; tabular MDP episodes start in state 0, gridworld
+    episodes at the centre), with an empty model: at the first observation of a trial
+    ``q_values`` and ``visit_counts`` are 0.
+Episode End
+    As the RL^2 twin: the gymnasium episode is one trial, which terminates after its fixed length
+    ``T`` (``steps_per_trial``, or ``episodes_per_trial * episode_length``); inner episodes end
+    inside it as in the twin. RL^3 needs the fixed length (a family without ``episode_length``
+    needs ``steps_per_trial``).
 Arguments
     ``gym.make("RL3Bandit-v0", ...)``, ``gym.make("RL3TabularMDP-v0", ...)`` and
     ``gym.make("RL3GridWorld-v0", ...)`` take the kwargs of their RL^2 twins plus ``gamma``
@@ -260,9 +285,13 @@ class ValueAugmentedTrialEnv(TrialEnv):
         obs_space, act_space = task_family.observation_space, task_family.action_space
         if not (isinstance(obs_space, spaces.Discrete) and isinstance(act_space, spaces.Discrete)):
             raise TypeError(f"RL^3 needs Discrete observation and action spaces, got {obs_space} and {act_space}")
-        gamma = check_positive_float("gamma", gamma)
-        if gamma > 1.0:
-            raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
+        if (
+            isinstance(gamma, bool)
+            or not isinstance(gamma, (int, float, np.integer, np.floating))
+            or not 0.0 < gamma <= 1.0  # NaN fails too
+        ):
+            raise ValueError(f"gamma must be a number in (0, 1], got {gamma!r}")
+        gamma = float(gamma)
         vi_tolerance = check_positive_float("vi_tolerance", vi_tolerance)
         super().__init__(task_family, episodes_per_trial, steps_per_trial, render_mode, time_inputs)
         try:

@@ -281,6 +281,24 @@ def test_point_sparse_reward_inside_outside_radius() -> None:
     assert rewards[:7] == [0.0] * 7 and rewards[-1] == 0.0 and rewards[8] == pytest.approx(0.95)
 
 
+@pytest.mark.parametrize("goal", [(0.2, 0.0), (0.0, -0.2), (-0.2, 0.0)])
+def test_point_sparse_reward_at_exactly_the_radius(goal: tuple[float, float]) -> None:
+    """The boundary is inside (``d <= goal_radius``): at distance exactly 0.2 the reward is 1 - 0.2.
+
+    The robot stays at the origin (zero action) and the goal lies on an axis, so the distance is
+    ``|0.2|`` computed exactly (sqrt(0.2 ** 2) rounds back to 0.2); one ulp further is outside.
+    """
+    env = point_env()
+    env.reset(options={"task": np.array(goal)})
+    _, reward, _, _, info = env.step(np.zeros(2, np.float32))
+    assert info["distance"] == 0.2  # exactly the default goal_radius
+    assert reward == 1.0 - 0.2
+    beyond = np.sign(goal) * np.nextafter(0.2, 1.0)  # the same axis, one ulp further
+    env.reset(options={"task": beyond})
+    _, reward, _, _, info = env.step(np.zeros(2, np.float32))
+    assert info["distance"] > 0.2 and reward == 0.0
+
+
 def test_point_dense_reward_is_minus_distance() -> None:
     env = point_env(reward="dense")
     env.reset(options={"task": np.array([0.3, -0.4])})
@@ -308,11 +326,15 @@ def test_point_goal_distributions_and_trial_length() -> None:
 
 
 # ------------------------------------------------------------------ every id
-@pytest.mark.parametrize("env_id", NAV_IDS)
-def test_checkers_pass(env_id: str) -> None:
-    env = gym.make(env_id)
+@pytest.mark.parametrize(
+    "env_id,kwargs",
+    [(env_id, {}) for env_id in NAV_IDS]
+    + [("RL2GridNav-v0", {"size": "large"}), ("RL2Maze-v0", {"size": "large"}), ("RL2PointNav-v0", {"reward": "dense"})],
+)
+def test_checkers_pass(env_id: str, kwargs: dict) -> None:
+    env = gym.make(env_id, **kwargs)
     gym_check_env(env.unwrapped)
-    sb3_check_env(env, warn=False)
+    sb3_check_env(gym.make(env_id, **kwargs), warn=False)
 
 
 @pytest.mark.parametrize("env_id", NAV_IDS)

@@ -263,6 +263,64 @@ def test_sampled_grids_satisfy_the_spec(size, variant):
         assert 50.0 <= optimal_return(task) <= 100.0
 
 
+@pytest.mark.parametrize("length", [2, 3, 4])
+def test_one_segment_is_length_contiguous_tiles_in_one_row_or_column(length):
+    """``_place_segments`` with count=1 on an empty grid writes exactly ``length`` tiles, contiguous,
+    in one row or one column, and both orientations and every start position where it fits occur."""
+    rng = np.random.default_rng(length)
+    orientations, starts = set(), set()
+    for _ in range(300):
+        tiles = np.full((11, 11), NORMAL, dtype=np.int8)
+        gridworld._place_segments(rng, tiles, 1, length, OBSTACLE)
+        rows, cols = np.nonzero(tiles == OBSTACLE)
+        assert len(rows) == length and (tiles != NORMAL).sum() == length
+        if len(set(rows)) == 1:  # horizontal
+            line, orientations = cols, orientations | {"horizontal"}
+        else:
+            assert len(set(cols)) == 1, (rows, cols)  # vertical
+            line, orientations = rows, orientations | {"vertical"}
+        assert list(np.sort(line)) == list(range(line.min(), line.min() + length))  # contiguous
+        starts.add(int(line.min()))
+    assert orientations == {"horizontal", "vertical"}
+    assert starts == set(range(11 - length + 1))  # the start is uniform among the positions where it fits
+
+
+def test_segments_overlap_and_overwrite_without_check():
+    """No overlap check (as the authors' create_grid): later segments overwrite earlier ones."""
+    rng = np.random.default_rng(0)
+    overlapped = False
+    for _ in range(50):
+        tiles = np.full((11, 11), NORMAL, dtype=np.int8)
+        gridworld._place_segments(rng, tiles, 11, 3, OBSTACLE)
+        count = (tiles == OBSTACLE).sum()
+        assert 3 <= count <= 33
+        overlapped |= count < 33
+        before = tiles.copy()
+        gridworld._place_segments(rng, tiles, 5, 2, WET)
+        assert np.all((tiles == before) | (tiles == WET))  # wet regions overwrite, nothing else changes
+    assert overlapped
+
+
+def test_sampled_grids_have_plausible_tile_counts():
+    """Lower bounds as well as upper ones: over 50 grids (after the rejection test) the mean obstacle count
+    is in the band measured for this generator (about 25 of at most 33 on 11x11: overlaps, wet regions, the
+    goal and the warning rings remove some), and DENSE / WATERY add obstacle / wet tiles over standard 13x13."""
+
+    def mean_count(size, variant, tile, seed=0, n=50):
+        rng = np.random.default_rng(seed)
+        return float(np.mean([(sample_grid(rng, size, variant_spec(size, variant)).tiles == tile).sum() for _ in range(n)]))
+
+    obstacles_11 = mean_count(11, "standard", OBSTACLE)
+    assert 20.0 <= obstacles_11 <= 30.0, obstacles_11  # measured 24.4-25.3 over seeds 0-2
+    wet_11 = mean_count(11, "standard", WET)
+    assert 8.0 <= wet_11 <= 10.0, wet_11  # measured 9.4-9.6
+    obstacles_13, dense_13 = mean_count(13, "standard", OBSTACLE), mean_count(13, "dense", OBSTACLE)
+    assert 22.0 <= obstacles_13 <= 31.0 and 30.0 <= dense_13 <= 40.0, (obstacles_13, dense_13)  # 26.3-27.1, 34.3-35.1
+    assert dense_13 > obstacles_13 + 4.0
+    wet_13, watery_13 = mean_count(13, "standard", WET), mean_count(13, "watery", WET)
+    assert 13.0 <= watery_13 <= 16.0 and watery_13 > wet_13 + 4.0, (wet_13, watery_13)  # 15.1-15.3 vs 9.5-9.7
+
+
 def test_variants_differ_from_standard_as_specified():
     standard = variant_spec(13, "standard")
     assert standard == GridSpec(11, 3, 5, 2, 2, 8, 0.2)
@@ -368,12 +426,14 @@ def test_checkers_pass(env_id):
         ("RL2GridWorld-v0", {"variant": "windy"}, "variant"),
         ("RL2GridWorld-v0", {"steps_per_trial": 0}, "steps_per_trial"),
         ("RL2GridWorld-v0", {"render_mode": "human"}, "render_mode"),
-        ("RL3GridWorld-v0", {"gamma": 0.0}, "gamma"),
-        ("RL3GridWorld-v0", {"gamma": 1.5}, "gamma"),
+        ("RL3GridWorld-v0", {"gamma": 0.0}, r"gamma must be a number in \(0, 1\], got 0.0"),
+        ("RL3GridWorld-v0", {"gamma": 1.5}, r"gamma must be a number in \(0, 1\], got 1.5"),
+        ("RL3GridWorld-v0", {"gamma": float("nan")}, r"gamma must be a number in \(0, 1\], got nan"),
         ("RL3GridWorld-v0", {"vi_tolerance": -0.1}, "vi_tolerance"),
         ("RL3GridWorld-v0", {"time_inputs": "yes"}, "time_inputs"),
         ("RL3Bandit-v0", {"num_arms": 1}, "num_arms"),
-        ("RL3Bandit-v0", {"gamma": "1"}, "gamma"),
+        ("RL3Bandit-v0", {"gamma": "1"}, r"gamma must be a number in \(0, 1\], got '1'"),
+        ("RL3Bandit-v0", {"gamma": True}, r"gamma must be a number in \(0, 1\], got True"),
         ("RL3TabularMDP-v0", {"reward_kind": "bernoulli"}, "reward_kind"),
         ("RL3TabularMDP-v0", {"bogus": 1}, "bogus"),
         ("RL3GridWorld-v0", {"episodes_per_trial": 3}, "episodes_per_trial"),

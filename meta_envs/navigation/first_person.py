@@ -24,8 +24,11 @@ Episode End
     ``episodes_per_trial`` (2) inner episodes.
 Arguments
     ``gym.make("RL2Maze-v0", size="small", height=30, width=40, max_episode_length=None,
-    episodes_per_trial=2, render_mode=None)``; ``render_mode="rgb_array"`` renders a 240 x 320
-    view with a top-down minimap in its top-left corner.
+    episodes_per_trial=None, steps_per_trial=None, render_mode=None)``. ``episodes_per_trial`` is
+    2 unless it or ``steps_per_trial`` (a trial of that many steps, whatever the episodes) is
+    given; give at most one of the two. ``render_mode``: None, ``"ansi"`` (text, as
+    ``RL2GridNav-v0``) or ``"rgb_array"`` (a 240 x 320 view with a top-down minimap in its
+    top-left corner). There is no ``time_inputs`` kwarg (the navigation trials have none).
 """
 
 from __future__ import annotations

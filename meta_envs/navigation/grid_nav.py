@@ -26,7 +26,11 @@ Episode End
     ``max_episode_steps`` because ``gym.make`` takes that name for its own time limit.)
 Arguments
     ``gym.make("RL2GridNav-v0", size="small", view_size=3, max_episode_length=None,
-    episodes_per_trial=2)``. The task is a :class:`MazeTask`: ``reset(options={"task": task})``.
+    episodes_per_trial=None, steps_per_trial=None, render_mode=None)``. ``episodes_per_trial`` is
+    2 unless it or ``steps_per_trial`` (a trial of that many steps, whatever the episodes) is
+    given; give at most one of the two. ``render_mode``: None or ``"ansi"`` (the maze as text with
+    the agent and the goal). There is no ``time_inputs`` kwarg (the navigation trials have none).
+    The task is a :class:`MazeTask`: ``reset(options={"task": task})``.
     ``env.unwrapped.family.episode_paths`` holds the squares visited in each inner episode of the
     current trial; :func:`episode_stats` and :func:`scaling_metrics` turn them into the scaling
     experiment's metrics.

@@ -24,7 +24,11 @@ Episode End
     episodes or ``steps_per_trial`` steps.
 Arguments
     ``gym.make("RL2PointNav-v0", reward="sparse", goal_radius=0.2, episode_length=100,
-    episodes_per_trial=3)``. The task is the goal, an array of shape (2,).
+    episodes_per_trial=None, steps_per_trial=None, render_mode=None)``. ``episodes_per_trial`` is
+    3 unless it or ``steps_per_trial`` (a trial of that many steps, whatever the episodes) is
+    given; give at most one of the two. ``render_mode``: None or ``"ansi"`` (text: goal, position
+    and step). There is no ``time_inputs`` kwarg (the navigation trials have none). The task is
+    the goal, an array of shape (2,).
 """
 
 from __future__ import annotations
