@@ -44,6 +44,11 @@ class GymVectorToSB3(VecEnv):
 
     def reset(self) -> VecEnvObs:
         seeds = self._seeds if any(s is not None for s in self._seeds) else None
+        if any(o != self._options[0] for o in self._options):
+            raise ValueError(
+                "set_options: the batched env takes ONE options dict for the whole vector, got different ones per env; "
+                "give one task per env with set_options({'tasks': [...]}) instead"
+            )
         options = self._options[0] if self._options and self._options[0] else None
         obs, _ = self.venv.reset(seed=seeds, options=options)
         self._reset_seeds()
@@ -76,10 +81,20 @@ class GymVectorToSB3(VecEnv):
         value = getattr(self.venv, attr_name)
         return [value for _ in self._get_indices(indices)]
 
+    def _whole_vector(self, indices: VecEnvIndices, what: str) -> None:
+        """Refuse ``indices`` that name only some envs: the batched env's attributes and methods are the vector's."""
+        if sorted(self._get_indices(indices)) != list(range(self.num_envs)):
+            raise ValueError(
+                f"{what} applies to the whole batched vector of {self.num_envs} envs: indices must be None or all of "
+                f"them, got {indices!r}"
+            )
+
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        self._whole_vector(indices, f"set_attr({attr_name!r})")
         setattr(self.venv, attr_name, value)
 
     def env_method(self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any) -> list[Any]:
+        self._whole_vector(indices, f"env_method({method_name!r})")
         result = getattr(self.venv, method_name)(*method_args, **method_kwargs)
         return [result for _ in self._get_indices(indices)]
 

@@ -7,6 +7,7 @@ import logging
 import subprocess
 import sys
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -127,8 +128,10 @@ def test_gittins_exact_matches_bisection_and_grid_is_close():
 
 def test_gittins_cache(tmp_path, monkeypatch):
     table = G.gittins_table(12, "exact")
-    files = list((tmp_path / "cache").glob("gittins_exact_H12.npy"))
-    assert len(files) == 1
+    files = list((tmp_path / "cache").glob("gittins_*H12.npy"))
+    # the file name carries the builders' version: a table of an older algorithm is never reused
+    assert [f.name for f in files] == [f"gittins_v{G.CACHE_VERSION}_exact_H12.npy"] == [G.cache_path(12, "exact").name]
+    assert G.cache_path(600, "grid").name == f"gittins_v{G.CACHE_VERSION}_grid{G.GRID_SIZE}_H600.npy"
     monkeypatch.setattr(G, "_build_exact", lambda *a, **k: pytest.fail("rebuilt instead of loading the cache"))
     again = G.gittins_table(12, "exact")
     np.testing.assert_array_equal(table.values, again.values)
@@ -387,3 +390,77 @@ def test_trial_spec_reads_the_env_and_refuses_step_budgets():
     assert TrialSpec.from_env("RL2Bandit-v0").horizon == 10  # the entry point's default episodes_per_trial
     with pytest.raises(ValueError, match=r"fixed-length episodes \(give episodes_per_trial, not steps_per_trial\)"):
         TrialSpec.from_env("RL2TabularMDP-v0", {"steps_per_trial": 100})
+
+
+def test_trial_spec_uses_only_documented_env_information(monkeypatch):
+    """from_env reads the effective kwargs and the public trial_length, never the task family (an env internal)."""
+    from meta_envs.trial import TrialEnv
+
+    def get_family(self):  # meta_envs itself may use its internals; nobody else may
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if not caller.startswith("meta_envs"):
+            raise AssertionError(f"{caller} read env.unwrapped.family")
+        return self.__dict__["_test_family"]
+
+    def set_family(self, value):
+        self.__dict__["_test_family"] = value
+
+    monkeypatch.setattr(TrialEnv, "family", property(get_family, set_family), raising=False)
+    spec = TrialSpec.from_env("RL2TabularMDP-v0", {"episodes_per_trial": 2, "episode_length": 7})
+    assert (spec.episode_length, spec.episodes_per_trial, spec.num_states) == (7, 2, 10)
+    assert TrialSpec.from_env("RL2Bandit-v0", {"num_arms": 3, "episodes_per_trial": 4}).episode_length == 1
+    with pytest.raises(ValueError, match="fixed-length episodes"):
+        TrialSpec.from_env("RL2GridNav-v0")
+    with pytest.raises(AssertionError, match="read env.unwrapped.family"):  # the guard works
+        gym.make("RL2Bandit-v0").unwrapped.family
+
+
+# ----------------------------------------------------------------------------- the table's bolding rule
+def _sample(rng: np.random.Generator, n: int, mean: float, sd: float) -> np.ndarray:
+    """n values with exactly this sample mean and sample standard deviation."""
+    x = rng.standard_normal(n)
+    return mean + sd * (x - x.mean()) / x.std(ddof=1)
+
+
+def test_bold_agents_one_sided_welch():
+    from scipy import stats
+
+    from rl2_agent.table import SIGNIFICANCE, bold_agents
+
+    rng = np.random.default_rng(0)
+    # (a) the best is far above the rest: only it is bold
+    returns = {"a": _sample(rng, 1000, 6.6, 1.0), "b": _sample(rng, 1000, 6.0, 1.0), "c": _sample(rng, 1000, 5.0, 1.0)}
+    assert bold_agents(returns) == {"a"}
+    # (b) two agents within noise of each other (0.5 s.e. apart), a third far below: both top ones bold
+    returns = {"a": _sample(rng, 1000, 6.60, 1.0), "b": _sample(rng, 1000, 6.58, 1.0), "c": _sample(rng, 1000, 5.0, 1.0)}
+    assert bold_agents(returns) == {"a", "b"}
+    # the test is one-sided and relative to the best: the order of the dict does not matter
+    assert bold_agents(dict(reversed(list(returns.items())))) == {"a", "b"}
+
+    # (c) unequal variances and sample sizes, where Student's pooled t-test and Welch's disagree at SIGNIFICANCE:
+    def verdicts(best: np.ndarray, other: np.ndarray) -> tuple[float, float]:
+        welch = stats.ttest_ind(best, other, equal_var=False, alternative="greater").pvalue
+        student = stats.ttest_ind(best, other, equal_var=True, alternative="greater").pvalue
+        return welch, student
+
+    # a precise best (many trials, small spread) against a noisy agent with few trials: the pooled variance
+    # is dominated by the best's small spread, so Student calls the gap significant; Welch does not -> bold
+    best, noisy = _sample(rng, 200, 1.0, 0.1), _sample(rng, 10, 0.5, 1.0)
+    welch, student = verdicts(best, noisy)
+    assert student < SIGNIFICANCE <= welch
+    assert bold_agents({"best": best, "noisy": noisy}) == {"best", "noisy"}
+    # the mirror case: a best with few, precise trials against a noisy agent with many trials; Student's pooled
+    # variance is dominated by the noisy agent, so it sees no difference; Welch does -> not bold
+    best, noisy = _sample(rng, 10, 1.0, 0.1), _sample(rng, 200, 0.85, 1.0)
+    welch, student = verdicts(best, noisy)
+    assert welch < SIGNIFICANCE <= student
+    assert bold_agents({"best": best, "noisy": noisy}) == {"best"}
+
+
+@pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")
+def test_bold_agents_constant_returns():
+    from rl2_agent.table import bold_agents
+
+    ones, zeros = np.ones(5), np.zeros(5)
+    assert bold_agents({"a": ones, "b": ones.copy()}) == {"a", "b"}  # equal constants tie
+    assert bold_agents({"a": ones, "b": zeros}) == {"a"}  # different constants: strictly better

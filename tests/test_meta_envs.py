@@ -351,6 +351,26 @@ def test_sb3_adapter_reports_trials_as_episodes():
         assert info["terminal_observation"].shape == (8,)
 
 
+def test_sb3_adapter_applies_attributes_and_options_to_the_whole_vector():
+    from rl2_agent.envs import GymVectorToSB3
+
+    venv = GymVectorToSB3(gym.make_vec("RL2Bandit-v0", num_envs=2, num_arms=3, vectorization_mode="vector_entry_point"))
+    venv.set_attr("note", 1)
+    assert venv.get_attr("note") == [1, 1] and venv.get_attr("note", indices=[1]) == [1]
+    with pytest.raises(ValueError, match=r"set_attr\('note'\) applies to the whole batched vector of 2 envs: indices must be "
+                                         r"None or all of them, got \[0\]"):  # fmt: skip
+        venv.set_attr("note", 2, indices=[0])
+    with pytest.raises(ValueError, match=r"env_method\('close'\) applies to the whole batched vector"):
+        venv.env_method("close", indices=1)
+    venv.set_options({"tasks": [[0, 0, 1], [1, 0, 0]]})  # one dict for the vector: one task per env
+    venv.reset()
+    obs = venv.step(np.array([2, 2]))[0]
+    assert obs[:, -2].tolist() == [1.0, 0.0]  # the previous reward: arm 2 pays 1 in env 0's task, 0 in env 1's
+    venv.set_options([{"tasks": [[0, 0, 1], [1, 0, 0]]}, {}])
+    with pytest.raises(ValueError, match=r"set_options: the batched env takes ONE options dict for the whole vector"):
+        venv.reset()
+
+
 # --------------------------------------------------------------------------- README example
 def test_readme_custom_task_family_example():
     """The README's example of wrapping your own task family, executed verbatim."""

@@ -71,16 +71,34 @@ class TrialSpec:
 
     @classmethod
     def from_env(cls, env_id: str, env_kwargs: dict[str, Any] | None = None) -> "TrialSpec":
-        """Read the spec from the env's spaces, ``obs_layout`` and (default or given) kwargs."""
+        """Read the spec from documented env information only, never from the env's internals.
+
+        * ``episodes_per_trial``: the env's kwargs as it is built with them,
+          :func:`meta_envs.registration.effective_kwargs` (the given kwargs, the entry point's defaults,
+          and the resolved trial length);
+        * ``episode_length``: the public read-only ``trial_length`` property of the trial env (steps per
+          trial when fixed) divided by ``episodes_per_trial`` (1 for bandits: one pull = one episode);
+        * actions and states: the action space and ``obs_layout["obs"]``.
+        """
+        from meta_envs.registration import effective_kwargs
+
+        kwargs = effective_kwargs(env_id, env_kwargs)
+        episodes = kwargs.get("episodes_per_trial")
+        if episodes is None or kwargs.get("steps_per_trial") is not None:
+            raise ValueError(
+                f"the classical baselines need trials of a fixed number of fixed-length episodes (give "
+                f"episodes_per_trial, not steps_per_trial); {env_id} got {env_kwargs}"
+            )
         env = gym.make(env_id, **(env_kwargs or {}))
         try:
-            trial_env = env.unwrapped
-            episodes = getattr(trial_env, "episodes_per_trial", None)
-            episode_length = getattr(getattr(trial_env, "family", None), "episode_length", None)
-            if episodes is None or episode_length is None:
+            try:
+                trial_length = int(env.get_wrapper_attr("trial_length"))
+            except AttributeError:
+                trial_length = None
+            if trial_length is None or trial_length % int(episodes):
                 raise ValueError(
-                    f"the classical baselines need trials of a fixed number of fixed-length episodes (give "
-                    f"episodes_per_trial, not steps_per_trial); {env_id} got {env_kwargs}"
+                    f"the classical baselines need trials of a fixed number of fixed-length episodes; "
+                    f"{env_id} {env_kwargs} has no fixed trial length divisible by episodes_per_trial={episodes}"
                 )
             if not isinstance(env.action_space, spaces.Discrete):
                 raise ValueError(f"the classical baselines need a Discrete action space, {env_id} has {env.action_space}")
@@ -91,7 +109,7 @@ class TrialSpec:
         return cls(
             num_actions=int(env.action_space.n),
             num_states=obs.stop - obs.start,
-            episode_length=int(episode_length),
+            episode_length=trial_length // int(episodes),
             episodes_per_trial=int(episodes),
             obs_layout=layout,
         )

@@ -36,7 +36,9 @@ far, ``i = a - 1`` successes, ``r = 1..H`` pulls left, ``n <= H - r``):
 
 Tables are cached as ``.npy`` files under :func:`cache_dir` (``$RL2_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/rl2``, else ``~/.cache/rl2``): float64 for exact tables, float32 for grid ones
-(84 MB at horizon 500).
+(84 MB at horizon 500). The file name carries :data:`CACHE_VERSION`
+(``gittins_v<version>_<method>_H<horizon>.npy``): bump it whenever a builder's output changes, so
+that tables of an older algorithm are never reused.
 """
 
 from __future__ import annotations
@@ -52,7 +54,11 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EXACT_MAX_HORIZON", "GittinsTable", "cache_dir", "gittins_table", "solve_layer"]
+__all__ = ["CACHE_VERSION", "EXACT_MAX_HORIZON", "GittinsTable", "cache_dir", "cache_path", "gittins_table", "solve_layer"]
+
+CACHE_VERSION = 2
+"""Version of the table builders, part of every cache file name: bump it when a builder's output changes
+(version 1 was the unversioned ``gittins_<method>_H<horizon>.npy`` of earlier releases, never read now)."""
 
 EXACT_MAX_HORIZON = 128
 """``method="auto"`` builds exact tables up to this horizon, grid tables beyond it."""
@@ -62,6 +68,12 @@ GRID_SIZE = 32
 
 METHODS = ("auto", "exact", "bisection", "grid")
 _CHUNK_CELLS = 4_000_000  # max (roots x subtree width) cells per vectorised dynamic programme
+
+
+def cache_path(horizon: int, method: str) -> Path:
+    """Cache file of the ``method`` table (``"exact"``, ``"bisection"`` or ``"grid"``) for ``horizon``."""
+    tag = f"grid{GRID_SIZE}" if method == "grid" else method
+    return cache_dir() / f"gittins_v{CACHE_VERSION}_{tag}_H{int(horizon)}.npy"
 
 
 def cache_dir() -> Path:
@@ -297,7 +309,8 @@ def gittins_table(horizon: int, method: str = "auto", use_cache: bool = True, pr
         ``"auto"`` (exact up to :data:`EXACT_MAX_HORIZON`, grid beyond), ``"exact"``,
         ``"bisection"`` or ``"grid"``.
     use_cache:
-        Read and write ``gittins_<method>_H<horizon>.npy`` under :func:`cache_dir`.
+        Read and write :func:`cache_path` (``gittins_v<CACHE_VERSION>_<method>_H<horizon>.npy`` under
+        :func:`cache_dir`).
     progress:
         Show a progress bar while building.
     """
@@ -308,8 +321,7 @@ def gittins_table(horizon: int, method: str = "auto", use_cache: bool = True, pr
     horizon = int(horizon)
     if method == "auto":
         method = "exact" if horizon <= EXACT_MAX_HORIZON else "grid"
-    tag = f"grid{GRID_SIZE}" if method == "grid" else method
-    path = cache_dir() / f"gittins_{tag}_H{horizon}.npy"
+    path = cache_path(horizon, method)
     expected = int(_layer_offsets(horizon)[-1])
     if use_cache and path.exists():
         try:
