@@ -109,7 +109,10 @@ class TrialResults:
         x = self.episode_returns
         n = np.sum(~np.isnan(x), axis=0)
         mean = np.nanmean(x, axis=0)
-        se = np.nanstd(x, axis=0, ddof=1) / np.sqrt(np.maximum(n, 1)) if x.shape[0] > 1 else np.full(x.shape[1], np.nan)
+        # s.e. where an episode index has 2+ trials (trials of steps_per_trial hold different numbers of episodes)
+        se = np.full(x.shape[1], np.nan)
+        enough = n > 1
+        se[enough] = np.nanstd(x[:, enough], axis=0, ddof=1) / np.sqrt(n[enough])
         return mean, se
 
     def summary(self) -> dict[str, Any]:

@@ -676,3 +676,17 @@ def test_baselines_docstring_example_runs():
     scope: dict = {}
     exec(code, scope)
     assert 60 < scope["result"].trial_returns.mean() < 90  # UCB1 on 100 pulls of 5 arms: ~78
+
+
+@pytest.mark.parametrize("env_id", sorted(__import__("meta_envs").ENV_IDS))
+def test_every_env_id_trains_and_evaluates_through_the_cli(env_id, tmp_path):
+    """``rl2 train`` + ``rl2 evaluate`` on every registered id (tiny: 20-step trials, a few updates)."""
+    out = tmp_path / env_id
+    tiny = ["n_steps=8", "batch_size=16", "n_epochs=1", "policy_kwargs.gru_hidden_size=8"]
+    argv = ["train", "--env", env_id, "--env-kwargs", "steps_per_trial=20", "--timesteps", "32", "--n-envs", "2",
+            "--hyperparams", *tiny, "--eval-trials", "2", "--out", str(out), "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    assert load_model(out).num_timesteps == 32
+    assert main(["evaluate", str(out), "--trials", "3"]) == 0
+    summary = json.loads((out / "eval.json").read_text())
+    assert summary["env_id"] == env_id and summary["n_trials"] == 3 and np.isfinite(summary["mean"])
