@@ -187,7 +187,7 @@ class BatchedTabularMDP:
             rewards += rng.standard_normal(self.num_envs)
         u = rng.random(self.num_envs)
         cum = self.cum.reshape(-1, self.observation_space.n).take(flat, axis=0)
-        self.state = np.count_nonzero(cum <= u[:, None], axis=1)
+        self.state = (cum <= u[:, None]).sum(axis=1)  # the sampled next state; sum is faster than count_nonzero(axis=1) here
         self.t += 1
         return self.state.copy(), rewards, self.t >= self.episode_length
 
