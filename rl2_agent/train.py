@@ -39,6 +39,7 @@ import argparse
 import ast
 import csv
 import importlib.util
+import io
 import json
 import logging
 import os
@@ -487,8 +488,6 @@ def resumed_seed(seed: int, num_timesteps: int) -> int:
 
 def _eval_log_text(rows: list[dict[str, float]]) -> str:
     """``eval_log.csv`` holding ``rows`` (as :meth:`HeldOutEvalCallback.evaluate` appends them)."""
-    import io
-
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(EVAL_LOG_COLUMNS))
     writer.writeheader()
