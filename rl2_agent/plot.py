@@ -20,14 +20,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
