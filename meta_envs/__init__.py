@@ -10,7 +10,9 @@
 """
 
 from meta_envs.registration import ENV_IDS, register_all
-from meta_envs.trial import BatchedTaskFamily, BatchedTrialEnv, ObsLayout, TaskFamily, TrialEnv
+from meta_envs.batched import BatchedTaskFamily, BatchedTrialEnv
+from meta_envs.layout import ObsLayout
+from meta_envs.trial import TaskFamily, TrialEnv
 
 __version__ = "0.1.0"
 

@@ -37,7 +37,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from meta_envs.trial import BatchedTrialEnv, TrialEnv, check_choice, check_positive_int, default_trial_length, strict_kwargs
+from meta_envs.batched import BatchedTrialEnv
+from meta_envs.trial import TrialEnv
+from meta_envs.validation import check_choice, check_positive_int, default_trial_length, strict_kwargs
 
 ARM_PRIORS = ("uniform", "normal")
 
@@ -88,7 +90,7 @@ class BernoulliBandit(gym.Env):
 
 
 class BatchedBernoulliBandit:
-    """``num_envs`` bandit tasks in arrays (see :class:`meta_envs.trial.BatchedTaskFamily`)."""
+    """``num_envs`` bandit tasks in arrays (see :class:`meta_envs.batched.BatchedTaskFamily`)."""
 
     def __init__(self, num_envs: int, num_arms: int = 5, arm_prior: str = "uniform") -> None:
         self.num_envs = check_positive_int("num_envs", num_envs)

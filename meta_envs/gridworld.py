@@ -74,7 +74,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from meta_envs.trial import TrialEnv, check_choice, strict_kwargs
+from meta_envs.trial import TrialEnv
+from meta_envs.validation import check_choice, strict_kwargs
 from meta_envs.value_augment import rl3_entry_point, value_iteration
 
 NORMAL, OBSTACLE, WET, WARNING, DANGER, GOAL = range(6)

@@ -42,9 +42,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from meta_envs.trial import (
-    BatchedTrialEnv, TrialEnv, check_choice, check_positive_float, check_positive_int, default_trial_length, strict_kwargs,
-)
+from meta_envs.batched import BatchedTrialEnv
+from meta_envs.trial import TrialEnv
+from meta_envs.validation import check_choice, check_positive_float, check_positive_int, default_trial_length, strict_kwargs
 
 REWARD_KINDS = ("gaussian", "deterministic_uniform")
 
@@ -146,7 +146,7 @@ class TabularMDP(gym.Env):
 
 
 class BatchedTabularMDP:
-    """``num_envs`` MDP tasks in arrays (see :class:`meta_envs.trial.BatchedTaskFamily`)."""
+    """``num_envs`` MDP tasks in arrays (see :class:`meta_envs.batched.BatchedTaskFamily`)."""
 
     def __init__(self, num_envs: int, **family_kwargs: Any) -> None:
         self.num_envs = check_positive_int("num_envs", num_envs)

@@ -84,7 +84,8 @@ import numpy as np
 from gymnasium import spaces
 
 from meta_envs import bandit, tabular_mdp
-from meta_envs.trial import TaskFamily, TrialEnv, check_positive_float, strict_kwargs
+from meta_envs.trial import TaskFamily, TrialEnv
+from meta_envs.validation import check_positive_float, strict_kwargs
 
 __all__ = [
     "TabularValueEstimator",

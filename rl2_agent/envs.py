@@ -19,7 +19,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv, VecMonitor
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
 import meta_envs  # noqa: F401  (registers the ids)
-from meta_envs.trial import check_positive_int
+from meta_envs.validation import check_positive_int
 
 __all__ = ["GymVectorToSB3", "make_vec_env", "has_batched_impl"]
 

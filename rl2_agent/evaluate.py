@@ -30,7 +30,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 import meta_envs  # noqa: F401  (registers the ids)
-from meta_envs.trial import check_positive_int
+from meta_envs.validation import check_positive_int
 
 logger = logging.getLogger(__name__)
 

@@ -60,7 +60,7 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 import meta_envs  # noqa: F401
 from meta_envs.registration import effective_kwargs
-from meta_envs.trial import check_positive_int
+from meta_envs.validation import check_positive_int
 from rl2_agent.buffers import use_fast_rollout_buffer
 from rl2_agent.curves import EVAL_LOG, EVAL_LOG_COLUMNS, read_eval_log
 from rl2_agent.envs import make_vec_env

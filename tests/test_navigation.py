@@ -15,7 +15,7 @@ from meta_envs.navigation import MazeTask, episode_stats, generate_maze, scaling
 from meta_envs.navigation.first_person import GOAL_COLOUR, WALL_PALETTE, wall_colours
 from meta_envs.navigation.grid_nav import BUMP_PENALTY, GOAL_REWARD, STEP_PENALTY, VIEW_CELL_TYPES
 from meta_envs.navigation.maze import FORWARD, FREE, TURN_LEFT, TURN_RIGHT, WALL, maze_cells
-from meta_envs.trial import UnknownKwargError
+from meta_envs.validation import UnknownKwargError
 
 NAV_IDS = ("RL2GridNav-v0", "RL2Maze-v0", "RL2PointNav-v0")
 MAZE_IDS = ("RL2GridNav-v0", "RL2Maze-v0")

@@ -40,7 +40,8 @@ from gymnasium import spaces
 
 from meta_envs.navigation.grid_nav import MazeNavigation
 from meta_envs.navigation.maze import HEADING_STEPS, WALL, Pose
-from meta_envs.trial import TrialEnv, check_positive_int, default_trial_length, strict_kwargs
+from meta_envs.trial import TrialEnv
+from meta_envs.validation import check_positive_int, default_trial_length, strict_kwargs
 
 FOV_DEGREES = 90.0
 RENDER_SHAPE = (240, 320)  # (height, width) of render_mode="rgb_array"

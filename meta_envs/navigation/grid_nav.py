@@ -46,7 +46,8 @@ import numpy as np
 from gymnasium import spaces
 
 from meta_envs.navigation.maze import ACTION_NAMES, FREE, WALL, Pose, generate_maze, maze_cells, next_pose
-from meta_envs.trial import TrialEnv, check_choice, check_positive_int, default_trial_length, strict_kwargs
+from meta_envs.trial import TrialEnv
+from meta_envs.validation import check_choice, check_positive_int, default_trial_length, strict_kwargs
 
 MAZE_SIZES = {"small": 3, "large": 5}  # size -> cells per side
 DEFAULT_EPISODE_LENGTHS = {"small": 250, "large": 1000}

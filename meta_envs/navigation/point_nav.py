@@ -39,9 +39,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from meta_envs.trial import (
-    TrialEnv, check_choice, check_positive_float, check_positive_int, default_trial_length, strict_kwargs,
-)
+from meta_envs.trial import TrialEnv
+from meta_envs.validation import check_choice, check_positive_float, check_positive_int, default_trial_length, strict_kwargs
 
 REWARD_KINDS = ("sparse", "dense")
 ACTION_SCALE = 0.1

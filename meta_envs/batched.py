@@ -1,0 +1,265 @@
+"""The trial contract for a whole vector of tasks held in numpy arrays.
+
+A :class:`BatchedTaskFamily` holds ``num_envs`` tasks of one family in arrays;
+:class:`BatchedTrialEnv` gives it the semantics of :class:`~meta_envs.trial.TrialEnv` as a
+gymnasium :class:`~gymnasium.vector.VectorEnv` with same-step autoreset.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from gymnasium.vector.vector_env import AutoresetMode
+
+from meta_envs.layout import ObsLayout, build_layout, is_image, time_scales
+from meta_envs.validation import check_bool, check_options, check_trial_length
+
+__all__ = ["BatchedTaskFamily", "BatchedTrialEnv"]
+
+
+class BatchedTaskFamily(Protocol):
+    """A vector of ``num_envs`` tasks of one family, held in numpy arrays.
+
+    ``observation_space``/``action_space`` are the SINGLE inner spaces (Discrete or Box).
+    Discrete observations are returned as an int array of shape ``(num_envs,)``. An
+    ``episode_length`` attribute (fixed inner-episode length), where the family has one, lets
+    ``time_inputs`` work with ``episodes_per_trial``.
+    """
+
+    num_envs: int
+    observation_space: spaces.Space
+    action_space: spaces.Space
+
+    def sample_task(self, rng: np.random.Generator) -> Any:
+        """Same distribution and same draws as the single-env family's ``sample_task``."""
+
+    def set_task(self, index: int, task: Any) -> None:
+        """Make ``task`` the task of env ``index``."""
+
+    def resample_tasks(self, mask: np.ndarray, rng: np.random.Generator) -> None:
+        """Draw new tasks (vectorised) for the envs where ``mask`` is True."""
+
+    def reset_episodes(self, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Start new inner episodes where ``mask`` is True; return the inner obs of ALL envs."""
+
+    def step(self, actions: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Step every env: ``(inner_obs, rewards (float64), episode_ended (bool))``."""
+
+
+def _noise_rng(seed: int | None) -> np.random.Generator:
+    """The generator of a batched env's noise (rewards, transitions, resampled tasks) after ``reset(seed=seed)``.
+
+    Its stream is independent of env 0's task, which ``seeding.np_random(seed)`` draws: sharing that
+    generator's stream would replay the task's draws as the first trial's noise.
+    """
+    if seed is None:
+        return seeding.np_random(None)[0]
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=(1,))))
+
+
+class BatchedTrialEnv(gym.vector.VectorEnv):
+    """``num_envs`` trials stepped together in numpy, with the semantics of :class:`TrialEnv`.
+
+    Autoreset is same-step (``metadata["autoreset_mode"] == AutoresetMode.SAME_STEP``): when a
+    trial ends, the returned observation is the first one of the next trial and
+    ``infos["final_obs"][i]`` holds the last observation of the finished one, with
+    ``infos["trial_returns"][i]`` its per-episode returns. ``infos["final_info"]`` holds the final
+    step's info of the finished trials (``episode_index``, ``inner_done``, ``trial_returns``), where
+    gymnasium's ``SyncVectorEnv`` puts it. Every key ``k`` has gymnasium's boolean mask ``infos["_k"]``
+    (which envs report it).
+
+    ``reset(seed=s)`` gives env ``i`` the task that ``TrialEnv.reset(seed=s + i)`` gives (a list
+    of seeds is used as is), so held-out evaluation tasks are the same in both; the noise of the
+    trials (rewards, transitions, the tasks of later trials) comes from one generator seeded by the
+    first seed, on a stream independent of the tasks' draws.
+    ``reset(options={"tasks": [...]})`` sets the tasks explicitly (one per env; the single env's key
+    is ``"task"``, and any other key is refused). ``time_inputs`` as in :class:`TrialEnv`.
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+
+    def __init__(
+        self,
+        family: BatchedTaskFamily,
+        episodes_per_trial: int | None = None,
+        steps_per_trial: int | None = None,
+        time_inputs: bool = False,
+    ) -> None:
+        self.family = family
+        self.num_envs = family.num_envs
+        self.episodes_per_trial, self.steps_per_trial = check_trial_length(episodes_per_trial, steps_per_trial)
+        self.time_inputs = check_bool("time_inputs", time_inputs)
+        if self.time_inputs:
+            trial_length, episode_length = time_scales(family, self.episodes_per_trial, self.steps_per_trial)
+            self._trial_scale, self._episode_scale = 1.0 / trial_length, 1.0 / episode_length
+        self.single_action_space = family.action_space
+        self.single_observation_space, self._layout, flat = build_layout(
+            family.observation_space, family.action_space, time_inputs=self.time_inputs
+        )
+        if is_image(family.observation_space):
+            raise TypeError("BatchedTrialEnv supports flat (Discrete/Box) inner observations only")
+        self.observation_space = gym.vector.utils.batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = gym.vector.utils.batch_space(self.single_action_space, self.num_envs)
+        self._discrete_obs = isinstance(family.observation_space, spaces.Discrete)
+        self._discrete_act = isinstance(family.action_space, spaces.Discrete)
+        n = self.num_envs
+        self._rows = np.arange(n)
+        max_eps = self.episodes_per_trial if self.episodes_per_trial is not None else self.steps_per_trial
+        self._returns = np.zeros((n, max_eps + 1))
+        self._ep_return = np.zeros(n)
+        self._ep_index = np.zeros(n, dtype=np.int64)
+        self._t = np.zeros(n, dtype=np.int64)
+        self._t_episode = np.zeros(n, dtype=np.int64)
+        self._obs = np.zeros((n, flat.shape[0]), dtype=np.float32)
+        self._obs_flat = self._obs.reshape(-1)  # a view
+        self._row_base = self._rows * self._obs.shape[1]
+        self._no_truncation = np.zeros(n, dtype=bool)
+        self._every_env = np.ones(n, dtype=bool)  # gymnasium's info masks of keys that every env reports
+        self._every_env.flags.writeable = False
+        self._rng, _ = seeding.np_random(None)
+        self._started = False
+
+    @property
+    def obs_layout(self) -> ObsLayout:
+        return dict(self._layout)
+
+    def _write_obs(self, inner: np.ndarray, actions: np.ndarray | None, rewards: np.ndarray, done: np.ndarray) -> None:
+        lay, obs, flat = self._layout, self._obs, self._obs_flat
+        obs.fill(0.0)  # cheaper than clearing the previous one-hot entries
+        if self._discrete_obs:
+            flat[self._row_base + inner] = 1.0  # 1-D scatter is faster than 2-D fancy indexing
+        else:
+            obs[:, lay["obs"]] = inner.reshape(self.num_envs, -1)
+        if actions is not None:
+            if self._discrete_act:
+                flat[self._row_base + (lay["prev_action"].start + actions)] = 1.0
+            else:
+                space = self.single_action_space
+                obs[:, lay["prev_action"]] = np.clip(actions, space.low, space.high).reshape(self.num_envs, -1)
+        obs[:, lay["prev_reward"].start] = rewards
+        obs[:, lay["done"].start] = done
+        if self.time_inputs:
+            t = lay["time"].start
+            obs[:, t] = self._t * self._trial_scale
+            obs[:, t + 1] = np.minimum(self._t_episode * self._episode_scale, 1.0)
+
+    def _start_trials(self, mask: np.ndarray) -> np.ndarray:
+        self._ep_index[mask] = 0
+        self._t[mask] = 0
+        self._t_episode[mask] = 0
+        self._ep_return[mask] = 0.0
+        self._returns[mask] = 0.0
+        return self.family.reset_episodes(mask, self._rng)
+
+    def reset(
+        self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        n = self.num_envs
+        check_options(options, ("tasks",), f"a sequence of {n} tasks, one per env")
+        seeds = None
+        if seed is not None:
+            seeds = [int(s) for s in seed] if isinstance(seed, (list, tuple, np.ndarray)) else [int(seed) + i for i in range(n)]
+            if len(seeds) != n:
+                raise ValueError(f"seed must be an int or a list of {n} ints, got {len(seeds)} seeds")
+            self._rng = _noise_rng(seeds[0])
+        if options and "tasks" in options:  # explicit tasks; a seed then seeds the noise only
+            tasks = list(options["tasks"])
+            if len(tasks) != n:
+                raise ValueError(f"options['tasks'] must hold {n} tasks, got {len(tasks)}")
+            for i, task in enumerate(tasks):
+                self.family.set_task(i, task)
+        elif seeds is not None:
+            for i, s in enumerate(seeds):
+                self.family.set_task(i, self.family.sample_task(seeding.np_random(s)[0]))
+        else:
+            self.family.resample_tasks(np.ones(n, bool), self._rng)
+        inner = self._start_trials(np.ones(n, bool))
+        zeros = np.zeros(n)
+        self._write_obs(inner, None, zeros, zeros)
+        self._started = True
+        info = {"episode_index": np.zeros(n, np.int64), "inner_done": np.zeros(n, bool)}
+        return self._obs.copy(), {**info, "_episode_index": self._every_env, "_inner_done": self._every_env}
+
+    def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
+        if not self._started:
+            raise RuntimeError("call reset() before step()")
+        actions = self._validate(actions)
+        inner, rewards, ep_end = self.family.step(actions, self._rng)
+        ep_return, ep_index = self._ep_return, self._ep_index
+        ep_return += rewards
+        self._t += 1
+        if self.time_inputs:
+            self._t_episode += 1
+            self._t_episode[ep_end] = 0
+        infos: dict[str, Any] = {
+            "episode_index": ep_index.copy(), "inner_done": ep_end, "_episode_index": self._every_env, "_inner_done": self._every_env,
+        }  # fmt: skip
+        n_ended = np.count_nonzero(ep_end)  # count_nonzero is much cheaper than .any()/.all() on small arrays
+        if n_ended == self.num_envs:  # e.g. bandits: every step ends an inner episode
+            self._returns[self._rows, ep_index] = ep_return
+            ep_return.fill(0.0)
+            ep_index += 1
+        elif n_ended:
+            ends = np.flatnonzero(ep_end)
+            self._returns[ends, ep_index[ends]] = ep_return[ends]
+            ep_return[ends] = 0.0
+            ep_index[ends] += 1
+        if self.steps_per_trial is not None:
+            trial_over = self._t >= self.steps_per_trial
+        else:
+            trial_over = ep_index >= self.episodes_per_trial
+        any_over = np.count_nonzero(trial_over) > 0
+        restart = ep_end & ~trial_over if any_over else ep_end
+        if n_ended and np.count_nonzero(restart):
+            fresh = self.family.reset_episodes(restart, self._rng)
+            inner = np.where(restart if inner.ndim == 1 else restart[:, None], fresh, inner)
+        self._write_obs(inner, actions, rewards, ep_end)
+        if any_over:
+            idx = np.flatnonzero(trial_over)
+            final_obs = np.empty(self.num_envs, dtype=object)
+            trial_returns = np.empty(self.num_envs, dtype=object)
+            for i in idx:
+                final_obs[i] = self._obs[i].copy()
+                if not ep_end[i]:  # partial last episode (steps_per_trial)
+                    self._returns[i, ep_index[i]] = ep_return[i]
+                trial_returns[i] = tuple(self._returns[i, : ep_index[i] + (0 if ep_end[i] else 1)].tolist())
+            final_info = {  # the final step's info of each finished trial, masked as gymnasium's vector infos
+                "episode_index": infos["episode_index"], "_episode_index": trial_over,
+                "inner_done": ep_end, "_inner_done": trial_over,
+                "trial_returns": trial_returns, "_trial_returns": trial_over,
+            }  # fmt: skip
+            infos.update(
+                final_obs=final_obs,
+                _final_obs=trial_over,
+                final_info=final_info,
+                _final_info=trial_over,
+                trial_returns=trial_returns,
+                _trial_returns=trial_over,
+            )
+            self.family.resample_tasks(trial_over, self._rng)
+            fresh = self._start_trials(trial_over)
+            self._obs[idx] = 0.0
+            if self._discrete_obs:
+                self._obs[idx, self._layout["obs"].start + fresh[idx]] = 1.0
+            else:
+                self._obs[idx, self._layout["obs"]] = fresh[idx].reshape(idx.size, -1)
+        return self._obs.copy(), rewards, trial_over, self._no_truncation, infos
+
+    def _validate(self, actions: Any) -> np.ndarray:
+        a = np.asarray(actions)
+        if self._discrete_act:
+            if a.shape != (self.num_envs,) or a.dtype.kind not in "iu":
+                raise ValueError(f"actions must be an integer array of shape ({self.num_envs},), got {a.dtype} {a.shape}")
+            a = a.astype(np.int64, copy=False)
+            n = self.single_action_space.n
+            if np.count_nonzero(a.view(np.uint64) >= n):  # negative values wrap to huge unsigned ones
+                raise ValueError(f"actions must be integers in [0, {n - 1}], got values in [{a.min()}, {a.max()}]")
+            return a
+        shape = (self.num_envs, *self.single_action_space.shape)
+        if a.shape != shape or not np.all(np.isfinite(a)):
+            raise ValueError(f"actions must be a finite array of shape {shape}, got {a.shape}")
+        return a.astype(np.float32, copy=False)
