@@ -10,6 +10,12 @@ Observation Space
     The inner observation is ``Discrete(1)`` (there is no state); the trial observation is
     ``Box(float32, (1 + num_arms + 2,))``: ``[1, one-hot previous arm, previous reward, done]``,
     plus ``[pulls done / n, 0]`` with ``time_inputs=True``. See ``env.get_wrapper_attr("obs_layout")``.
+Rendering
+    ``render_mode="rgb_array"`` (2 frames per second): under the trial header (pull, trial return
+    so far, last reward), one column per arm: its true probability ``p`` (a red line), its
+    running mean reward in this trial (the blue bar, the number above it) and its number of pulls;
+    the last pulled arm is framed, green if it paid 1, red if 0. ``render_mode="ansi"``: the arm
+    probabilities, step, last action and reward, as text.
 Rewards
     0 or 1 per pull.
 Starting State
@@ -22,26 +28,29 @@ Arguments
     ``gym.make("RL2Bandit-v0", num_arms=5, episodes_per_trial=None, arm_prior="uniform",
     steps_per_trial=None, render_mode=None, time_inputs=False)``. ``episodes_per_trial`` (pulls
     per trial) is 10 unless it or ``steps_per_trial`` is given; give at most one of the two (here
-    they mean the same, one pull per inner episode). ``render_mode``: None or ``"ansi"`` (text:
-    the arm probabilities, step, last action and reward). ``time_inputs``: append ``[pulls done /
+    they mean the same, one pull per inner episode). ``render_mode``: None, ``"ansi"`` or
+    ``"rgb_array"`` (see Rendering). ``time_inputs``: append ``[pulls done /
     n, 0]`` to the observation (see Observation Space; :mod:`meta_envs.trial`). The vector entry
     point (``gym.make_vec(..., vectorization_mode="vector_entry_point")``) takes the same kwargs
-    plus ``num_envs`` and does not render.
+    plus ``num_envs`` and does not render (``render_mode`` must be None there).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from meta_envs.batched import BatchedTrialEnv
-from meta_envs.trial import TrialEnv
+from meta_envs import rendering as draw
+from meta_envs.batched import BatchedTrialEnv, refuse_render_mode
+from meta_envs.trial import MIN_FRAME_WIDTH, TrialEnv, TrialStep, trial_entry_point
 from meta_envs.validation import check_choice, check_positive_int, default_trial_length, strict_kwargs
 
 ARM_PRIORS = ("uniform", "normal")
+BAR_COLOUR, BAR_BACKGROUND, PROB_COLOUR = (70, 130, 220), (228, 228, 228), (200, 30, 30)
+PAID_COLOUR, UNPAID_COLOUR = (30, 160, 60), (210, 50, 50)
 
 
 def sample_arm_probs(rng: np.random.Generator, num_arms: int, arm_prior: str, size: int | None = None) -> np.ndarray:
@@ -58,7 +67,7 @@ class BernoulliBandit(gym.Env):
     The task is the array of arm probabilities, shape ``(num_arms,)``.
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 2}
 
     def __init__(self, num_arms: int = 5, arm_prior: str = "uniform") -> None:
         self.num_arms = check_positive_int("num_arms", num_arms, minimum=2)
@@ -87,6 +96,43 @@ class BernoulliBandit(gym.Env):
     def step(self, action: int) -> tuple[int, float, bool, bool, dict]:
         reward = float(self.np_random.random() < self.probs[action])
         return 0, reward, True, False, {}
+
+    def render_frame(self, steps: Sequence[TrialStep]) -> np.ndarray:
+        """The arms (see the module docstring's Rendering), shape ``(236, max(340, c * num_arms + 20), 3)``:
+        ``c`` is 56 pixels per arm up to 12 arms, 28 (with smaller text) beyond."""
+        k = self.num_arms
+        actions = np.fromiter((s.action for s in steps), dtype=np.int64, count=len(steps))
+        rewards = np.fromiter((s.reward for s in steps), dtype=np.float64, count=len(steps))
+        pulls = np.bincount(actions, minlength=k)
+        means = np.bincount(actions, weights=rewards, minlength=k) / np.maximum(pulls, 1)
+        margin = 10
+        width = max(MIN_FRAME_WIDTH, (56 if k <= 12 else 28) * k + 2 * margin)
+        column = (width - 2 * margin) // k
+        scale = 2 if column >= 56 else 1
+        image = draw.blank(236, width)
+        bar_top, bar_height = 30, 140
+        bar_width = column - (16 if scale == 2 else 8)
+        for arm in range(k):
+            left = margin + arm * column + (column - bar_width) // 2
+            centre = left + bar_width / 2
+            draw.fill_rect(image, bar_top, left, bar_height, bar_width, BAR_BACKGROUND)
+            if pulls[arm]:
+                filled = means[arm] * bar_height
+                draw.fill_rect(image, bar_top + bar_height - filled, left, filled, bar_width, BAR_COLOUR)
+            label = f"{means[arm]:.2f}" if pulls[arm] else "--"
+            draw.draw_text(image, label, 8, centre - draw.text_width(label, scale) / 2, draw.FOREGROUND, scale)
+            p_row = bar_top + bar_height - self.probs[arm] * bar_height
+            draw.fill_rect(image, p_row - 1, left - 4, 3, bar_width + 8, PROB_COLOUR)
+            for i, text in enumerate((f"A{arm}", f"N{pulls[arm]}")):
+                row = bar_top + bar_height + 8 + i * 10 * scale
+                draw.draw_text(image, text, row, centre - draw.text_width(text, scale) / 2, draw.FOREGROUND, scale)
+        if steps:
+            last = steps[-1]
+            left = margin + last.action * column + (column - bar_width) // 2
+            colour = PAID_COLOUR if last.reward > 0 else UNPAID_COLOUR
+            draw.outline_rect(image, bar_top - 4, left - 6, bar_height + 8, bar_width + 12, colour, 3)
+        draw.draw_text(image, "BAR: MEAN REWARD  RED LINE: TRUE P", 222, margin, (90, 90, 90))
+        return image
 
 
 class BatchedBernoulliBandit:
@@ -121,6 +167,7 @@ class BatchedBernoulliBandit:
         return self._zeros, rewards, np.ones(self.num_envs, dtype=bool)
 
 
+@trial_entry_point
 @strict_kwargs
 def make_env(
     num_arms: int = 5,
@@ -146,7 +193,6 @@ def make_vector_env(
     time_inputs: bool = False,
 ) -> BatchedTrialEnv:
     """Vector entry point of ``RL2Bandit-v0`` (``gym.make_vec(..., vectorization_mode="vector_entry_point")``)."""
-    if render_mode is not None:
-        raise ValueError("the batched bandit env does not render; use render_mode=None")
+    refuse_render_mode(render_mode)
     episodes_per_trial, steps_per_trial = default_trial_length(episodes_per_trial, steps_per_trial, 10)
     return BatchedTrialEnv(BatchedBernoulliBandit(num_envs, num_arms, arm_prior), episodes_per_trial, steps_per_trial, time_inputs)

@@ -18,7 +18,22 @@ from gymnasium.vector.vector_env import AutoresetMode
 from meta_envs.layout import ObsLayout, build_layout, is_image, time_scales
 from meta_envs.validation import check_bool, check_options, check_trial_length
 
-__all__ = ["BatchedTaskFamily", "BatchedTrialEnv"]
+__all__ = ["BatchedTaskFamily", "BatchedTrialEnv", "refuse_render_mode"]
+
+_RENDER_HINT = (
+    "to film trials use gym.make(id, render_mode='rgb_array') or "
+    "gym.make_vec(id, num_envs, vectorization_mode='sync', render_mode='rgb_array')"
+)
+
+
+def refuse_render_mode(render_mode: Any) -> None:
+    """Raise ``ValueError`` unless ``render_mode`` is None: the batched envs draw no frames.
+
+    Their vector entry points take ``render_mode`` (``gym.make_vec`` passes it on) only to refuse it
+    with this message, which names the single env and the ``"sync"`` vector env that do render.
+    """
+    if render_mode is not None:
+        raise ValueError(f"render_mode must be None for a numpy-batched vector env, got {render_mode!r}; {_RENDER_HINT}")
 
 
 class BatchedTaskFamily(Protocol):
@@ -78,9 +93,16 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
     first seed, on a stream independent of the tasks' draws.
     ``reset(options={"tasks": [...]})`` sets the tasks explicitly (one per env; the single env's key
     is ``"task"``, and any other key is refused). ``time_inputs`` as in :class:`TrialEnv`.
+
+    Rendering: none (``metadata["render_modes"]`` is empty and ``render_mode`` is None): the batch
+    keeps no per-env history to draw. The vector entry points refuse a ``render_mode``
+    (:func:`refuse_render_mode`) and :meth:`render` raises; ``gym.make(id, render_mode="rgb_array")``
+    or ``gym.make_vec(id, n, vectorization_mode="sync", render_mode="rgb_array")`` render the same
+    trials.
     """
 
     metadata = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+    render_mode = None
 
     def __init__(
         self,
@@ -263,3 +285,7 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
         if a.shape != shape or not np.all(np.isfinite(a)):
             raise ValueError(f"actions must be a finite array of shape {shape}, got {a.shape}")
         return a.astype(np.float32, copy=False)
+
+    def render(self) -> None:
+        """Not supported (see the class docstring): raises ``NotImplementedError`` naming the envs that render."""
+        raise NotImplementedError(f"{type(self).__name__} draws no frames; {_RENDER_HINT}")

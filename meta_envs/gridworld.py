@@ -48,6 +48,12 @@ Dynamics
     grid leaves the agent where it is. Stay never slips.
 Starting State
     The centre tile, at every inner episode; a new grid per trial.
+Rendering
+    ``render_mode="rgb_array"`` (10 frames per second): under the trial header (inner episode,
+    step, trial return so far, last reward), the grid's tiles in colour (a legend below names
+    them; ``G`` goal, ``X`` danger), the start tile framed, the agent as a blue disc, the path of
+    the current inner episode as a blue line and those of the trial's earlier episodes in grey.
+    ``render_mode="ansi"``: the grid as text (see :meth:`GridWorld.describe_task`).
 Episode End
     An inner episode terminates on entering the goal or a danger tile; there is no per-episode
     time limit. The trial terminates after ``steps_per_trial`` steps (``H``: 250 for 11x11,
@@ -61,21 +67,23 @@ Arguments
     ``gym.make("RL2GridWorld-v0", size=11, steps_per_trial=None, variant="standard",
     time_inputs=False)`` (``steps_per_trial=None``: 250 for size 11, 350 for size 13; ``time_inputs``
     as in :mod:`meta_envs.trial`); ``RL3GridWorld-v0`` takes the same kwargs plus those of
-    :mod:`meta_envs.value_augment` (where ``time_inputs`` defaults to True). ``render_mode`` ``"ansi"`` or
-    ``"rgb_array"``. The task is a :class:`GridTask`: ``reset(options={"task": task})``.
+    :mod:`meta_envs.value_augment` (where ``time_inputs`` defaults to True). ``render_mode``: None,
+    ``"ansi"`` or ``"rgb_array"`` (see Rendering; the RL^3 frames add the value inputs of the
+    current tile). The task is a :class:`GridTask`: ``reset(options={"task": task})``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Sequence
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from meta_envs.trial import TrialEnv
-from meta_envs.validation import check_choice, strict_kwargs
+from meta_envs import rendering as draw
+from meta_envs.trial import MIN_FRAME_WIDTH, TrialEnv, TrialStep, split_episodes, trial_entry_point
+from meta_envs.validation import check_choice, check_render_mode, strict_kwargs
 from meta_envs.value_augment import rl3_entry_point, value_iteration
 
 NORMAL, OBSTACLE, WET, WARNING, DANGER, GOAL = range(6)
@@ -86,12 +94,12 @@ TILE_COLOURS = np.array(
     [[235, 235, 235], [60, 60, 60], [120, 180, 255], [255, 210, 0], [220, 30, 30], [40, 190, 60]], dtype=np.uint8
 )
 AGENT_COLOUR = np.array([40, 40, 200], dtype=np.uint8)
+PATH_COLOUR, EARLIER_PATH_COLOUR, GRID_LINE_COLOUR = (40, 90, 230), (150, 150, 150), (200, 200, 200)
 MOVES = np.array([(-1, 0), (0, 1), (1, 0), (0, -1), (0, 0)])
 STAY = 4
 SIZES = (11, 13)
 DEFAULT_STEPS_PER_TRIAL = {11: 250, 13: 350}
 REJECTION_STEPS, REJECTION_RETURN_BOUNDS = 100, (50.0, 100.0)
-CELL_PIXELS = 16
 
 
 @dataclass(frozen=True)
@@ -236,7 +244,7 @@ class GridWorld(gym.Env):
     ``value_scale`` (100, the goal reward) is what RL^3 divides ``Q`` by.
     """
 
-    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 10}
     value_scale = float(TILE_REWARDS[GOAL])
 
     def __init__(self, size: int = 11, variant: str = "standard", render_mode: str | None = None) -> None:
@@ -244,9 +252,7 @@ class GridWorld(gym.Env):
             raise ValueError(f"size must be one of {list(SIZES)}, got {size!r}")
         self.size = size
         self.variant = check_choice("variant", variant, VARIANTS)
-        if render_mode is not None:
-            check_choice("render_mode", render_mode, tuple(self.metadata["render_modes"]))
-        self.render_mode = render_mode
+        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         self.grid_spec = variant_spec(size, variant)
         self.observation_space = spaces.Discrete(size * size)
         self.action_space = spaces.Discrete(len(MOVES))
@@ -290,15 +296,58 @@ class GridWorld(gym.Env):
         return f"{self.size}x{self.size} gridworld ({self.variant}, slip {self.task.slip_prob})\n{grid}"
 
     def render(self) -> Any:
+        """The family alone: ``"ansi"`` text, or the ``"rgb_array"`` picture of :meth:`render_frame` without paths."""
         if self.render_mode == "ansi":
             return self.describe_task()
         if self.render_mode == "rgb_array":
-            colours = TILE_COLOURS[self.task.tiles]
-            colours.reshape(-1, 3)[self.state] = AGENT_COLOUR
-            return np.repeat(np.repeat(colours, CELL_PIXELS, axis=0), CELL_PIXELS, axis=1)
+            return self.render_frame(())
         return None
 
+    def render_frame(self, steps: Sequence[TrialStep]) -> np.ndarray:
+        """The grid, the agent and the paths of the trial (see the module docstring's Rendering), ``(H, 340, 3)``."""
+        n, margin = self.size, 5
+        cell = (MIN_FRAME_WIDTH - 2 * margin) // n
+        top = margin
+        left = (MIN_FRAME_WIDTH - n * cell) // 2
+        image = draw.blank(top + n * cell + 36, MIN_FRAME_WIDTH)
+        tiles = self.task.tiles
+        grid = TILE_COLOURS[tiles].repeat(cell, axis=0).repeat(cell, axis=1)
+        grid[::cell], grid[:, ::cell] = GRID_LINE_COLOUR, GRID_LINE_COLOUR
+        image[top : top + n * cell, left : left + n * cell] = grid
+        draw.fill_rect(image, top + n * cell, left, 1, n * cell + 1, GRID_LINE_COLOUR)
+        draw.fill_rect(image, top, left + n * cell, n * cell + 1, 1, GRID_LINE_COLOUR)
+        for r, c in zip(*np.nonzero(np.isin(tiles, (GOAL, DANGER)))):  # a letter too, for colour-blind eyes
+            row, col = top + (r + 0.5) * cell - 7, left + (c + 0.5) * cell - 5
+            draw.draw_text(image, TILE_CHARS[tiles[r, c]], row, col, (255, 255, 255), 2)
+        centre = self.centre // n
+        draw.outline_rect(image, top + centre * cell, left + centre * cell, cell + 1, cell + 1, draw.FOREGROUND, 2)
 
+        def pixels(states: list[int]) -> np.ndarray:
+            r, c = np.divmod(np.asarray(states), n)
+            return np.stack([top + (r + 0.5) * cell, left + (c + 0.5) * cell], axis=1)
+
+        earlier, current = split_episodes(steps)
+        for episode in earlier:
+            draw.draw_polyline(image, pixels([self.centre] + [s.next_obs for s in episode]), EARLIER_PATH_COLOUR, 1)
+        draw.draw_polyline(image, pixels([self.centre] + [s.next_obs for s in current]), PATH_COLOUR, 3)
+        (row, col), = pixels([self.state])
+        draw.fill_circle(image, row, col, cell * 0.34 + 1.5, (255, 255, 255))
+        draw.fill_circle(image, row, col, cell * 0.34, AGENT_COLOUR)
+        legend_top = top + n * cell + 6
+        x = left
+        for i, tile in enumerate((NORMAL, OBSTACLE, WET, WARNING, DANGER, GOAL)):
+            if i == 3:
+                x = left
+            y = legend_top + (i >= 3) * 14
+            draw.fill_rect(image, y, x, 9, 9, TILE_COLOURS[tile])
+            draw.outline_rect(image, y, x, 9, 9, draw.FOREGROUND)
+            label = f"{TILE_NAMES[tile]} {TILE_REWARDS[tile]:+.0f}" if tile != OBSTACLE else "obstacle"
+            draw.draw_text(image, label, y + 1, x + 13, draw.FOREGROUND)
+            x += 13 + draw.text_width(label) + 14
+        return image
+
+
+@trial_entry_point
 @strict_kwargs
 def make_env(
     size: int = 11,

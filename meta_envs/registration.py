@@ -2,7 +2,10 @@
 
 Each id has a single-env entry point (``gym.make``) returning a :class:`~meta_envs.trial.TrialEnv`
 and, where a numpy-batched implementation exists, a vector entry point
-(``gym.make_vec(id, num_envs, vectorization_mode="vector_entry_point")``).
+(``gym.make_vec(id, num_envs, vectorization_mode="vector_entry_point")``). Every single-env entry
+point renders ``"ansi"`` and ``"rgb_array"`` and says so in its ``metadata``
+(:func:`~meta_envs.trial.trial_entry_point`), which ``gym.make`` reads; the vector entry points
+do not render (:func:`~meta_envs.batched.refuse_render_mode`).
 """
 
 from __future__ import annotations

@@ -15,6 +15,13 @@ Observation Space
     ``time_inputs=True``. See ``env.get_wrapper_attr("obs_layout")``.
 Rewards
     As above, per step.
+Rendering
+    ``render_mode="rgb_array"`` (4 frames per second): under the trial header (inner episode, step,
+    trial return so far, last reward), the states on a ring, each labelled with its best mean
+    reward ``max_a R(s, a)``: the current state in orange, the states visited in this trial in
+    blue, the transitions of the current episode as grey lines and the last transition as a red
+    arrow (a loop for a self-transition), with its action and reward written below.
+    ``render_mode="ansi"``: the task summary, step, last action and reward, as text.
 Starting State
     Every inner episode starts in state 0; a new MDP is drawn per trial.
 Episode End
@@ -26,27 +33,30 @@ Arguments
     episodes_per_trial=None, reward_kind="gaussian", dirichlet_alpha=1.0, steps_per_trial=None,
     render_mode=None, time_inputs=False)``. ``episodes_per_trial`` is 10 unless it or
     ``steps_per_trial`` (a trial of that many steps, whatever the episodes: the RL^3 paper's
-    ``H``) is given; give at most one of the two. ``render_mode``: None or ``"ansi"`` (text: the
-    task summary, step, last action and reward). ``time_inputs``: append the normalised time in
+    ``H``) is given; give at most one of the two. ``render_mode``: None, ``"ansi"`` or
+    ``"rgb_array"`` (see Rendering). ``time_inputs``: append the normalised time in
     trial and in episode (see Observation Space; :mod:`meta_envs.trial`). The vector entry point
     (``gym.make_vec(..., vectorization_mode="vector_entry_point")``) takes the same kwargs plus
-    ``num_envs`` and does not render.
+    ``num_envs`` and does not render (``render_mode`` must be None there).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from meta_envs.batched import BatchedTrialEnv
-from meta_envs.trial import TrialEnv
+from meta_envs import rendering as draw
+from meta_envs.batched import BatchedTrialEnv, refuse_render_mode
+from meta_envs.trial import MIN_FRAME_WIDTH, TrialEnv, TrialStep, split_episodes, trial_entry_point
 from meta_envs.validation import check_choice, check_positive_float, check_positive_int, default_trial_length, strict_kwargs
 
 REWARD_KINDS = ("gaussian", "deterministic_uniform")
+STATE_COLOUR, VISITED_COLOUR, CURRENT_COLOUR = (225, 225, 225), (160, 200, 245), (255, 160, 40)
+PATH_COLOUR, LAST_COLOUR = (150, 150, 150), (210, 40, 40)
 
 
 @dataclass
@@ -89,7 +99,7 @@ def _cumulative(transitions: np.ndarray) -> np.ndarray:
 class TabularMDP(gym.Env):
     """Task family of random tabular MDPs; the task is an :class:`MDPTask`."""
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(
         self,
@@ -144,6 +154,62 @@ class TabularMDP(gym.Env):
         self.t += 1
         return self.state, float(reward), False, self.t >= self.episode_length, {}
 
+    def render_frame(self, steps: Sequence[TrialStep]) -> np.ndarray:
+        """The states and the last transition (see the module docstring's Rendering), shape ``(344, 340, 3)``."""
+        S = self.num_states
+        size = MIN_FRAME_WIDTH
+        image = draw.blank(344, size)
+        ring = 104.0
+        radius = float(np.clip(np.pi * ring / (1.3 * S), 5.0, 19.0))
+        centre = np.array([150.0, size / 2])
+        angles = -np.pi / 2 + 2 * np.pi * np.arange(S) / S  # state 0 at the top, clockwise
+        points = centre + ring * np.stack([np.sin(angles), np.cos(angles)], axis=1)
+        visited = np.zeros(S, dtype=bool)
+        visited[0] = bool(steps)
+        for step in steps:
+            visited[step.next_obs] = True
+        _, current = split_episodes(steps)
+        for step in current:  # this episode's transitions
+            (r0, c0), (r1, c1) = points[step.obs], points[step.next_obs]
+            draw.draw_line(image, r0, c0, r1, c1, PATH_COLOUR, 1)
+        last = steps[-1] if steps else None
+        if last is not None:
+            self._draw_transition(image, points, centre, radius, last.obs, last.next_obs)
+        scale = 2 if radius >= 13 else 1
+        best = self.task.rewards.max(axis=1)
+        for s, (row, col) in enumerate(points):
+            colour = CURRENT_COLOUR if s == self.state else VISITED_COLOUR if visited[s] else STATE_COLOUR
+            draw.fill_circle(image, row, col, radius, colour)
+            draw.draw_circle(image, row, col, radius, draw.FOREGROUND, (3 if radius >= 10 else 2) if s == self.state else 1)
+            label = str(s)
+            draw.draw_text(image, label, row - 3.5 * scale, col - draw.text_width(label, scale) / 2, draw.FOREGROUND, scale)
+            if S <= 16:  # the best mean reward, outside the ring
+                out = centre + (ring + radius + 13) * (points[s] - centre) / ring
+                text = f"{best[s]:+.1f}"
+                draw.draw_text(image, text, out[0] - 3, out[1] - draw.text_width(text) / 2, (90, 90, 90))
+        if last is None:
+            caption = f"EPISODE STEP {self.t}/{self.episode_length}"
+        else:
+            caption = f"S{last.obs} -A{last.action}-> S{last.next_obs}  R {last.reward:+.2f}"
+        draw.draw_text(image, caption, 303, 8, LAST_COLOUR if last is not None else draw.FOREGROUND, 2)
+        draw.draw_text(image, "OUTER NUMBERS: MAX_A R(S,A)  ORANGE: NOW", 329, 8, (90, 90, 90))
+        return image
+
+    @staticmethod
+    def _draw_transition(
+        image: np.ndarray, points: np.ndarray, centre: np.ndarray, radius: float, s: int, s_next: int
+    ) -> None:
+        """The last transition: an arrow between the two circles, or a loop outside the ring for ``s == s_next``."""
+        if s == s_next:
+            outward = (points[s] - centre) / np.linalg.norm(points[s] - centre)
+            loop = points[s] + outward * radius * 1.45
+            draw.draw_circle(image, loop[0], loop[1], radius * 0.75, LAST_COLOUR, 3)
+            return
+        direction = points[s_next] - points[s]
+        unit = direction / np.linalg.norm(direction)
+        start, end = points[s] + unit * radius, points[s_next] - unit * (radius + 2)
+        draw.draw_arrow(image, start[0], start[1], end[0], end[1], LAST_COLOUR, 3, head=12)
+
 
 class BatchedTabularMDP:
     """``num_envs`` MDP tasks in arrays (see :class:`meta_envs.batched.BatchedTaskFamily`)."""
@@ -192,6 +258,7 @@ class BatchedTabularMDP:
         return self.state.copy(), rewards, self.t >= self.episode_length
 
 
+@trial_entry_point
 @strict_kwargs
 def make_env(
     num_states: int = 10,
@@ -224,8 +291,7 @@ def make_vector_env(
     time_inputs: bool = False,
 ) -> BatchedTrialEnv:
     """Vector entry point of ``RL2TabularMDP-v0``."""
-    if render_mode is not None:
-        raise ValueError("the batched tabular MDP env does not render; use render_mode=None")
+    refuse_render_mode(render_mode)
     episodes_per_trial, steps_per_trial = default_trial_length(episodes_per_trial, steps_per_trial, 10)
     family = BatchedTabularMDP(
         num_envs,

@@ -24,22 +24,82 @@ episode of the CURRENT task) with two extra methods::
   (the family's, or ``T`` for families without one), ``T`` the trial length in steps. The RL^3
   paper gives these inputs to both its RL^2 and RL^3 agents; they need a fixed trial length.
 
+Rendering: ``render_mode`` is None, ``"ansi"`` (text) or ``"rgb_array"`` (``metadata["render_modes"]``),
+given at construction (``gym.make(id, render_mode=...)``). An ``rgb_array`` frame is
+``(H, W, 3)`` uint8, of one size for a given env: a header (inner episode, step in the trial, the
+trial's return so far and the last reward) above the task family's picture, drawn by the family's
+optional hook ``render_frame(steps: Sequence[TrialStep]) -> ndarray`` from its current state and
+the steps of the trial so far (families without it are drawn as the text of their
+``describe_task()``). The steps are recorded only when ``render_mode="rgb_array"``, so the other
+modes pay nothing for them. The entry points carry ``metadata["render_modes"]``
+(:func:`trial_entry_point`), so ``gym.make`` also gives ``"rgb_array_list"`` (gymnasium's
+``RenderCollection``) and ``"human"`` (its ``HumanRendering`` window, which needs pygame).
+
 The argument checks live in :mod:`meta_envs.validation`, the observation layout in
 :mod:`meta_envs.layout` and the numpy-batched version of this contract in :mod:`meta_envs.batched`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol, SupportsFloat, runtime_checkable
+from typing import Any, Callable, NamedTuple, Protocol, Sequence, SupportsFloat, TypeVar, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from meta_envs import rendering
 from meta_envs.layout import ObsLayout, build_layout, fixed_trial_length, is_image, time_scales
-from meta_envs.validation import check_bool, check_options, check_trial_length, validate_action
+from meta_envs.validation import check_bool, check_options, check_render_mode, check_trial_length, validate_action
 
-__all__ = ["TaskFamily", "TrialEnv"]
+__all__ = ["TaskFamily", "TrialEnv", "TrialStep", "split_episodes", "trial_entry_point"]
+
+RENDER_MODES = ("ansi", "rgb_array")
+DEFAULT_RENDER_FPS = 4
+MIN_FRAME_WIDTH = 340  # frames at least this wide keep the header's text at scale 2
+_TEXT_FRAME_LINES = 14  # the text picture of a family without render_frame (a fixed size: videos need one)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class TrialStep(NamedTuple):
+    """One step of a trial, as recorded for ``render_mode="rgb_array"`` frames.
+
+    ``obs`` and ``next_obs`` are the inner env's observations before and after the step
+    (``next_obs`` is the terminal one when the step ended the inner episode; both are None for
+    image observations); ``episode`` is the 0-based inner episode of the step.
+    """
+
+    episode: int
+    obs: Any
+    action: Any
+    reward: float
+    next_obs: Any
+    terminated: bool
+    inner_done: bool
+
+
+def split_episodes(steps: Sequence[TrialStep]) -> tuple[list[list[TrialStep]], list[TrialStep]]:
+    """``(earlier episodes, current episode)``: the steps of the ended inner episodes, one list each,
+    and those of the episode under way (empty right after an inner episode ended)."""
+    earlier: list[list[TrialStep]] = []
+    current: list[TrialStep] = []
+    for step in steps:
+        current.append(step)
+        if step.inner_done:
+            earlier.append(current)
+            current = []
+    return earlier, current
+
+
+def trial_entry_point(fn: F) -> F:
+    """Declare on an env entry point the render modes of the :class:`TrialEnv` it returns.
+
+    ``gym.make`` reads ``metadata["render_modes"]`` from the entry point, as from a gymnasium env
+    class, to wrap the env for ``render_mode="rgb_array_list"`` (``RenderCollection``) or
+    ``"human"`` (``HumanRendering``) as it does gymnasium's own envs.
+    """
+    fn.metadata = {"render_modes": list(TrialEnv.metadata["render_modes"])}  # type: ignore[attr-defined]
+    return fn
 
 
 @runtime_checkable
@@ -58,6 +118,11 @@ class TaskFamily(Protocol):
     def set_task(self, task: Any) -> None:
         """Make ``task`` the current task (takes effect at the next ``reset``)."""
 
+    # Optional, for render_mode="rgb_array" (every family of this package has it):
+    #     def render_frame(self, steps: Sequence[TrialStep]) -> np.ndarray
+    # a (H, W, 3) uint8 picture of the current task and state, given the trial's steps so far; its
+    # shape must not change during the env's life (a video has one frame size).
+
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]: ...
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict]: ...
@@ -75,11 +140,15 @@ class TrialEnv(gym.Env):
     steps_per_trial:
         Number of steps per trial, whatever the inner episodes (RL^3's horizon ``H``).
     render_mode:
-        ``"ansi"`` (text: task summary, step, last action and reward) or any mode the task
-        family supports (e.g. ``"rgb_array"``).
+        None, ``"ansi"`` (text: task summary, step, last action and reward), ``"rgb_array"``
+        (frames: see the module docstring) or any other mode the task family supports, which
+        its own ``render()`` draws.
     time_inputs:
         Append the normalised time in trial and in episode (``obs_layout["time"]``, last).
     """
+
+    # an instance's metadata adds its family's own render modes and render_fps
+    metadata = {"render_modes": list(RENDER_MODES), "render_fps": DEFAULT_RENDER_FPS}
 
     def __init__(
         self,
@@ -94,11 +163,14 @@ class TrialEnv(gym.Env):
                 raise TypeError(f"task_family must have a callable {method}() (see meta_envs.TaskFamily)")
         self.family = task_family
         self.episodes_per_trial, self.steps_per_trial = check_trial_length(episodes_per_trial, steps_per_trial)
-        modes = list(dict.fromkeys(["ansi", *getattr(task_family, "metadata", {}).get("render_modes", [])]))
-        self.metadata = {"render_modes": modes, "render_fps": getattr(task_family, "metadata", {}).get("render_fps", 4)}
-        if render_mode is not None and render_mode not in modes:
-            raise ValueError(f"render_mode must be one of {modes} or None, got {render_mode!r}")
-        self.render_mode = render_mode
+        family_metadata = getattr(task_family, "metadata", {})
+        modes = list(dict.fromkeys([*RENDER_MODES, *family_metadata.get("render_modes", [])]))
+        self.metadata = {"render_modes": modes, "render_fps": family_metadata.get("render_fps", DEFAULT_RENDER_FPS)}
+        self.render_mode = check_render_mode(render_mode, modes)
+        # the trial's steps, for the frames only: recording costs nothing in the other modes
+        self._recording = render_mode == "rgb_array"
+        self._steps: list[tuple] = []
+        self._step_records: list[TrialStep] = []
         self.time_inputs = check_bool("time_inputs", time_inputs)
         if self.time_inputs:
             trial_length, episode_length = time_scales(task_family, self.episodes_per_trial, self.steps_per_trial)
@@ -194,6 +266,8 @@ class TrialEnv(gym.Env):
         self._inner_obs = inner_obs
         self._reset_counters()
         self._last_action, self._last_reward = None, 0.0
+        if self._recording:
+            self._steps, self._step_records = [], []
         return self._augment(inner_obs, None, 0.0, False), {"episode_index": 0, "inner_done": False}
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
@@ -204,10 +278,16 @@ class TrialEnv(gym.Env):
         action = validate_action(self.action_space, action)
         inner_obs, reward, terminated, truncated, inner_info = self.family.step(action)
         reward = float(reward)
-        self._on_transition(self._inner_obs, action, reward, inner_obs, bool(terminated))
+        terminated = bool(terminated)
+        inner_done = terminated or bool(truncated)
+        self._on_transition(self._inner_obs, action, reward, inner_obs, terminated)
+        if self._recording:  # a plain tuple: the cheapest record (TrialStep is made when a frame asks)
+            if self._image:
+                self._steps.append((self._episode_index, None, action, reward, None, terminated, inner_done))
+            else:
+                self._steps.append((self._episode_index, self._inner_obs, action, reward, inner_obs, terminated, inner_done))
         self._episode_return += reward
         self._step_in_trial += 1
-        inner_done = bool(terminated or truncated)
         self._step_in_episode = 0 if inner_done else self._step_in_episode + 1
         # the task family's own info keys pass through; the trial's keys take precedence
         info: dict[str, Any] = {**inner_info, "episode_index": self._episode_index, "inner_done": inner_done}
@@ -240,10 +320,62 @@ class TrialEnv(gym.Env):
         episode ends); subclasses such as RL^3's value augmentation learn from it.
         """
 
+    # ------------------------------------------------------------------ rendering
+    def recorded_steps(self) -> list[TrialStep]:
+        """The steps of the current trial so far (recorded only with ``render_mode="rgb_array"``, else empty)."""
+        done = len(self._step_records)
+        if done < len(self._steps):
+            self._step_records.extend(TrialStep._make(step) for step in self._steps[done:])
+        return self._step_records
+
+    def trial_return(self) -> float:
+        """The sum of the rewards of the current trial so far."""
+        if self._trial_over:  # the last episode's return is already in _trial_returns
+            return float(sum(self._trial_returns))
+        return float(sum(self._trial_returns)) + self._episode_return
+
+    def _header_lines(self) -> list[str]:
+        n = self.episodes_per_trial
+        episode = self._episode_index + 1 if n is None else min(self._episode_index + 1, n)
+        fixed = fixed_trial_length(self.family, n, self.steps_per_trial)
+        length = "" if fixed is None else f"/{fixed}"
+        first = f"EPISODE {episode}{'' if n is None else f'/{n}'}  STEP {self._step_in_trial}{length}"
+        if self._trial_over:
+            first += "  END"
+        last = "-" if self._last_action is None else _number(self._last_reward)
+        return [first, f"RETURN {_number(self.trial_return())}  LAST {last}"]
+
+    def _text_frame(self) -> np.ndarray:
+        """The picture of a family without ``render_frame``: the text of ``describe_task()``, at a fixed size."""
+        text = self.family.describe_task() if hasattr(self.family, "describe_task") else f"task {self._task!r}"
+        lines = (text.splitlines() + [""] * _TEXT_FRAME_LINES)[:_TEXT_FRAME_LINES]
+        black_on_white = {"foreground": rendering.FOREGROUND, "background": rendering.BACKGROUND}
+        return rendering.text_panel(lines, MIN_FRAME_WIDTH, scale=1, **black_on_white)
+
+    def _frame_panels(self, width: int) -> list[np.ndarray]:
+        """Panels drawn below the family's picture (subclasses add their own), each ``width`` wide."""
+        return []
+
+    def _render_rgb(self) -> np.ndarray:
+        render_frame = getattr(self.family, "render_frame", None)
+        body = render_frame(self.recorded_steps()) if callable(render_frame) else self._text_frame()
+        width = max(body.shape[1], MIN_FRAME_WIDTH)
+        header = rendering.text_panel(self._header_lines(), width, scale=2 if width >= MIN_FRAME_WIDTH else 1)
+        return rendering.compose_frame([header, body, *self._frame_panels(width)])
+
     def render(self) -> Any:
+        """The frame of ``render_mode`` (see the module docstring): None without a render mode.
+
+        ``"rgb_array"``: ``(H, W, 3)`` uint8, the same shape for every call on this env.
+        ``"ansi"``: the task summary, step, last action and reward, as text.
+        """
         if self.render_mode is None:
-            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' to gym.make")
+            gym.logger.warn(
+                "render() called without a render_mode; pass render_mode='rgb_array' (or 'ansi') to gym.make"
+            )
             return None
+        if self.render_mode == "rgb_array":
+            return self._render_rgb()
         if self.render_mode == "ansi":
             summary = self.family.describe_task() if hasattr(self.family, "describe_task") else repr(self._task)
             return (
@@ -256,3 +388,12 @@ class TrialEnv(gym.Env):
 
     def close(self) -> None:
         self.family.close()
+
+
+def _number(value: float) -> str:
+    """A signed number in at most 7 characters, for frame text."""
+    if abs(value) < 100:
+        return f"{value:+.2f}"
+    if abs(value) < 100_000:
+        return f"{value:+.0f}"
+    return f"{value:+.1e}"

@@ -18,6 +18,7 @@ __all__ = [
     "check_options",
     "check_positive_float",
     "check_positive_int",
+    "check_render_mode",
     "check_trial_length",
     "default_trial_length",
     "strict_kwargs",
@@ -46,6 +47,13 @@ def check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
     return value
+
+
+def check_render_mode(render_mode: Any, modes: list[str] | tuple[str, ...]) -> str | None:
+    """Return ``render_mode`` if it is None or one of ``modes``, else raise ``ValueError`` listing them."""
+    if render_mode is not None and render_mode not in modes:
+        raise ValueError(f"render_mode must be one of {list(modes)} or None, got {render_mode!r}")
+    return render_mode
 
 
 class UnknownKwargError(TypeError, ValueError):

@@ -58,6 +58,11 @@ Rewards
     per pull (:mod:`meta_envs.bandit`), tabular MDP ``N(R(s, a), 1)`` or the OOD test's
     deterministic ``R(s, a)`` (:mod:`meta_envs.tabular_mdp`), gridworld the tile rewards
     (:mod:`meta_envs.gridworld`).
+Rendering
+    As the RL^2 twin (``render_mode`` None, ``"ansi"`` or ``"rgb_array"``), the ``rgb_array``
+    frames with one more panel at the bottom: for each action ``a`` of the current state ``s``,
+    ``Q(s, a)`` (in reward units, not divided by ``value_scale``; ``*`` marks the largest) and
+    ``N(s, a)``, the value inputs of the observation.
 Starting State
     As the RL^2 twin (a new task per trial; tabular MDP episodes start in state 0, gridworld
     episodes at the centre), with an empty model: at the first observation of a trial
@@ -83,8 +88,8 @@ from typing import Any, Callable
 import numpy as np
 from gymnasium import spaces
 
-from meta_envs import bandit, tabular_mdp
-from meta_envs.trial import TaskFamily, TrialEnv
+from meta_envs import bandit, rendering, tabular_mdp
+from meta_envs.trial import TaskFamily, TrialEnv, trial_entry_point
 from meta_envs.validation import check_positive_float, strict_kwargs
 
 __all__ = [
@@ -326,11 +331,30 @@ class ValueAugmentedTrialEnv(TrialEnv):
         """Count the inner transition (seen before an ended episode is reset in place)."""
         self.estimator.update(int(obs), int(action), reward, int(next_obs), terminated)
 
+    def _frame_panels(self, width: int) -> list[np.ndarray]:
+        """The value inputs of the current state, below the family's picture (see the module docstring)."""
+        state = int(self._inner_obs) if self._inner_obs is not None else 0
+        q, n = self.estimator.q_values(state), self.estimator.visit_counts(state)
+        best = int(np.argmax(q)) if n.any() else -1
+        values = [f"{_short(v)}{'*' if a == best else ' '}" for a, v in enumerate(q)]
+        lines = [
+            f"RL3 INPUTS AT STATE {state}  (*: LARGEST Q)",
+            "ACTION" + "".join(f"{a:>7} " for a in range(len(q))),
+            "Q(S,A)" + "".join(f"{v:>8}" for v in values),
+            "N(S,A)" + "".join(f"{int(c):>7} " for c in n),
+        ]
+        return [rendering.text_panel(lines, width, scale=1, foreground=rendering.FOREGROUND, background=(236, 240, 248))]
+
     def _write_estimates(self, obs: np.ndarray) -> None:
         state, lay = int(self._inner_obs), self._layout
         self.estimator.observe(state)
         obs[lay["q_values"]] = self.estimator.q_values(state) / self.value_scale
         obs[lay["visit_counts"]] = np.log1p(self.estimator.visit_counts(state)) * self._count_scale
+
+
+def _short(value: float) -> str:
+    """``value`` in at most 6 characters, signed."""
+    return f"{value:+.2f}" if abs(value) < 100 else f"{value:+.0f}" if abs(value) < 1e5 else f"{value:+.0e}"
 
 
 def make_rl3_env(rl2_env: TrialEnv, gamma: float = 1.0, vi_tolerance: float = 0.01, time_inputs: bool = True) -> ValueAugmentedTrialEnv:
@@ -374,7 +398,7 @@ def rl3_entry_point(rl2_make_env: Callable[..., TrialEnv]) -> Callable[..., Valu
         f"RL^3 entry point: the kwargs of ``{rl2_make_env.__module__}.{rl2_make_env.__name__}`` plus "
         "``gamma``, ``vi_tolerance`` and ``time_inputs`` (see :mod:`meta_envs.value_augment`)."
     )
-    return strict_kwargs(make_env)
+    return trial_entry_point(strict_kwargs(make_env))
 
 
 make_rl3_bandit_env = rl3_entry_point(bandit.make_env)

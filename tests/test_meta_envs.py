@@ -190,7 +190,7 @@ def test_observed_rewards_statistics():
         ("RL2Bandit-v0", {"num_arms": 2.5}, "num_arms"),
         ("RL2Bandit-v0", {"episodes_per_trial": -3}, "episodes_per_trial must be an integer >= 1"),
         ("RL2Bandit-v0", {"arm_prior": "beta"}, r"arm_prior must be one of \['uniform', 'normal'\]"),
-        ("RL2Bandit-v0", {"render_mode": "human"}, "render_mode must be one of"),
+        ("RL2Bandit-v0", {"render_mode": "video"}, r"render_mode must be one of \[.ansi., .rgb_array.\] or None"),
         ("RL2TabularMDP-v0", {"num_states": 0}, "num_states"),
         ("RL2TabularMDP-v0", {"reward_kind": "bernoulli"}, "reward_kind must be one of"),
         ("RL2TabularMDP-v0", {"dirichlet_alpha": -1.0}, "dirichlet_alpha must be a finite number > 0"),

@@ -251,10 +251,13 @@ def test_rgb_array_render_and_custom_resolution() -> None:
     env = gym.make("RL2Maze-v0", render_mode="rgb_array", height=24, width=32)
     obs, _ = env.reset(seed=0)
     assert obs["image"].shape == (24, 32, 3) and obs["image"].dtype == np.uint8
-    frame = env.render()
-    assert frame.shape == (240, 320, 3) and frame.dtype == np.uint8
+    frame = env.render()  # the trial header above the 240 x 320 view and the 240 x 240 map
+    assert frame.shape == (299, 561, 3) and frame.dtype == np.uint8
+    family = env.unwrapped.family
+    view = family.render()  # the family alone: the view with its minimap, as the scaling figures use it
+    assert view.shape == (240, 320, 3) and view.dtype == np.uint8
     env.step(TURN_LEFT)
-    assert not np.array_equal(frame, env.render())
+    assert not np.array_equal(frame, env.render()) and not np.array_equal(view, family.render())
 
 
 # ------------------------------------------------------------------ point robot
@@ -364,16 +367,16 @@ def test_same_seed_same_observations(env_id: str) -> None:
         ("RL2GridNav-v0", {"view_size": 1}, "view_size"),
         ("RL2GridNav-v0", {"max_episode_length": 0}, "max_episode_length"),
         ("RL2GridNav-v0", {"episodes_per_trial": 0}, "episodes_per_trial"),
-        ("RL2GridNav-v0", {"render_mode": "rgb_array"}, "render_mode"),
+        ("RL2GridNav-v0", {"render_mode": "rgb"}, "render_mode"),
         ("RL2Maze-v0", {"size": 3}, "size"),
         ("RL2Maze-v0", {"height": 2}, "height"),
         ("RL2Maze-v0", {"width": 40.0}, "width"),
         ("RL2Maze-v0", {"max_episode_length": -5}, "max_episode_length"),
-        ("RL2Maze-v0", {"render_mode": "human"}, "render_mode"),
+        ("RL2Maze-v0", {"render_mode": "depth_array"}, "render_mode"),
         ("RL2PointNav-v0", {"reward": "shaped"}, "reward"),
         ("RL2PointNav-v0", {"goal_radius": 0.0}, "goal_radius"),
         ("RL2PointNav-v0", {"episode_length": 0}, "episode_length"),
-        ("RL2PointNav-v0", {"render_mode": "rgb_array"}, "render_mode"),
+        ("RL2PointNav-v0", {"render_mode": "video"}, "render_mode"),
     ],
 )
 def test_bad_kwargs_name_the_parameter(env_id: str, kwargs: dict, name: str) -> None:

@@ -396,7 +396,7 @@ def test_gridworld_trial_length_and_render():
     env.reset(seed=0)
     env.step(STAY)
     image = env.render()
-    assert image.shape == (13 * 16, 13 * 16, 3) and image.dtype == np.uint8
+    assert image.shape == (455, 340, 3) and image.dtype == np.uint8
     text = gym.make("RL3GridWorld-v0", render_mode="ansi")
     text.reset(seed=0)
     text.step(STAY)
@@ -425,7 +425,7 @@ def test_checkers_pass(env_id):
         ("RL2GridWorld-v0", {"size": 12}, "size"),
         ("RL2GridWorld-v0", {"variant": "windy"}, "variant"),
         ("RL2GridWorld-v0", {"steps_per_trial": 0}, "steps_per_trial"),
-        ("RL2GridWorld-v0", {"render_mode": "human"}, "render_mode"),
+        ("RL2GridWorld-v0", {"render_mode": "video"}, "render_mode"),
         ("RL3GridWorld-v0", {"gamma": 0.0}, r"gamma must be a number in \(0, 1\], got 0.0"),
         ("RL3GridWorld-v0", {"gamma": 1.5}, r"gamma must be a number in \(0, 1\], got 1.5"),
         ("RL3GridWorld-v0", {"gamma": float("nan")}, r"gamma must be a number in \(0, 1\], got nan"),

@@ -22,25 +22,32 @@ Episode End
     An inner episode terminates on reaching the goal, or is truncated after
     ``max_episode_length`` steps (250 small, 1000 large by default); the trial terminates after
     ``episodes_per_trial`` (2) inner episodes.
+Rendering
+    ``render_mode="rgb_array"`` (8 frames per second), a frame of shape ``(299, 561, 3)``: under
+    the trial header (inner episode, step, trial return so far, last reward), the agent's view
+    drawn at 240 x 320 beside the maze from above (as ``RL2GridNav-v0``'s frames: the goal, the
+    start, the agent and the paths of the trial's episodes). The task family's own ``render()``
+    (``env.unwrapped.family.render()``) gives the 240 x 320 view with a top-down minimap in its
+    top-left corner. ``render_mode="ansi"``: the maze as text, as ``RL2GridNav-v0``.
 Arguments
     ``gym.make("RL2Maze-v0", size="small", height=30, width=40, max_episode_length=None,
     episodes_per_trial=None, steps_per_trial=None, render_mode=None)``. ``episodes_per_trial`` is
     2 unless it or ``steps_per_trial`` (a trial of that many steps, whatever the episodes) is
-    given; give at most one of the two. ``render_mode``: None, ``"ansi"`` (text, as
-    ``RL2GridNav-v0``) or ``"rgb_array"`` (a 240 x 320 view with a top-down minimap in its
-    top-left corner). There is no ``time_inputs`` kwarg (the navigation trials have none).
+    given; give at most one of the two. ``render_mode``: None, ``"ansi"`` or ``"rgb_array"`` (see
+    Rendering). There is no ``time_inputs`` kwarg (the navigation trials have none).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from gymnasium import spaces
 
+from meta_envs import rendering as draw
 from meta_envs.navigation.grid_nav import MazeNavigation
 from meta_envs.navigation.maze import HEADING_STEPS, WALL, Pose
-from meta_envs.trial import TrialEnv
+from meta_envs.trial import TrialEnv, TrialStep, trial_entry_point
 from meta_envs.validation import check_positive_int, default_trial_length, strict_kwargs
 
 FOV_DEGREES = 90.0
@@ -168,7 +175,7 @@ def minimap(grid: np.ndarray, goal: tuple[int, int], pose: Pose, scale: int) -> 
 class FirstPersonMaze(MazeNavigation):
     """Maze navigation observed through first-person RGB images."""
 
-    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 8}
 
     def __init__(
         self,
@@ -201,16 +208,36 @@ class FirstPersonMaze(MazeNavigation):
     def _observe(self) -> np.ndarray:
         return self._caster.render(self._solid, self._colours, self.pose)
 
+    def _view(self) -> np.ndarray:
+        """The agent's view at ``RENDER_SHAPE`` (the caster is built on first use)."""
+        if self._render_caster is None:
+            self._render_caster = Raycaster(*RENDER_SHAPE, self.grid_size)
+        if self.task is None:
+            return self._render_caster.background.copy()
+        return self._render_caster.render(self._solid, self._colours, self.pose)
+
     def render(self) -> Any:
+        """The family alone: ``"rgb_array"`` is the 240 x 320 view with a top-down minimap in its top-left corner."""
         if self.render_mode != "rgb_array":
             return super().render()
-        frame = self._render_caster.render(self._solid, self._colours, self.pose)
+        frame = self._view()
         scale = max(RENDER_SHAPE[0] // (3 * self.grid_size), 1)
         view = minimap(self.task.grid, self.task.goal, self.pose, scale)
         frame[1 : 1 + view.shape[0], 1 : 1 + view.shape[1]] = view
         return frame
 
+    def render_frame(self, steps: Sequence[TrialStep]) -> np.ndarray:
+        """The view beside the maze from above (see the module docstring's Rendering), shape ``(256, 561, 3)``."""
+        height, width = RENDER_SHAPE
+        image = draw.blank(height + 16, width + 1 + height, draw.BACKGROUND)
+        image[:height, :width] = self._view()
+        image[:height, width] = 0
+        image[:height, width + 1 :] = self.render_map(height)
+        draw.draw_text(image, self._caption(), height + 5, 6)
+        return image
 
+
+@trial_entry_point
 @strict_kwargs
 def make_env(
     size: str = "small",

@@ -24,12 +24,19 @@ Episode End
     ``max_episode_length`` steps (250 small, 1000 large by default); the trial terminates after
     ``episodes_per_trial`` (2) inner episodes. (``max_episode_length`` is not called
     ``max_episode_steps`` because ``gym.make`` takes that name for its own time limit.)
+Rendering
+    ``render_mode="rgb_array"`` (8 frames per second): under the trial header (inner episode,
+    step, trial return so far, last reward), the maze from above: walls dark, the goal green, the
+    start square framed in blue, the agent as a red triangle pointing its way, the squares it sees
+    (its ``view_size x view_size`` window) framed in yellow, the path of the current inner episode
+    in blue and those of the trial's earlier episodes in grey. ``render_mode="ansi"``: the maze as
+    text with the agent and the goal.
 Arguments
     ``gym.make("RL2GridNav-v0", size="small", view_size=3, max_episode_length=None,
     episodes_per_trial=None, steps_per_trial=None, render_mode=None)``. ``episodes_per_trial`` is
     2 unless it or ``steps_per_trial`` (a trial of that many steps, whatever the episodes) is
-    given; give at most one of the two. ``render_mode``: None or ``"ansi"`` (the maze as text with
-    the agent and the goal). There is no ``time_inputs`` kwarg (the navigation trials have none).
+    given; give at most one of the two. ``render_mode``: None, ``"ansi"`` or ``"rgb_array"`` (see
+    Rendering). There is no ``time_inputs`` kwarg (the navigation trials have none).
     The task is a :class:`MazeTask`: ``reset(options={"task": task})``.
     ``env.unwrapped.family.episode_paths`` holds the squares visited in each inner episode of the
     current trial; :func:`episode_stats` and :func:`scaling_metrics` turn them into the scaling
@@ -45,15 +52,18 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from meta_envs.navigation.maze import ACTION_NAMES, FREE, WALL, Pose, generate_maze, maze_cells, next_pose
-from meta_envs.trial import TrialEnv
-from meta_envs.validation import check_choice, check_positive_int, default_trial_length, strict_kwargs
+from meta_envs import rendering as draw
+from meta_envs.navigation.maze import ACTION_NAMES, FREE, HEADING_STEPS, WALL, Pose, generate_maze, maze_cells, next_pose
+from meta_envs.trial import MIN_FRAME_WIDTH, TrialEnv, TrialStep, trial_entry_point
+from meta_envs.validation import check_choice, check_positive_int, check_render_mode, default_trial_length, strict_kwargs
 
 MAZE_SIZES = {"small": 3, "large": 5}  # size -> cells per side
 DEFAULT_EPISODE_LENGTHS = {"small": 250, "large": 1000}
 GOAL_REWARD, STEP_PENALTY, BUMP_PENALTY = 1.0, 0.01, 0.001
 VIEW_CELL_TYPES = ("wall", "free", "goal", "outside")
 _VIEW_WALL, _VIEW_FREE, _VIEW_GOAL, _VIEW_OUTSIDE = range(4)
+MAP_WALL, MAP_FLOOR, MAP_GOAL, MAP_START = (45, 45, 55), (232, 232, 226), (40, 200, 70), (60, 110, 240)
+MAP_AGENT, MAP_VIEW, MAP_PATH, MAP_EARLIER_PATH = (220, 30, 30), (250, 190, 0), (40, 90, 230), (160, 160, 170)
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,16 +91,14 @@ class MazeNavigation(gym.Env):
     ``set_task`` to precompute per-task data.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 8}
 
     def __init__(self, size: str = "small", max_episode_length: int | None = None, render_mode: str | None = None) -> None:
         self.size = check_choice("size", size, tuple(MAZE_SIZES))
         self.cells = MAZE_SIZES[self.size]
         self.grid_size = 2 * self.cells + 1
         self.max_episode_length = check_episode_length(max_episode_length, self.size)
-        if render_mode is not None:
-            check_choice("render_mode", render_mode, tuple(self.metadata["render_modes"]))
-        self.render_mode = render_mode
+        self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         self.action_space = spaces.Discrete(len(ACTION_NAMES))
         self.task: MazeTask | None = None
         self.pose: Pose = (1, 1, 0)
@@ -153,9 +161,62 @@ class MazeNavigation(gym.Env):
         return f"{maze}\nstep {self.t}/{self.max_episode_length}"
 
     def render(self) -> Any:
+        """The family alone: ``"ansi"`` text, or the ``"rgb_array"`` picture of :meth:`render_frame`."""
         if self.render_mode == "ansi":
             return self.describe_task()
+        if self.render_mode == "rgb_array":
+            return self.render_frame(())
         return None
+
+    def _view_window(self) -> int | None:
+        """Side of the square window of squares the agent sees, to frame on the map (None: not a window)."""
+        return None
+
+    def render_map(self, size: int) -> np.ndarray:
+        """The maze from above in a ``size x size`` image: walls, goal, start, the paths of the trial's
+        episodes (``episode_paths``; the current one in blue), the agent and its view window."""
+        n = self.grid_size
+        cell = size // n
+        offset = (size - n * cell) // 2
+        image = draw.blank(size, size, MAP_WALL)
+        if self.task is None:  # no trial yet: an empty maze of the right size
+            draw.draw_text(image, "NO TASK: RESET", size / 2 - 7, offset + 4, MAP_FLOOR, 2)
+            return image
+        free = (self.task.grid == FREE).repeat(cell, axis=0).repeat(cell, axis=1)
+        image[offset : offset + n * cell, offset : offset + n * cell][free] = MAP_FLOOR
+        goal_r, goal_c = self.task.goal
+        draw.fill_rect(image, offset + goal_r * cell, offset + goal_c * cell, cell, cell, MAP_GOAL)
+        start_r, start_c = self.task.start
+        draw.outline_rect(image, offset + start_r * cell, offset + start_c * cell, cell, cell, MAP_START, 3)
+
+        def centres(path: Sequence[tuple[int, int]]) -> np.ndarray:
+            return offset + (np.asarray(path, dtype=np.float64).reshape(-1, 2) + 0.5) * cell
+
+        for path in self.episode_paths[:-1]:
+            draw.draw_polyline(image, centres(path), MAP_EARLIER_PATH, max(cell // 10, 1))
+        if self.episode_paths:
+            draw.draw_polyline(image, centres(self.episode_paths[-1]), MAP_PATH, max(cell // 6, 2))
+        row, col, heading = self.pose
+        view = self._view_window()
+        if view is not None:
+            top, left = offset + (row - view // 2) * cell, offset + (col - view // 2) * cell
+            draw.outline_rect(image, top, left, view * cell, view * cell, MAP_VIEW, 2)
+        centre = offset + (np.array([row, col]) + 0.5) * cell
+        ahead = HEADING_STEPS[heading].astype(np.float64)
+        side = np.array([-ahead[1], ahead[0]])
+        tip, back = centre + ahead * 0.4 * cell, centre - ahead * 0.3 * cell
+        draw.fill_triangle(image, [tip, back + side * 0.32 * cell, back - side * 0.32 * cell], MAP_AGENT)
+        return image
+
+    def _caption(self) -> str:
+        return f"EPISODE STEP {self.t}/{self.max_episode_length}"
+
+    def render_frame(self, steps: Sequence[TrialStep]) -> np.ndarray:
+        """The maze from above (see the module docstring's Rendering), shape ``(356, 340, 3)``."""
+        image = draw.blank(356, MIN_FRAME_WIDTH)
+        image[:340] = self.render_map(MIN_FRAME_WIDTH)
+        draw.draw_text(image, self._caption(), 344, 6)
+        return image
 
 
 class GridNav(MazeNavigation):
@@ -179,6 +240,12 @@ class GridNav(MazeNavigation):
         types = np.where(self.task.grid == WALL, _VIEW_WALL, _VIEW_FREE)
         types[self.task.goal] = _VIEW_GOAL
         self._view_types = np.pad(types, margin, constant_values=_VIEW_OUTSIDE)
+
+    def _view_window(self) -> int:
+        return self.view_size
+
+    def _caption(self) -> str:
+        return f"{super()._caption()}  YELLOW: THE {self.view_size}X{self.view_size} VIEW"
 
     def view(self) -> np.ndarray:
         """The egocentric window of square types (indices into ``VIEW_CELL_TYPES``), heading up."""
@@ -235,6 +302,7 @@ def paired_steps_saved(lengths: np.ndarray, success: np.ndarray) -> np.ndarray:
     return (lengths[both, 0] - lengths[both, 1]).astype(np.float64)
 
 
+@trial_entry_point
 @strict_kwargs
 def make_env(
     size: str = "small",
