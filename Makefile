@@ -1,6 +1,6 @@
 # make demo  : create .venv (first use), train RL^2 on RL2Bandit-v0 and compare it with baselines
 # make test  : create .venv (first use) and run the whole test suite
-# make bench : run the quick benchmark scripts (a few minutes; figures are recorded in docs/results.md)
+# make bench : run the quick speed benchmarks (a few minutes; figures are recorded in docs/results.md)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -31,8 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/train_speed.py
 	$(BIN)/python benchmarks/maze_speed.py
 	$(BIN)/python benchmarks/value_augment_overhead.py
-	$(BIN)/python benchmarks/gridworld_reference.py --trials 200
-	@echo "longer: benchmarks/time_to_quality.py (5-60 min), benchmarks/rl3_vs_rl2.py (hours)"
+	@echo "longer: benchmarks/time_to_quality.py (5-60 min); experiments: python -m rl2_agent.experiments.gridworld_reference (minutes), python -m rl2_agent.experiments.rl3_vs_rl2 (hours)"
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

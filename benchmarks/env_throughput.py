@@ -20,9 +20,8 @@ import numpy as np
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import meta_envs  # noqa: F401
+from rl2_agent.arguments import positive_float
 from rl2_agent.envs import make_vec_env
-
-from rl2_agent.cli_args import positive_float
 
 CASES = {
     "RL2Bandit-v0": {"num_arms": 5, "episodes_per_trial": 100},

@@ -15,8 +15,7 @@ import gymnasium as gym
 import numpy as np
 
 import meta_envs  # noqa: F401  (registers the ids)
-
-from rl2_agent.cli_args import int_at_least, positive_int
+from rl2_agent.arguments import int_at_least, positive_int
 
 MIN_VIEW = 8  # the smallest height / width RL2Maze-v0 accepts
 

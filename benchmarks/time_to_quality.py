@@ -7,8 +7,8 @@ Usage::
     python benchmarks/time_to_quality.py --cells 10 --budget-scale 0.2        # a quick look
     python benchmarks/time_to_quality.py --cells 100 --which ours --lr-anneal 0.3   # learning rate -> 0 over the last 30%
 
-For each cell and configuration it trains with ``rl2_agent.train`` under the cell's wall-clock
-budget, evaluating the stochastic policy on the validation tasks along the way (evaluation time is
+For each cell and configuration it trains with :func:`rl2_agent.training.loop.train` under the
+cell's wall-clock budget, evaluating the stochastic policy on the validation tasks along the way (evaluation time is
 excluded from the clock), and prints the first time the mean reached the target, or the best
 mean reached. Configurations:
 
@@ -28,11 +28,12 @@ import argparse
 import logging
 from pathlib import Path
 
-from rl2_agent.curves import read_eval_log, summarize
-from rl2_agent.plots import plot_learning_curves
-from rl2_agent.train import TrainConfig, train
-
-from rl2_agent.cli_args import non_negative_int, parse_names, positive_float
+from rl2_agent.arguments import non_negative_int, parse_names, positive_float
+from rl2_agent.reporting.curves import summarize
+from rl2_agent.reporting.figures import plot_learning_curves
+from rl2_agent.training.config import TrainConfig
+from rl2_agent.training.loop import train
+from rl2_agent.training.run_folder import read_eval_log
 
 # n -> (target = the paper's Gittins figure, budget in seconds, steps between held-out evaluations)
 CELLS = {10: (6.6, 300.0, 50_000), 100: (78.3, 3600.0, 250_000)}
@@ -44,7 +45,7 @@ CONFIGS = {"ours": {}, "stock": STOCK}
 
 def train_config(n: int, which: str, budget_scale: float, seed: int, out: str, lr_anneal: float = 0.0) -> TrainConfig:
     """The training run of cell ``n`` (k=5 arms) and configuration ``which`` (a key of ``CONFIGS``); ``lr_anneal``
-    as in :class:`~rl2_agent.train.TrainConfig`."""
+    as in :class:`~rl2_agent.training.config.TrainConfig`."""
     _, budget, eval_every = CELLS[n]
     budget *= budget_scale
     return TrainConfig(

@@ -7,11 +7,11 @@ Usage::
 
 Both agents train on RL2Bandit-v0 (num_arms=5, episodes_per_trial=100) with the batched env, built
 as ``rl2 train`` builds it (``make_training_env``: the defaults' reward scaling included), hidden
-size 256 and the same settings: issue 3's layout, 64 envs and rollouts of 100 steps (one whole
-trial; ``--n-envs``, ``--n-steps``), and the other RecurrentPPO settings of the project defaults
-(``rl2_agent.hyperparams``; ``--batch-size``, ``--n-epochs`` override them). When the defaults'
-n_envs x n_steps differ from the compared ones (since session 10: 320 envs, 20-step rollouts),
-both agents are timed again with the defaults' layout (batch_size and n_epochs as compared); a
+size 256 and the same settings: the reference layout of 64 envs and rollouts of 100 steps (one
+whole trial; ``--n-envs``, ``--n-steps``), and the other RecurrentPPO settings of the project
+defaults (``rl2_agent.hyperparams``; ``--batch-size``, ``--n-epochs`` override them). When the
+defaults' n_envs x n_steps differ from the compared ones (the bandit defaults: 320 envs, 20-step
+rollouts), both agents are timed again with the defaults' layout (batch_size and n_epochs as compared); a
 further line times RL2GRUPolicy at the project defaults (their hidden size) when they differ from
 the runs above. RL2GRUPolicy trains as ``rl2 train`` trains it, with the gather-padding rollout
 buffer of ``rl2_agent.buffers`` (the same minibatches, padded faster); the stock agent keeps
@@ -52,10 +52,10 @@ from typing import Any, Callable
 import torch as th
 from torch import nn
 
+from rl2_agent.arguments import non_negative_int, positive_int
 from rl2_agent.hyperparams import get_hyperparams
-from rl2_agent.train import TrainConfig, build_model, make_training_env
-
-from rl2_agent.cli_args import non_negative_int, positive_int
+from rl2_agent.training.config import TrainConfig
+from rl2_agent.training.loop import build_model, make_training_env
 
 ENV_ID = "RL2Bandit-v0"
 ENV_KWARGS = {"num_arms": 5, "episodes_per_trial": 100}
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
     for index, (suffix, params) in enumerate(layouts):
         ours, stock = best.get(AGENT_NAMES["ours"] + suffix), best.get(AGENT_NAMES["stock"] + suffix)
         if ours is not None and stock is not None:
-            goal = " (goal >= 1.3x at these settings, issue 3's)" if index == 0 else ""
+            goal = " (goal >= 1.3x at the reference layout)" if index == 0 else ""
             print(
                 f"ratio RL2GRUPolicy / stock MlpLstmPolicy ({settings(params)}): {ours['steps_per_s'] / stock['steps_per_s']:.2f}x "
                 f"in steps/s, {ours['steps_per_cpu_s'] / stock['steps_per_cpu_s']:.2f}x in steps per CPU-second{goal}"

@@ -21,8 +21,7 @@ import gymnasium as gym
 import numpy as np
 
 import meta_envs  # noqa: F401  (registers the ids)
-
-from rl2_agent.cli_args import positive_int
+from rl2_agent.arguments import positive_int
 
 CASES = [
     ("10-state tabular MDP, H=500", "TabularMDP-v0", {"steps_per_trial": 500}, 50.0),

@@ -1,61 +1,8 @@
-"""``python -m rl2_agent <command>`` (also the ``rl2`` console script).
+"""``python -m rl2_agent <command>``: the ``rl2`` command line of :mod:`rl2_agent.cli`."""
 
-Each command lives in its own module, which exposes ``add_arguments(parser)`` and ``run(args)``;
-modules are imported only when their command runs. :func:`main` raises the commands' errors (for
-use from Python and tests); :func:`cli`, the command line's entry point, prints a user error
-(bad value, missing file, a run folder in the way) as ``rl2 COMMAND: error: ...`` and exits with 2.
-"""
-
-from __future__ import annotations
-
-import argparse
-import importlib
-import logging
 import sys
 
-# command -> (module, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "train": ("rl2_agent.train", "train RL^2 (RecurrentPPO + RL2GRUPolicy) on a meta_envs id"),
-    "evaluate": ("rl2_agent.evaluate", "evaluate a trained run on held-out trials (JSON + plot)"),
-    "curves": ("rl2_agent.curves", "compare runs' learning curves (validation scores during training): table + plot"),
-    "plot": ("rl2_agent.plot", "redraw figures from saved results: eval.json, table JSON, run folders"),
-    "demo": ("rl2_agent.demo", "the main job: train on RL2Bandit-v0, evaluate, compare with baselines"),
-    "table": ("rl2_agent.table", "the RL^2 paper's tables: every agent on the same held-out tasks"),
-    "tune": ("rl2_agent.baselines.tune", "grid-search the classical baselines' parameters"),
-    "scaling": ("rl2_agent.scaling", "the RL^2 navigation scaling experiment: maze metrics vs the paper, trajectory plots"),
-}
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rl2", description="RL^2 meta-RL on Stable-Baselines3")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    argv = sys.argv[1:] if argv is None else argv
-    wanted = next((a for a in argv if a in COMMANDS), None)
-    for name, (module_name, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        if name == wanted:
-            importlib.import_module(module_name).add_arguments(p)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    result = importlib.import_module(COMMANDS[args.command][0]).run(args)
-    return int(result or 0)
-
-
-#: What a user's input causes (the message names the parameter or the file); anything else is a bug: traceback.
-USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError)
-
-
-def cli(argv: list[str] | None = None) -> int:
-    """The ``rl2`` / ``python -m rl2_agent`` entry point: :func:`main` with user errors as one line."""
-    argv = sys.argv[1:] if argv is None else argv
-    try:
-        return main(argv)
-    except USER_ERRORS as err:
-        command = next((a for a in argv if a in COMMANDS), None)
-        print(f"{'rl2' if command is None else 'rl2 ' + command}: error: {err}", file=sys.stderr)
-        return 2
-
+from rl2_agent.cli import cli
 
 if __name__ == "__main__":
     sys.exit(cli())

@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 import torch as th
 from sb3_contrib import RecurrentPPO
-from stable_baselines3.common.callbacks import BaseCallback
 from sb3_contrib.common.recurrent.buffers import RecurrentDictRolloutBuffer, RecurrentRolloutBuffer
 from sb3_contrib.common.recurrent.type_aliases import (
     RecurrentDictRolloutBufferSamples,
     RecurrentRolloutBufferSamples,
     RNNStates,
 )
+from stable_baselines3.common.callbacks import BaseCallback
 
 
 def sequence_index(episode_starts: np.ndarray, env_change: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

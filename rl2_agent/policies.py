@@ -39,10 +39,12 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
-from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
+from stable_baselines3.common.preprocessing import is_image_space_channels_first
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, FlattenExtractor
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
+
+from meta_envs.validation import check_positive_int
 
 __all__ = ["RL2CombinedExtractor", "RL2GRUPolicy", "DEFAULT_NET_ARCH"]
 
@@ -195,9 +197,8 @@ class RL2GRUPolicy(RecurrentActorCriticPolicy):
         **lstm_kwargs: Any,
     ) -> None:
         self._check_lstm_kwargs(lstm_kwargs)
-        for name, value in (("gru_hidden_size", gru_hidden_size), ("n_gru_layers", n_gru_layers)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        gru_hidden_size = check_positive_int("gru_hidden_size", gru_hidden_size)
+        n_gru_layers = check_positive_int("n_gru_layers", n_gru_layers)
         net_arch = self._check_net_arch(net_arch)
         if features_extractor_class is None:
             features_extractor_class = RL2CombinedExtractor if isinstance(observation_space, spaces.Dict) else FlattenExtractor

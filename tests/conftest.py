@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from types import ModuleType
 
 import pytest
 
@@ -45,3 +46,25 @@ def family_with_spaces():
         return family
 
     return make
+
+
+@pytest.fixture
+def refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[[ModuleType, str, list[str]], str]:
+    """``refused(module, work, argv)``: run ``module.main(argv)`` with its function ``work`` (the first that does
+    work) made to fail; assert argparse's refusal (exit code 2, before any work); return what it printed on stderr."""
+
+    def run(module: ModuleType, work: str, argv: list[str]) -> str:
+        def no_work(*args: object, **kwargs: object) -> None:
+            raise AssertionError(f"{module.__name__} started working before refusing {argv}")
+
+        monkeypatch.setattr(module, work, no_work)
+        with pytest.raises(SystemExit) as exit_info:
+            module.main(argv)
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert "error: " in err
+        return err
+
+    return run

@@ -1,4 +1,4 @@
-"""Tests of the classical baselines (rl2_agent.baselines), the Gittins tables and the table CLI."""
+"""Tests of the classical baselines (rl2_agent.agents.baselines), the Gittins tables and the table CLI."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 from meta_envs.tabular_mdp import MDPTask
-from rl2_agent.__main__ import main
-from rl2_agent.evaluate import run_trials
-from rl2_agent.baselines import AGENTS, TrialSpec, make_agent, parse_agents, parse_cells
-from rl2_agent.baselines import gittins as G
-from rl2_agent.paper import PAPER
+from rl2_agent.agents.baselines import AGENTS, TrialSpec, make_agent, parse_agents, parse_cells
+from rl2_agent.agents.baselines import gittins as G
+from rl2_agent.cli import main
+from rl2_agent.evaluation import run_trials
+from rl2_agent.experiments.paper import PAPER
 
 BANDIT = "RL2Bandit-v0"
 MDP = "RL2TabularMDP-v0"
@@ -224,14 +224,19 @@ def test_registry_and_clear_errors():
         parse_cells("bandit", "10,5 10", [])
     with pytest.raises(ValueError, match="bad mdp cell '10,5'"):
         parse_cells("mdp", "10,5", [])
-    with pytest.raises(ValueError, match="epsilon must be in"):
+    with pytest.raises(ValueError, match=r"epsilon must be a number in \[0, 1\], got 2.0"):
         make_agent("bandit", "eps_greedy", TrialSpec.from_env(BANDIT, {}), epsilon=2.0)
+    with pytest.raises(ValueError, match=r"c must be a finite number >= 0, got -1"):
+        make_agent("bandit", "ucb1", TrialSpec.from_env(BANDIT, {}), c=-1)
+    with pytest.raises(ValueError, match=r"samples must be an integer >= 1, got 0"):
+        make_agent("bandit", "ots", TrialSpec.from_env(BANDIT, {}), samples=0)
     assert len(PAPER["bandit"]) == 9 and len(PAPER["mdp"]) == 5
     assert PAPER["bandit"]["500,50"]["gittins"] == 463.7 and PAPER["mdp"]["100"]["opsrl"] == 1973.9
 
 
 def test_baselines_do_not_import_torch():
-    code = "import sys, rl2_agent.baselines, rl2_agent.table, rl2_agent.paper; assert 'torch' not in sys.modules"
+    code = ("import sys, rl2_agent.agents.baselines, rl2_agent.experiments.table, rl2_agent.experiments.tune, "
+            "rl2_agent.experiments.paper, rl2_agent.evaluation; assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -263,15 +268,15 @@ def test_table_cli(tmp_path, capsys):
 
 
 def test_table_paired_differences_are_trial_by_trial(tmp_path, capsys):
-    from rl2_agent.table import mean_se
+    from rl2_agent.experiments.table import mean_se
 
     argv = ["table", "--family", "bandit", "--cells", "10,5", "--trials", "200", "--agents", "random,greedy,ucb1", "--seed", "0"]
     assert main([*argv, "--paired", "ucb1,greedy", "greedy,random"]) == 0
     printed = capsys.readouterr().out
     assert "| cell | ucb1 - greedy | greedy - random |" in printed
     row = printed.split("| cell | ucb1 - greedy | greedy - random |")[1].splitlines()[2]
-    from rl2_agent.baselines import Cell
-    from rl2_agent.table import evaluate_cell, parse_entries
+    from rl2_agent.agents.baselines import Cell
+    from rl2_agent.experiments.table import evaluate_cell, parse_entries
 
     result = evaluate_cell("bandit", Cell("bandit", 10, 5), parse_entries("bandit", "random,greedy,ucb1"), 200, 0)
     diff = result.returns["greedy"] - result.returns["random"]
@@ -316,8 +321,6 @@ def test_tune_cli(capsys):
 
 
 def test_table_run_dir_template_is_filled_per_cell(tmp_path, caplog):
-    from rl2_agent.__main__ import main
-
     (tmp_path / "b_10_5").mkdir()  # the (10,5) folder exists, the (10,3) one does not
     code = main(["table", "--family", "bandit", "--cells", "10,5 10,3", "--agents", f"random,rl2={tmp_path}/b_{{n}}_{{k}}",
                  "--trials", "5"])
@@ -326,8 +329,6 @@ def test_table_run_dir_template_is_filled_per_cell(tmp_path, caplog):
 
 
 def test_table_refuses_a_run_trained_for_another_cell(tmp_path, caplog):
-    from rl2_agent.__main__ import main
-
     run = tmp_path / "b"
     run.mkdir()
     config = {"env_id": "RL2Bandit-v0", "env_kwargs": {"num_arms": 5, "episodes_per_trial": 10}}
@@ -346,8 +347,8 @@ def _fake_run(path, env_id, env_kwargs):
 
 
 def test_table_compares_runs_and_cells_as_the_env_builds_them(tmp_path):
-    from rl2_agent.baselines import Cell
-    from rl2_agent.table import Entry, check_runs
+    from rl2_agent.agents.baselines import Cell
+    from rl2_agent.experiments.table import Entry, check_runs
 
     bandit, mdp = [Cell.parse("bandit", "10,5")], [Cell.parse("mdp", "10")]
     # the defaults ARE cell (10, 5) / MDP n = 10; time inputs do not change the tasks
@@ -425,7 +426,7 @@ def _sample(rng: np.random.Generator, n: int, mean: float, sd: float) -> np.ndar
 def test_bold_agents_one_sided_welch():
     from scipy import stats
 
-    from rl2_agent.table import SIGNIFICANCE, bold_agents
+    from rl2_agent.experiments.table import SIGNIFICANCE, bold_agents
 
     rng = np.random.default_rng(0)
     # (a) the best is far above the rest: only it is bold
@@ -459,8 +460,18 @@ def test_bold_agents_one_sided_welch():
 
 @pytest.mark.filterwarnings("ignore:Precision loss occurred:RuntimeWarning")
 def test_bold_agents_constant_returns():
-    from rl2_agent.table import bold_agents
+    from rl2_agent.experiments.table import bold_agents
 
     ones, zeros = np.ones(5), np.zeros(5)
     assert bold_agents({"a": ones, "b": ones.copy()}) == {"a", "b"}  # equal constants tie
     assert bold_agents({"a": ones, "b": zeros}) == {"a"}  # different constants: strictly better
+
+
+def test_the_table_experiment_runs_as_a_module():
+    """``python -m rl2_agent.experiments.table`` is ``rl2 table``; a user error is one line with exit code 2."""
+    command = [sys.executable, "-m", "rl2_agent.experiments.table", "--family", "bandit", "--cells", "10,5"]
+    done = subprocess.run([*command, "--agents", "random,greedy", "--trials", "5"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "| n, k | random | greedy |" in done.stdout and "| 10,5 |" in done.stdout
+    bad = subprocess.run([*command, "--agents", "rl2=no/such/run"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "does not exist" in bad.stderr

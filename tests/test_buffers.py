@@ -18,7 +18,8 @@ from rl2_agent.buffers import (
     sequence_index,
     use_fast_rollout_buffer,
 )
-from rl2_agent.train import TrainConfig, build_model, make_training_env, train
+from rl2_agent.training.config import TrainConfig
+from rl2_agent.training.loop import build_model, make_training_env, train
 
 N_STEPS, N_ENVS, LAYERS, HIDDEN = 7, 5, 2, 4
 FLAT = spaces.Box(-1.0, 1.0, (3,), np.float32)
@@ -115,7 +116,7 @@ def test_rl2_train_uses_the_gather_buffer_also_after_resume(tmp_path: Any) -> No
 def test_callback_swaps_the_buffer_for_code_that_builds_the_model_itself() -> None:
     """RL Zoo's route: ``callback:`` in its yaml; the Zoo instantiates it by its dotted path."""
     get_callback_list = pytest.importorskip("rl_zoo3.utils").get_callback_list
-    from rl2_agent import zoo_config
+    from rl2_agent.zoo import config as zoo_config
 
     (callback,) = get_callback_list({"callback": zoo_config.CALLBACK})
     assert isinstance(callback, FastRolloutBufferCallback)

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rl2_agent.__main__ import cli, main
-from rl2_agent.curves import EVAL_LOG, markdown_summary, read_eval_log, summarize
+from rl2_agent.cli import cli, main
+from rl2_agent.reporting.curves import markdown_summary, summarize
+from rl2_agent.training.run_folder import EVAL_LOG, read_eval_log
 
 
 def write_log(folder: Path, rows: list[tuple[float, float, float, float]]) -> Path:

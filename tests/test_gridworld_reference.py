@@ -1,8 +1,9 @@
-"""Reference policies of the RL^3 gridworlds (rl2_agent.baselines.gridworld) and their benchmark."""
+"""Reference policies of the RL^3 gridworlds (rl2_agent.agents.baselines.gridworld) and the experiment that
+scores them (rl2_agent.experiments.gridworld_reference)."""
 
 from __future__ import annotations
 
-import importlib.util
+import json
 from pathlib import Path
 
 import gymnasium as gym
@@ -11,7 +12,7 @@ import pytest
 
 import meta_envs  # noqa: F401
 from meta_envs.gridworld import DANGER, GOAL, NORMAL, STAY, WARNING, GridTask
-from rl2_agent.baselines.gridworld import (
+from rl2_agent.agents.baselines.gridworld import (
     BEHAVIOUR_KEYS,
     ConstantAgent,
     KnownGridOptimal,
@@ -19,7 +20,8 @@ from rl2_agent.baselines.gridworld import (
     grid_behaviour,
     trial_optimal_policy,
 )
-from rl2_agent.evaluate import TrialResults, held_out_tasks, run_trials
+from rl2_agent.evaluation import TrialResults, held_out_tasks, run_trials
+from rl2_agent.experiments import gridworld_reference
 
 
 def _open_grid(goal: tuple[int, int] = (0, 2), slip: float = 0.0) -> GridTask:
@@ -135,16 +137,8 @@ def test_grid_behaviour_of_the_reference_policies() -> None:
     assert best["goal_trials"] == 1.0 and best["goals_per_trial"] > 10 and best["first_goal_step"] >= 8
 
 
-def _benchmark_module():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "gridworld_reference.py"
-    spec = importlib.util.spec_from_file_location("gridworld_reference", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
-def test_benchmark_prints_every_agent(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    module = _benchmark_module()
+def test_the_experiment_prints_every_agent(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    module = gridworld_reference
     module.main(["--trials", "3", "--out", str(tmp_path / "ref.json")])
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if line.startswith("| grid11 |"))
@@ -156,13 +150,14 @@ def test_benchmark_prints_every_agent(capsys: pytest.CaptureFixture[str], tmp_pa
         module.main(["--grids", "grid12"])
 
 
-def test_benchmark_plays_trained_models(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    from rl2_agent.train import TrainConfig, train
+def test_the_experiment_plays_trained_models(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from rl2_agent.training.config import TrainConfig
+    from rl2_agent.training.loop import train
 
     run = tmp_path / "run"
     tiny = {"n_envs": 2, "n_steps": 25, "batch_size": 50, "n_epochs": 1, "policy_kwargs": {"gru_hidden_size": 8}}
     train(TrainConfig("RL2GridWorld-v0", {"size": 11}, 100, 0, str(run), hyperparams=tiny, eval_trials=2), progress=False)
-    module = _benchmark_module()
+    module = gridworld_reference
     module.main(["--trials", "2", "--models", f"tiny={run}"])
     out = capsys.readouterr().out
     header = next(line for line in out.splitlines() if line.startswith("| grid |"))
@@ -171,3 +166,51 @@ def test_benchmark_plays_trained_models(capsys: pytest.CaptureFixture[str], tmp_
     for bad in (["--models", "tiny"], ["--models", f"tiny={tmp_path / 'missing'}"], ["--grids", "grid13", "--models", f"tiny={run}"]):
         with pytest.raises((SystemExit, ValueError)):
             module.main(["--trials", "2", *bad])
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--trials", "0"], "argument --trials: must be an integer >= 1, got '0'"),
+        (["--eval-seed", "-1"], "argument --eval-seed: must be an integer >= 0, got '-1'"),
+        (["--grids", ","], "--grids: none given; known: ['grid11',"),
+        (["--grids", "grid12"], "--grids: unknown grids ['grid12']; known: ['grid11',"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_agent_plays(argv, message, refused):
+    err = refused(gridworld_reference, "reference_plays", argv)
+    assert message in err, err
+
+
+def _fake_run(folder: Path, env_id: str, env_kwargs: dict, model: bool = True) -> Path:
+    """A run folder with a ``config.json`` (and an empty model file): enough for the up-front checks."""
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"env_id": env_id, "env_kwargs": env_kwargs}))
+    if model:
+        (folder / "model.zip").write_bytes(b"")
+    return folder
+
+
+def test_the_experiment_checks_its_models_up_front(tmp_path, refused):
+    bandit = _fake_run(tmp_path / "bandit", "RL2Bandit-v0", {"num_arms": 5, "episodes_per_trial": 10})
+    grid11 = _fake_run(tmp_path / "grid11", "RL2GridWorld-v0", {})  # no size: the default, 11
+    grid13 = _fake_run(tmp_path / "grid13", "RL3GridWorld-v0", {"size": 13, "time_inputs": False})
+    untrained = _fake_run(tmp_path / "untrained", "RL2GridWorld-v0", {"size": 11}, model=False)
+    (tmp_path / "empty").mkdir()
+    cases = [
+        ([f"X={bandit}"], "trained on RL2Bandit-v0 {'num_arms': 5, 'episodes_per_trial': 10}, not on a gridworld; "
+                          "allowed ids: ['RL2GridWorld-v0', 'RL3GridWorld-v0']"),
+        ([f"X={tmp_path / 'empty'}"], "config.json not found"),
+        ([f"X={untrained}"], "no model.zip or checkpoint"),
+        ([f"X={grid11}", "--grids", "grid11,grid13_dense"], "trained on RL2GridWorld-v0 size 11, cannot play the grids "
+                                                            "['grid13_dense'] of another size; --grids it can play: ['grid11']"),
+        ([f"X={grid13}"], "trained on RL3GridWorld-v0 size 13, cannot play the grids ['grid11'] of another size"),
+        ([f"X={grid11}", f"X={grid13}", "--grids", "grid11"], "the label 'X' is given twice"),
+        ([f"X={tmp_path / 'missing'}"], "is not a run folder"),
+    ]
+    for models, message in cases:
+        err = refused(gridworld_reference, "reference_plays", ["--trials", "2", "--models", *models])
+        assert "error: --models 'X=" in err and message in err, (models, err)
+    bench = gridworld_reference
+    bench._check_models({"a": str(grid11)}, ["grid11"])
+    bench._check_models({"b": str(grid13)}, ["grid13", "grid13_dense", "grid13_corner"])

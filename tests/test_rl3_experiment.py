@@ -1,33 +1,24 @@
-"""benchmarks/rl3_vs_rl2.py: the RL^3 vs RL^2 experiment (smoke mode) and its experiment registry."""
+"""rl2_agent.experiments.rl3_vs_rl2: the RL^3 vs RL^2 experiment (smoke mode), its experiment registry and its
+command line."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import gymnasium as gym
 import pytest
 
 import meta_envs  # noqa: F401  (registers the ids)
+from rl2_agent.experiments import rl3_vs_rl2
+from rl2_agent.experiments.paper import RL3_PAPER
 from rl2_agent.hyperparams import RL3_TWINS, get_hyperparams
-from rl2_agent.paper import RL3_PAPER
-
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "rl3_vs_rl2.py"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def bench():
-    spec = importlib.util.spec_from_file_location("rl3_vs_rl2", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    try:
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.modules.pop(spec.name, None)
+    return rl3_vs_rl2
 
 
 def test_every_experiment_has_paper_numbers_and_valid_envs(bench):
@@ -132,3 +123,33 @@ def test_train_only_trains_one_agent_and_the_table_reuses_it(bench, tmp_path, ca
     assert models["rl3"]["reused"] and not models["rl2"]["reused"]
     with pytest.raises(SystemExit):
         bench.parse_args(["--train-only", "rl4"])
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--trials", "0"], "argument --trials: must be an integer >= 2, got '0'"),
+        (["--smoke", "--trials", "1"], "argument --trials: must be an integer >= 2, got '1'"),
+        (["--train-eval-trials", "0"], "argument --train-eval-trials: must be an integer >= 2, got '0'"),
+        (["--minutes", "0"], "argument --minutes: must be a finite number > 0, got '0'"),
+        (["--steps=-1e6"], "argument --steps: must be a finite number >= 0, got '-1e6'"),
+        (["--eval-every", "-5"], "argument --eval-every: must be a finite number >= 0, got '-5'"),
+        (["--seed", "-1"], "argument --seed: must be an integer >= 0, got '-1'"),
+        (["--eval-seed", "x"], "argument --eval-seed: must be an integer >= 0, got 'x'"),
+        (["--experiments", ","], "--experiments: none given; known: ['bandit_h100',"),
+        (["--hyperparams", "learning_rate"], "--hyperparams: expected KEY=VALUE, got 'learning_rate'"),
+        (["--experiments", "mdp_h100", "--hyperparams", "no_such=1"], "unknown hyperparameter 'no_such'"),
+    ],
+)
+def test_bad_arguments_are_refused_before_any_training(argv, message, refused):
+    err = refused(rl3_vs_rl2, "ensure_trained", argv)
+    assert message in err, err
+
+
+def test_rl3_vs_rl2_uses_given_trial_counts_as_given():
+    bench = rl3_vs_rl2
+    args = bench.parse_args(["--trials", "2", "--train-eval-trials", "2"])
+    assert (args.trials, args.train_eval_trials) == (2, 2)
+    smoke = bench.parse_args(["--smoke", "--trials", "7", "--train-eval-trials", "3"])
+    assert (smoke.trials, smoke.train_eval_trials) == (7, 3)
+    assert (bench.parse_args(["--smoke"]).trials, bench.parse_args([]).trials) == (bench.SMOKE_TRIALS, 1000)

@@ -1,4 +1,4 @@
-"""The navigation scaling experiment (rl2_agent.scaling): metrics, reference agents, the CLI."""
+"""The navigation scaling experiment (rl2_agent.experiments.scaling): metrics, reference agents, the CLI."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ import torch as th
 import meta_envs  # noqa: F401  (registers the ids)
 from meta_envs.navigation import MazeTask, generate_maze
 from meta_envs.navigation.maze import FORWARD, TURN_LEFT, TURN_RIGHT, next_pose
-from rl2_agent.__main__ import cli, main
-from rl2_agent.evaluate import EVAL_SEED, UniformRandomAgent, check_observation_space, held_out_tasks, run_trials
-from rl2_agent.scaling import (
-    PAPER_SCALING,
+from rl2_agent.agents.sb3 import check_observation_space
+from rl2_agent.agents.scripted import ShortestPathAgent, UniformRandomAgent
+from rl2_agent.cli import cli, main
+from rl2_agent.evaluation import EVAL_SEED, held_out_tasks, run_trials
+from rl2_agent.experiments.paper import PAPER_SCALING
+from rl2_agent.experiments.scaling import (
     ScalingResult,
-    ShortestPathAgent,
     actions_from_poses,
     evaluate_agent,
     format_table,
@@ -133,7 +134,8 @@ def test_held_out_tasks_are_the_evaluation_tasks() -> None:
 def test_maze_model_passes_the_observation_check() -> None:
     """SB3 stores the maze's images channels-first: the check must accept the env's channel-last space."""
     from rl2_agent.envs import make_vec_env
-    from rl2_agent.train import TrainConfig, build_model
+    from rl2_agent.training.config import TrainConfig
+    from rl2_agent.training.loop import build_model
 
     config = TrainConfig("RL2Maze-v0", {}, 32, hyperparams={"n_envs": 1, "n_steps": 16, "batch_size": 16})
     model = build_model(config, make_vec_env("RL2Maze-v0", 1))
@@ -230,7 +232,7 @@ def test_cli_rejects_non_maze_ids_and_rl2_without_run(tmp_path: Path, capsys: py
 def test_cli_checks_numeric_options_before_training_or_evaluating(
     tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, extra: list[str], message: str
 ) -> None:
-    import rl2_agent.scaling as scaling
+    import rl2_agent.experiments.scaling as scaling
 
     def must_not_run(*args: object, **kwargs: object) -> None:
         raise AssertionError("trained or evaluated before checking the options")
@@ -251,7 +253,7 @@ def test_cli_checks_numeric_options_before_training_or_evaluating(
 
 
 def test_cli_writes_scaling_json_before_the_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import rl2_agent.scaling as scaling
+    import rl2_agent.experiments.scaling as scaling
 
     def failing_figure(*args: object, **kwargs: object) -> None:
         assert (tmp_path / "scaling.json").exists(), "figures drawn before scaling.json was written"

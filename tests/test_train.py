@@ -11,18 +11,15 @@ import numpy as np
 import pytest
 import torch as th
 
-from rl2_agent.__main__ import main
-from rl2_agent.evaluate import EVAL_SEED, VALIDATION_SEED, SB3RecurrentAgent, evaluate_run, held_out_tasks, run_trials
-from rl2_agent.train import (
-    HeldOutEvalCallback,
-    TrainConfig,
-    config_from_args,
-    load_model,
-    make_training_env,
-    parse_kwargs,
-    resumed_seed,
-    train,
-)
+from rl2_agent.arguments import parse_kwargs
+from rl2_agent.cli import main
+from rl2_agent.evaluation import EVAL_SEED, VALIDATION_SEED, held_out_tasks, run_trials
+from rl2_agent.experiments.evaluate import evaluate_run
+from rl2_agent.training.callbacks import LearningRateAnneal, ValidationCallback
+from rl2_agent.training.command import add_arguments, config_from_args
+from rl2_agent.training.config import TrainConfig
+from rl2_agent.training.loop import make_training_env, resumed_seed, train
+from rl2_agent.training.run_folder import load_model
 
 TINY = ["n_steps=16", "batch_size=64", "n_epochs=2", "policy_kwargs.gru_hidden_size=16"]
 
@@ -71,14 +68,14 @@ def test_best_model_is_the_best_evaluation(run_dir):
 
 
 def test_load_model_errors(run_dir, tmp_path):
-    with pytest.raises(ValueError, match="which must be 'final' or 'best', got 'last'"):
+    with pytest.raises(ValueError, match=r"which must be one of \['final', 'best'\], got 'last'"):
         load_model(run_dir, which="last")
     with pytest.raises(FileNotFoundError, match="no best_model.zip in"):
         load_model(tmp_path, which="best")
 
 
 def test_training_evaluations_play_the_validation_tasks_not_the_test_tasks(monkeypatch, tmp_path):
-    import rl2_agent.train as train_module
+    import rl2_agent.training.callbacks as callbacks
 
     seeds = []
 
@@ -86,7 +83,7 @@ def test_training_evaluations_play_the_validation_tasks_not_the_test_tasks(monke
         seeds.append(args[4])
         return run_trials(*args, **kwargs)
 
-    monkeypatch.setattr(train_module, "run_trials", spy)
+    monkeypatch.setattr(callbacks, "run_trials", spy)
     assert main(tiny_train_args(tmp_path / "v", timesteps=512)) == 0
     assert seeds and set(seeds) == {VALIDATION_SEED}
     assert VALIDATION_SEED >= EVAL_SEED + 100_000  # the two task sets cannot overlap for any usual --trials
@@ -123,7 +120,7 @@ def test_resume_drops_evaluations_logged_after_the_checkpoint(run_dir, tmp_path,
     with (out / "eval_log.csv").open("a", newline="") as f:  # the evaluation at step 1536 of a killed run
         csv.writer(f).writerow([1536, 99.0, 9.9, 0.1])
     state = json.loads((out / "checkpoint.json").read_text())
-    (out / "checkpoint.json").write_text(json.dumps({**state, "num_timesteps": 1280}))  # an older version's torn set
+    (out / "checkpoint.json").write_text(json.dumps({**state, "num_timesteps": 1280}))  # a set not written whole
     with caplog.at_level("WARNING"):
         assert main(args) == 0
     assert "checkpoint.zip is at step 1024 but checkpoint.json says 1280" in caplog.text
@@ -134,8 +131,6 @@ def test_resume_drops_evaluations_logged_after_the_checkpoint(run_dir, tmp_path,
 
 
 def test_resumed_seed_is_reproducible_new_and_far_from_the_held_out_seeds():
-    from rl2_agent.evaluate import EVAL_SEED, VALIDATION_SEED
-
     seeds = {resumed_seed(s, t) for s in range(3) for t in (1024, 2048, 10**7)}
     assert len(seeds) == 9 and resumed_seed(0, 1024) == resumed_seed(0, 1024)
     assert all(0 <= x < 2**62 and not EVAL_SEED - 10**6 <= x <= VALIDATION_SEED + 10**6 for x in seeds)
@@ -143,10 +138,10 @@ def test_resumed_seed_is_reproducible_new_and_far_from_the_held_out_seeds():
 
 @pytest.mark.parametrize(("env_id", "n_envs", "batch_size"), [("RL2Bandit-v0", 32, 160), ("RL2TabularMDP-v0", 32, 800)])
 def test_n_envs_scales_the_minibatch_with_the_rollout(env_id, n_envs, batch_size, tmp_path):
-    """Issue 3's command ``rl2 train --env RL2Bandit-v0 ... --n-envs 32`` trains: batch_size keeps the defaults' minibatch count."""
-    from rl2_agent.hyperparams import get_hyperparams
-    from rl2_agent.train import add_arguments
+    """``rl2 train --env RL2Bandit-v0 ... --n-envs 32`` trains: batch_size keeps the defaults' minibatch count."""
     import argparse
+
+    from rl2_agent.hyperparams import get_hyperparams
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
@@ -162,8 +157,8 @@ def test_n_envs_scales_the_minibatch_with_the_rollout(env_id, n_envs, batch_size
         config_from_args(parser.parse_args(argv + ["--hyperparams", "batch_size=6400"]))
 
 
-def test_issue_3s_train_command_runs(tmp_path):
-    """The literal command of issue 3 (with a tiny budget): ``--n-envs 32`` on the 5-armed 10-pull bandit."""
+def test_train_with_fewer_envs_than_the_defaults_runs(tmp_path):
+    """``--n-envs 32`` on the 5-armed 10-pull bandit (a tiny budget): the minibatches shrink with the rollout."""
     out = tmp_path / "x"
     argv = ["train", "--env", "RL2Bandit-v0", "--env-kwargs", "num_arms=5", "episodes_per_trial=10", "--timesteps", "1280",
             "--n-envs", "32", "--seed", "0", "--out", str(out), "--eval-trials", "20", "--no-progress"]  # fmt: skip
@@ -225,10 +220,8 @@ def test_linear_schedule_needs_a_step_budget():
 
 
 def test_lr_anneal_decays_over_the_last_fraction_of_either_budget(tmp_path, monkeypatch):
-    from rl2_agent.train import LearningRateAnneal
-
     steps = TrainConfig("RL2Bandit-v0", {"num_arms": 3}, total_timesteps=1000, lr_anneal=0.5)
-    anneal = LearningRateAnneal(HeldOutEvalCallback(steps, tmp_path), steps.lr_anneal)
+    anneal = LearningRateAnneal(ValidationCallback(steps, tmp_path), steps.lr_anneal)
 
     def factor_at(steps: int) -> float:
         anneal.num_timesteps = steps
@@ -237,7 +230,7 @@ def test_lr_anneal_decays_over_the_last_fraction_of_either_budget(tmp_path, monk
     assert [factor_at(n) for n in (0, 400, 500, 750, 900, 1000)] == pytest.approx([1.0, 1.0, 1.0, 0.5, 0.2, 0.0])
     # a wall-clock budget: its clock decides when it is nearer to its end than the step budget
     timed = TrainConfig("RL2Bandit-v0", {"num_arms": 3}, total_timesteps=10**9, max_seconds=100.0, lr_anneal=0.25)
-    clock = HeldOutEvalCallback(timed, tmp_path)
+    clock = ValidationCallback(timed, tmp_path)
     anneal = LearningRateAnneal(clock, timed.lr_anneal)
     anneal.num_timesteps = 123_456
     for seconds, factor in ((10.0, 1.0), (75.0, 1.0), (85.0, 0.6), (100.0, 0.0), (130.0, 0.0)):
@@ -246,8 +239,6 @@ def test_lr_anneal_decays_over_the_last_fraction_of_either_budget(tmp_path, monk
 
 
 def test_lr_anneal_trains_with_a_decaying_rate_and_saves_the_configured_one(run_dir, tmp_path, monkeypatch):
-    from rl2_agent.train import LearningRateAnneal
-
     out = tmp_path / "anneal"
     args = resumed_copy(run_dir, out, timesteps=2048)  # 1024 steps trained, 8 more updates of 128 steps
     rates: list[float] = []
@@ -265,10 +256,8 @@ def test_lr_anneal_trains_with_a_decaying_rate_and_saves_the_configured_one(run_
     assert model.learning_rate == 1e-3 and model.lr_schedule(1.0) == 1e-3  # a saved model keeps the configured rate
     saved = json.loads((out / "config.json").read_text())
     assert saved["lr_anneal"] == 0.25
-    # --resume keeps it, like every saved setting; a run folder from before the option resumes without it
+    # --resume keeps it, like every saved setting; a config.json without it resumes with none
     import argparse
-
-    from rl2_agent.train import add_arguments, config_from_args
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
@@ -281,8 +270,10 @@ def test_lr_anneal_trains_with_a_decaying_rate_and_saves_the_configured_one(run_
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"lr_anneal": 1.5}, r"lr_anneal must be a fraction of the training budget in \[0, 1\] \(0: a constant learning rate\), got 1.5"),
-        ({"lr_anneal": -0.1}, r"lr_anneal must be a fraction of the training budget in \[0, 1\]"),
+        ({"lr_anneal": 1.5}, r"lr_anneal must be a number in \[0, 1\], got 1.5"),
+        ({"lr_anneal": -0.1}, r"lr_anneal must be a number in \[0, 1\], got -0.1"),
+        ({"lr_anneal": True}, r"lr_anneal must be a number in \[0, 1\], got True"),
+        ({"max_seconds": -1.0}, r"max_seconds must be a finite number >= 0, got -1.0"),
         ({"lr_anneal": 0.3, "hyperparams": {"learning_rate": "lin_1e-3"}},
          r"lr_anneal=0.3 and learning_rate='lin_1e-3' are two learning-rate schedules"),
     ],
@@ -295,8 +286,6 @@ def test_bad_lr_anneal_is_refused_at_construction(kwargs, match):
 def test_resume_without_arguments_takes_every_saved_setting(run_dir, tmp_path):
     import argparse
     import shutil
-
-    from rl2_agent.train import add_arguments, config_from_args
 
     out = tmp_path / "bare"
     shutil.copytree(run_dir, out)
@@ -342,7 +331,7 @@ def test_a_new_run_refuses_a_folder_with_a_run_unless_overwrite(run_dir, tmp_pat
 
 def test_ctrl_c_leaves_a_usable_checkpoint(tmp_path, monkeypatch):
     calls = {"n": 0}
-    original = HeldOutEvalCallback._on_step
+    original = ValidationCallback._on_step
 
     def interrupt_after_a_while(self):
         calls["n"] += 1
@@ -350,7 +339,7 @@ def test_ctrl_c_leaves_a_usable_checkpoint(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return original(self)
 
-    monkeypatch.setattr(HeldOutEvalCallback, "_on_step", interrupt_after_a_while)
+    monkeypatch.setattr(ValidationCallback, "_on_step", interrupt_after_a_while)
     config = TrainConfig("RL2Bandit-v0", {"num_arms": 3, "episodes_per_trial": 5}, 4096, out=str(tmp_path),
                          hyperparams={"n_envs": 8, **parse_kwargs(TINY)}, eval_trials=10)
     with pytest.raises(KeyboardInterrupt):
@@ -358,7 +347,7 @@ def test_ctrl_c_leaves_a_usable_checkpoint(tmp_path, monkeypatch):
     saved = load_model(tmp_path)  # the checkpoint (no model.zip yet)
     assert not (tmp_path / "model.zip").exists()
     assert saved.num_timesteps == 768  # 6 complete rollouts of 8 x 16: the interrupted rollout is not counted
-    monkeypatch.setattr(HeldOutEvalCallback, "_on_step", original)
+    monkeypatch.setattr(ValidationCallback, "_on_step", original)
     config.total_timesteps = 1024
     train(config, resume=True, progress=False)
     assert load_model(tmp_path).num_timesteps == 1024
@@ -375,8 +364,6 @@ def test_ctrl_c_leaves_a_usable_checkpoint(tmp_path, monkeypatch):
 )
 def test_the_training_budget_defaults(extra, steps, eval_every):
     import argparse
-
-    from rl2_agent.train import add_arguments, config_from_args
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
@@ -439,7 +426,7 @@ def test_the_command_line_entry_points_run_as_programs():
     import subprocess
     import sys
 
-    from rl2_agent.__main__ import COMMANDS
+    from rl2_agent.cli import COMMANDS
 
     commands = [[sys.executable, "-m", "rl2_agent", "--help"]]
     script = shutil.which("rl2", path=str(Path(sys.executable).parent))
@@ -497,7 +484,7 @@ def test_wrong_observation_shape_for_checkpoint(run_dir):
 
 
 def test_run_trials_refuses_explicit_tasks_it_cannot_set():
-    from rl2_agent.baselines.gridworld import ConstantAgent
+    from rl2_agent.agents.baselines.gridworld import ConstantAgent
 
     tasks = held_out_tasks("RL2GridWorld-v0", {}, 2, seed=5)
     with pytest.raises(ValueError, match="tasks= needs an id with a batched implementation; RL2GridWorld-v0 has none"):
@@ -511,7 +498,7 @@ def test_evaluate_env_kwargs_override_the_trained_ones(run_dir):
 
 
 def test_the_command_line_reports_user_errors_in_one_line(tmp_path, capsys):
-    from rl2_agent.__main__ import cli
+    from rl2_agent.cli import cli
 
     assert cli(["evaluate", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
@@ -526,12 +513,12 @@ def test_the_command_line_reports_user_errors_in_one_line(tmp_path, capsys):
         (["evaluate", "RUN", "--trials", "1"], "--trials must be an integer >= 2 (a standard error needs two trials), got 1"),
         (["evaluate", "RUN", "--seed", "-5"], "--seed must be an integer >= 0 (the first held-out task seed), got -5"),
         (["demo", "--trials", "0", "--out", "DEMO"], "--trials must be an integer >= 2"),
-        (["demo", "--minutes", "-1", "--out", "DEMO"], "--minutes must be a number of minutes > 0, got -1.0"),
-        (["train", "--env", "RL2Bandit-v0", "--max-minutes", "-1", "--out", "DEMO"], "--max-minutes must be a number of minutes >= 0"),
+        (["demo", "--minutes", "-1", "--out", "DEMO"], "--minutes must be a finite number > 0, got -1.0"),
+        (["train", "--env", "RL2Bandit-v0", "--max-minutes", "-1", "--out", "DEMO"], "--max-minutes must be a finite number >= 0"),
     ],
 )
 def test_counts_and_budgets_are_checked_before_any_work(argv, message, run_dir, tmp_path, capsys):
-    from rl2_agent.__main__ import cli
+    from rl2_agent.cli import cli
 
     argv = [str(run_dir) if a == "RUN" else str(tmp_path / "demo") if a == "DEMO" else a for a in argv]
     assert cli(argv) == 2
@@ -550,13 +537,6 @@ def test_evaluate_records_that_it_scored_the_checkpoint(run_dir, tmp_path, caplo
         assert main(["evaluate", str(out), "--trials", "4"]) == 0
     assert "no model.zip in" in caplog.text and "using the latest checkpoint" in caplog.text
     assert json.loads((out / "eval.json").read_text())["model"] == "checkpoint"
-
-
-def test_parse_kwargs():
-    assert parse_kwargs(["num_arms=5", "arm_prior=normal", "policy_kwargs.gru_hidden_size=64", "x=1e-3"]) == {
-        "num_arms": 5, "arm_prior": "normal", "policy_kwargs": {"gru_hidden_size": 64}, "x": 1e-3}  # fmt: skip
-    with pytest.raises(ValueError, match="KEY=VALUE"):
-        parse_kwargs(["oops"])
 
 
 def test_demo_runs_end_to_end(tmp_path, capsys):
@@ -608,7 +588,7 @@ def test_the_critic_learns_targets_of_order_one_with_the_defaults(env_id, env_kw
     assert returns.max() < 10, (env_id, returns.max())
 
 # --------------------------------------------------------------------------------------
-# the Python API refuses bad input at construction (session 9 review)
+# the Python API refuses bad input at construction
 # --------------------------------------------------------------------------------------
 def test_numpy_scalars_in_a_config_read_back_as_given():
     config = TrainConfig("RL2Bandit-v0", {"num_arms": np.int64(3), "time_inputs": np.bool_(True)}, seed=np.int64(2),
@@ -652,8 +632,8 @@ def test_resume_accepts_the_same_env_written_differently(run_dir, tmp_path):
 
 
 def test_make_vec_env_and_run_trials_name_their_own_arguments():
+    from rl2_agent.agents.scripted import UniformRandomAgent
     from rl2_agent.envs import make_vec_env
-    from rl2_agent.evaluate import UniformRandomAgent
 
     with pytest.raises(ValueError, match=r"n_envs must be an integer >= 1, got 0"):
         make_vec_env("RL3Bandit-v0", 0)
@@ -669,7 +649,7 @@ def test_make_vec_env_and_run_trials_name_their_own_arguments():
 def test_baselines_docstring_example_runs():
     import textwrap
 
-    import rl2_agent.baselines as baselines
+    import rl2_agent.agents.baselines as baselines
 
     code = textwrap.dedent("\n".join(line for line in baselines.__doc__.splitlines() if line.startswith("    ")))
     code = code.replace(", 1000, seed=0)", ", 50, seed=0)")  # fewer trials, same code

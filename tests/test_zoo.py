@@ -33,8 +33,8 @@ else:
 
 import meta_envs  # noqa: E402,F401  (registers the ids)
 from meta_envs import ENV_IDS  # noqa: E402
-from rl2_agent import zoo_config  # noqa: E402
 from rl2_agent.hyperparams import POLICY, get_hyperparams, known_env_ids  # noqa: E402
+from rl2_agent.zoo import config as zoo_config  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 CONF = REPO / "zoo_configs" / "ppo_lstm.yml"
@@ -51,7 +51,7 @@ BUDGET = {"RL2Maze-v0": dict(n=32, eval_freq=32, eval_episodes=1, env_kwargs={"m
 # ----------------------------------------------------------------------------- the yaml file
 def test_yaml_is_generated_from_hyperparams() -> None:
     assert CONF.read_text(encoding="utf-8") == zoo_config.render(), (
-        "zoo_configs/ppo_lstm.yml is out of date: run `python -m rl2_agent.zoo_config`"
+        "zoo_configs/ppo_lstm.yml is out of date: run `python -m rl2_agent.zoo.config`"
     )
 
 
@@ -319,7 +319,7 @@ def test_plots_and_one_trial_optimize(env_id: str, tmp_path: Path) -> None:
     # -optimize, one worker, one trial of our sampler, in this process (the same entry point as the workers above)
     storage = tmp_path / "optuna" / "study.log"
     with argv(
-        "train", "--algo", "ppo_lstm", "--env", env_id, "--gym-packages", "meta_envs", "rl2_agent.zoo_sampler",
+        "train", "--algo", "ppo_lstm", "--env", env_id, "--gym-packages", "meta_envs", "rl2_agent.zoo.sampler",
         "--conf-file", CONF, "-optimize", "--storage", storage, "--study-name", "tiny", "--n-trials", 1,
         "--sampler", "random", "--pruner", "none", "--n-evaluations", 1, "--eval-episodes", 2, "-n", 32,
         "-params", "n_envs:2", "--no-optim-plots", "--num-threads", 1, "--seed", 0, "--verbose", 0, "-f", tmp_path / "opt",
@@ -338,7 +338,7 @@ def test_sampler_is_registered_and_round_trips() -> None:
     import optuna
     from rl_zoo3 import hyperparams_opt
 
-    from rl2_agent import zoo_sampler
+    from rl2_agent.zoo import sampler as zoo_sampler
 
     assert hyperparams_opt.HYPERPARAMS_SAMPLER["ppo_lstm"] is zoo_sampler.sample_rl2_params
     assert hyperparams_opt.HYPERPARAMS_CONVERTER["ppo_lstm"] is zoo_sampler.convert_rl2_params
@@ -361,7 +361,7 @@ def test_two_workers_share_a_journal_file_study(tmp_path: Path) -> None:
     storage = tmp_path / "optuna" / "rl2_bandit.log"
     command = [
         sys.executable, "-m", "rl_zoo3.train", "--algo", "ppo_lstm", "--env", "RL2Bandit-v0",
-        "--gym-packages", "meta_envs", "rl2_agent.zoo_sampler", "--conf-file", str(CONF),
+        "--gym-packages", "meta_envs", "rl2_agent.zoo.sampler", "--conf-file", str(CONF),
         "-optimize", "--storage", str(storage), "--study-name", "rl2-bandit", "--n-trials", "1",
         "--sampler", "random", "--pruner", "none", "--n-evaluations", "1", "--eval-episodes", "2",
         "-n", "32", "-params", "n_envs:2", "--no-optim-plots", "--num-threads", "1", "-f", str(tmp_path / "logs"),
@@ -388,7 +388,7 @@ def test_two_workers_share_a_journal_file_study(tmp_path: Path) -> None:
     # train with a stored trial's hyperparameters (--trial-id; the Zoo ignores --trial-id 0)
     run = zoo_train(
         tmp_path / "best", "RL2Bandit-v0", "--storage", str(storage), "--study-name", "rl2-bandit", "--trial-id", "1",
-        n=32, eval_freq=-1, params=("n_envs:2",), gym_packages=("meta_envs", "rl2_agent.zoo_sampler"),
+        n=32, eval_freq=-1, params=("n_envs:2",), gym_packages=("meta_envs", "rl2_agent.zoo.sampler"),
     )  # fmt: skip
     saved = yaml.unsafe_load((run / "RL2Bandit-v0" / "config.yml").read_text())
     assert saved["policy"] == POLICY

@@ -1,0 +1,66 @@
+"""Agents that do not learn: uniformly random actions, and a maze oracle given the tasks.
+
+Both are :class:`~rl2_agent.evaluation.agent.TrialAgent` s. The classical agents of the RL^2
+paper's tables (which learn within a trial) are in :mod:`rl2_agent.agents.baselines`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from meta_envs.navigation.grid_nav import MazeTask
+from meta_envs.navigation.maze import FORWARD, shortest_actions
+from meta_envs.validation import check_positive_int
+
+__all__ = ["ShortestPathAgent", "UniformRandomAgent"]
+
+
+class UniformRandomAgent:
+    """Uniformly random actions among ``num_actions``, for any env with a ``Discrete`` action space."""
+
+    def __init__(self, num_actions: int = 3, seed: int = 0) -> None:
+        self.num_actions = check_positive_int("num_actions", num_actions)
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, obs: Any, trial_start: np.ndarray) -> np.ndarray:
+        return self.rng.integers(self.num_actions, size=len(trial_start))
+
+
+class ShortestPathAgent:
+    """Follows a shortest path (:func:`~meta_envs.navigation.maze.shortest_actions`) in every episode.
+
+    It is GIVEN the tasks, in the order in which :func:`~rl2_agent.evaluation.runner.run_trials` plays
+    them (``held_out_tasks``), and tracks each held-out trial by counting its own steps: a new
+    batch of ``run_trials`` starts when every tracked trial is over (``run_trials`` stops
+    stepping a batch as soon as all its trials ended). In the rows whose held-out trial is over
+    (the env has moved on to an unscored trial) it moves forward.
+    """
+
+    def __init__(self, tasks: Sequence[MazeTask], episodes_per_trial: int = 2) -> None:
+        self.tasks = list(tasks)
+        self.episodes_per_trial = episodes_per_trial
+        self._next = 0
+        self._plans: list[list[int]] = []
+        self._steps = np.zeros(0, dtype=np.int64)
+        self._running = np.zeros(0, dtype=bool)
+
+    def act(self, obs: Any, trial_start: np.ndarray) -> np.ndarray:
+        n = len(trial_start)
+        if not self._running.any():  # a new batch of held-out trials
+            if not np.all(trial_start) or self._next + n > len(self.tasks):
+                raise RuntimeError("ShortestPathAgent lost track of the trials: give it the tasks of run_trials, in order")
+            batch = self.tasks[self._next : self._next + n]
+            self._next += n
+            self._plans = [shortest_actions(t.grid, (*t.start, t.heading), t.goal) for t in batch]
+            self._steps = np.zeros(n, dtype=np.int64)
+            self._running = np.ones(n, dtype=bool)
+        actions = np.full(n, FORWARD, dtype=np.int64)
+        for i in np.flatnonzero(self._running):
+            plan = self._plans[i]
+            actions[i] = plan[self._steps[i] % len(plan)]
+            self._steps[i] += 1
+            if self._steps[i] == self.episodes_per_trial * len(plan):
+                self._running[i] = False
+        return actions

@@ -1,0 +1,228 @@
+"""Train RL^2: stock sb3-contrib ``RecurrentPPO`` + :class:`~rl2_agent.policies.RL2GRUPolicy`.
+
+:func:`train` reads top to bottom: refuse a folder that holds another run, build the model (or
+load the checkpoint of a resumed run), record ``config.json``, learn with the callbacks of
+:mod:`rl2_agent.training.callbacks`, then a last evaluation, checkpoint and ``model.zip``. The
+files it writes are those of :mod:`rl2_agent.training.run_folder`.
+
+The learning loop itself is stock SB3: trials are gymnasium episodes, so the recurrent state is
+reset only at trial starts and returns/advantages flow across inner-episode boundaries (the RL^2
+objective).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch as th
+from sb3_contrib import RecurrentPPO
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ProgressBarCallback
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+from meta_envs.registration import effective_kwargs
+from rl2_agent.agents.sb3 import check_observation_space
+from rl2_agent.buffers import use_fast_rollout_buffer
+from rl2_agent.envs import make_vec_env
+from rl2_agent.hyperparams import POLICY, resolve_schedules
+from rl2_agent.training import run_folder
+from rl2_agent.training.callbacks import LearningRateAnneal, TimeBudgetProgressBar, ValidationCallback
+from rl2_agent.training.config import TrainConfig, as_json
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["RESUME_CHANGEABLE", "build_model", "make_training_env", "resume_changes", "resumed_seed", "train"]
+
+#: PPO settings that may change when a run is resumed (e.g. a lower learning rate to fine-tune);
+#: the others (network, n_envs, n_steps, reward scaling) define the model and its rollouts.
+RESUME_CHANGEABLE = frozenset(
+    {"learning_rate", "batch_size", "n_epochs", "gamma", "gae_lambda", "clip_range", "clip_range_vf", "ent_coef",
+     "vf_coef", "max_grad_norm", "target_kl", "normalize_advantage"}
+)  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- building blocks
+def make_training_env(config: TrainConfig, vecnormalize_path: Path | None = None, seed: int | None = None) -> VecEnv:
+    """The vector env that ``config`` trains on: ``n_envs`` trials, seeded with ``seed`` (default
+    ``config.seed``), with reward scaling if ``hyperparams["normalize"]`` (its statistics loaded from
+    ``vecnormalize_path`` when that file exists).
+
+    Reward scaling is for the learner only: observations (and so the agent's ``prev_reward`` input)
+    stay raw.
+    """
+    seed = config.seed if seed is None else seed
+    env = make_vec_env(config.env_id, config.hyperparams["n_envs"], config.env_kwargs, seed=seed)
+    if not config.hyperparams.get("normalize"):
+        return env
+    if vecnormalize_path is not None and vecnormalize_path.exists():
+        return VecNormalize.load(str(vecnormalize_path), env)
+    return VecNormalize(env, norm_obs=False, norm_reward=True, gamma=config.hyperparams["gamma"])
+
+
+def _resolve_policy(name: str) -> Any:
+    if name == POLICY:
+        from rl2_agent.policies import RL2GRUPolicy
+
+        return RL2GRUPolicy
+    return name  # an SB3 alias such as "MlpLstmPolicy"
+
+
+def build_model(config: TrainConfig, env: Any, tensorboard_log: str | None = None, fast_buffer: bool = True) -> RecurrentPPO:
+    """A fresh ``RecurrentPPO`` for ``config`` on the vector env ``env``.
+
+    ``fast_buffer``: with the gather-padding rollout buffer of :mod:`rl2_agent.buffers` (the same
+    samples, faster), else sb3-contrib's own.
+    """
+    params = resolve_schedules({k: v for k, v in config.hyperparams.items() if k not in ("policy", "n_envs", "normalize")})
+    model = RecurrentPPO(
+        _resolve_policy(config.hyperparams["policy"]),
+        env,
+        seed=config.seed,
+        device=config.device,
+        tensorboard_log=tensorboard_log,
+        verbose=0,
+        **params,
+    )
+    return use_fast_rollout_buffer(model) if fast_buffer else model
+
+
+def resume_changes(saved: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    """The hyperparameters that differ between a run's ``saved`` ones and the ``wanted`` ones.
+
+    :raises ValueError: when one of them is not in :data:`RESUME_CHANGEABLE`.
+    """
+    changed = {k: v for k, v in wanted.items() if as_json(saved.get(k)) != as_json(v)}
+    fixed = sorted(k for k in changed if k not in RESUME_CHANGEABLE)
+    if fixed:
+        raise ValueError(
+            f"--resume: {', '.join(f'{k} ({saved.get(k)!r} -> {changed[k]!r})' for k in fixed)} cannot change in a "
+            f"resumed run; settings that can: {sorted(RESUME_CHANGEABLE)}"
+        )
+    return changed
+
+
+def resumed_seed(seed: int, num_timesteps: int) -> int:
+    """The seed of a run resumed at step ``num_timesteps``: new tasks and noise, not a replay of the run's start.
+
+    Drawn from ``SeedSequence([seed, num_timesteps])``, a 62-bit number: reproducible, and (but with
+    probability ~1e-12) outside the held-out seed ranges of the validation and test tasks.
+    """
+    return int(np.random.SeedSequence([int(seed), int(num_timesteps)]).generate_state(1, np.uint64)[0] >> 2)
+
+
+def _check_same_env(config: TrainConfig, saved: dict[str, Any], out: Path) -> None:
+    """Refuse to resume a run on another env (its kwargs compared as the env uses them, however they are written)."""
+    same = saved["env_id"] == config.env_id and (
+        effective_kwargs(config.env_id, saved["env_kwargs"]) == effective_kwargs(config.env_id, config.env_kwargs)
+    )
+    if not same:
+        raise ValueError(
+            f"--resume: {out} was trained on {saved['env_id']} {saved['env_kwargs']}, not {config.env_id} {config.env_kwargs}"
+        )
+
+
+# ----------------------------------------------------------------------------- the training run
+def train(config: TrainConfig, resume: bool = False, progress: bool = True, overwrite: bool = False) -> RecurrentPPO:
+    """Train (or resume) a run into the folder ``config.out``; returns the trained model.
+
+    With ``resume=True`` and a checkpoint in ``config.out``, training continues from it;
+    ``config.hyperparams`` may then differ from the run's saved ones in :data:`RESUME_CHANGEABLE`
+    settings (recorded under ``"resumes"`` in ``config.json``). A resumed run that has already
+    reached ``total_timesteps`` (or used its ``max_seconds``) trains no further.
+
+    A new run refuses a folder that holds another run's model or checkpoint (``FileExistsError``)
+    unless ``overwrite=True``, which deletes that run's files first.
+    """
+    out = Path(config.out)
+    resuming = resume and run_folder.has_checkpoint(out)
+    existing = run_folder.existing_run(out)
+    if not resuming and existing and not overwrite:
+        raise FileExistsError(
+            f"{out} already holds a training run ({', '.join(existing)}): continue it with --resume, train into "
+            "another --out folder, or replace it with --overwrite"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    record = {**asdict(config), "versions": run_folder.versions(), "command": sys.argv}  # config.json
+    th.set_num_threads(config.threads)
+    tb = str(out / run_folder.TENSORBOARD_DIR) if importlib.util.find_spec("tensorboard") else None
+
+    # the model: the checkpoint of a resumed run (new seed, changed hyperparameters), or a fresh one
+    if resuming:
+        saved = run_folder.read_config(out)
+        _check_same_env(config, saved, out)
+        state = run_folder.read_checkpoint_state(out)
+        seed = resumed_seed(config.seed, state["num_timesteps"])
+        th.manual_seed(seed)
+        env = make_training_env(config, out / run_folder.VECNORMALIZE_FILE, seed=seed)
+        changed = resume_changes(saved["hyperparams"], config.hyperparams)
+        # custom_objects replace the saved values before the model is set up: schedules, the rollout
+        # buffer's gamma / GAE lambda and the optimizer's learning rate all follow the new values
+        model = RecurrentPPO.load(out / run_folder.CHECKPOINT_FILE, env=env, device=config.device, tensorboard_log=tb,
+                                  custom_objects=resolve_schedules(changed))  # fmt: skip
+        use_fast_rollout_buffer(model)
+        check_observation_space(model, config.env_id, config.env_kwargs)
+        if int(state["num_timesteps"]) != model.num_timesteps:  # a checkpoint set not written whole by write_checkpoint
+            logger.warning("%s: %s is at step %d but %s says %d: resuming from the model's step", out,
+                           run_folder.CHECKPOINT_FILE, model.num_timesteps, run_folder.CHECKPOINT_STATE,
+                           state["num_timesteps"])  # fmt: skip
+        record["resumes"] = [*saved.get("resumes", []), {"at_step": int(model.num_timesteps), "changed": changed, "seed": seed}]
+        logger.info("resuming %s from step %d", out, model.num_timesteps)
+    else:
+        if resume:
+            logger.warning("--resume: no checkpoint in %s, starting from scratch", out)
+        run_folder.clear_run(out)  # an earlier run's files (overwrite=True)
+        th.manual_seed(config.seed)
+        env = make_training_env(config, seed=config.seed)
+        model = build_model(config, env, tb)
+    run_folder.write_config(out, record)
+
+    # the callbacks: validation evaluations + checkpoints (they also keep the training clock), LR anneal, progress
+    validation = ValidationCallback(config, out, clock_offset=state["train_seconds"] if resuming else 0.0)
+    validation.model = model  # also set by learn(); needed here when nothing is left to train
+    if resuming:
+        if state.get("best") is not None and (out / run_folder.BEST_MODEL_FILE).exists():
+            validation.best = state["best"]
+        if run_folder.has_eval_log(out):  # earlier sessions' evaluations, so that none is repeated
+            rows = run_folder.read_eval_log(out).rows()
+            # an evaluation logged after the checkpoint (the run was killed between the two) is of weights that
+            # were lost: drop it, the resumed run evaluates those steps again
+            validation.history = [row for row in rows if row["timesteps"] <= model.num_timesteps]
+            if len(validation.history) < len(rows):
+                run_folder.write_eval_log(out, validation.history)
+    callbacks: list[BaseCallback] = [validation]
+    if config.lr_anneal:
+        callbacks.append(LearningRateAnneal(validation, config.lr_anneal))
+    if progress:
+        callbacks.append(TimeBudgetProgressBar(validation, config.max_seconds) if config.max_seconds else ProgressBarCallback())
+
+    # learn: stock RecurrentPPO
+    remaining = config.total_timesteps - model.num_timesteps
+    if remaining <= 0:
+        logger.info("%s is already trained to step %d (total_timesteps %d): nothing to train", out, model.num_timesteps,
+                    config.total_timesteps)  # fmt: skip
+    try:
+        if remaining > 0:
+            model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=False, tb_log_name="rl2")
+    except KeyboardInterrupt:
+        # the steps of the interrupted rollout were never trained on: do not count them
+        model.num_timesteps = validation.trained_timesteps
+        validation.checkpoint()
+        logger.warning("interrupted at step %d: checkpoint saved in %s; continue with --resume", model.num_timesteps, out)
+        raise
+    finally:
+        env.close()
+
+    # the end: the final weights evaluated and saved
+    if validation.stopped_early:  # the rollout cut by max_seconds was never trained on
+        model.num_timesteps = validation.trained_timesteps
+    if not validation.history or validation.history[-1]["timesteps"] != model.num_timesteps:
+        validation.evaluate()
+    validation.checkpoint()
+    run_folder.save_model_atomic(model, out / run_folder.MODEL_FILE)
+    logger.info("saved %s (%.0f s of training)", out / run_folder.MODEL_FILE, validation.elapsed())
+    return model
