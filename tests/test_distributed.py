@@ -84,7 +84,7 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory) -> TwoWorkers:
     return launch(_scenarios, 2, (str(out),), timeout_s=120), out
 
 
-# ----------------------------------------------------------------------------- (a) lockstep training
+# ----------------------------------------------------------------------------- lockstep training
 class _FirstStepCount(BaseCallback):
     """Records ``num_timesteps`` as callbacks see it at the first env step."""
 
@@ -138,7 +138,7 @@ def test_two_workers_hold_identical_weights_after_several_updates_on_different_d
     np.testing.assert_array_equal(_flat_params(loaded), a["params"])
 
 
-# ----------------------------------------------------------------------------- (b) union equivalence
+# ----------------------------------------------------------------------------- union equivalence
 _ENV_AXIS = {"observations": 1, "actions": 1, "rewards": 1, "returns": 1, "episode_starts": 1, "values": 1, "log_probs": 1,
              "advantages": 1, "hidden_states_pi": 2, "cell_states_pi": 2, "hidden_states_vf": 2, "cell_states_vf": 2}  # fmt: skip
 
@@ -195,7 +195,7 @@ def test_one_update_of_two_workers_equals_one_update_of_one_worker_on_the_union_
     np.testing.assert_array_equal(results[0]["worker"], results[1]["worker"])
 
 
-# ----------------------------------------------------------------------------- (c) reward-scaling statistics
+# ----------------------------------------------------------------------------- reward-scaling statistics
 def _stats_batches(rank: int, rounds: int = 2) -> list[list[np.ndarray]]:
     """Worker ``rank``'s batches of returns, per round: 3 batches of (n, 3) values, distinct per worker."""
     rng = np.random.default_rng(100 + rank)
@@ -251,7 +251,7 @@ def test_added_moments_recover_the_batch_merged_into_running_statistics() -> Non
     assert added_moments(base, base)[0] == 0.0
 
 
-# ----------------------------------------------------------------------------- (d) failures
+# ----------------------------------------------------------------------------- failures
 class _DieOnRank1(BaseCallback):
     def __init__(self, rank: int, mark: str) -> None:
         super().__init__()
@@ -291,7 +291,7 @@ def test_an_exception_in_a_worker_names_the_worker_and_the_error() -> None:
         launch(_raise_on_rank1, 2, timeout_s=120)
 
 
-# ----------------------------------------------------------------------------- (e) refusals
+# ----------------------------------------------------------------------------- refusals
 def test_target_kl_with_two_workers_is_refused_with_a_one_line_error() -> None:
     model = _model(DistributedContext(), 2, 2 * N_STEPS, target_kl=0.01)
     with pytest.raises(ValueError, match=r"target_kl must be None with 2 workers, got target_kl=0.01") as err:
@@ -344,7 +344,7 @@ def test_the_context_reads_torchrun_variables_and_refuses_bad_ones(monkeypatch: 
         launch(_raise_on_rank1, 0)
 
 
-# ----------------------------------------------------------------------------- (f) two machines
+# ----------------------------------------------------------------------------- two machines
 def test_two_torchrun_nodes_meeting_through_a_c10d_rendezvous_end_with_identical_weights() -> None:
     torchrun = Path(sys.executable).with_name("torchrun")
     port = _free_port()

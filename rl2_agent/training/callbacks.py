@@ -45,6 +45,7 @@ class ValidationCallback(BaseCallback):
         self.stopped_early = False
         self.history: list[dict[str, float]] = []
         self.best: dict[str, float] | None = None  # the best evaluation so far, whose model is best_model.zip
+        self.best_unsaved = False  # self.best is the model now, saved as best_model.zip with the next checkpoint
 
     def elapsed(self) -> float:
         """Seconds of training so far (evaluations excluded, earlier sessions of a resumed run included)."""
@@ -79,7 +80,8 @@ class ValidationCallback(BaseCallback):
     def evaluate(self) -> dict[str, float]:
         """Mean trial return of the stochastic policy on the validation tasks; appended to ``eval_log.csv``.
 
-        A new best mean saves the model as ``best_model.zip``.
+        A new best mean makes the model ``best_model.zip``, saved with the checkpoint that follows every
+        evaluation (:meth:`checkpoint`), so that it always belongs to the checkpoint set of its step.
         """
         cfg = self.config
         train_seconds = self.elapsed()
@@ -95,14 +97,15 @@ class ValidationCallback(BaseCallback):
             sb3_logger.record("eval/se", res.se)
         logger.info("step %d (%.0f s): validation mean trial return %.3f +- %.3f", steps, train_seconds, res.mean, res.se)
         if self.best is None or res.mean > self.best["mean"]:
-            self.best = row
-            run_folder.save_model_atomic(self.model, self.out / run_folder.BEST_MODEL_FILE)
+            self.best, self.best_unsaved = row, True
         return row
 
     def checkpoint(self) -> None:
-        """Write the checkpoint set (:func:`~rl2_agent.training.run_folder.write_checkpoint`) with the training clock."""
+        """Write the checkpoint set (:func:`~rl2_agent.training.run_folder.write_checkpoint`) with the training
+        clock, and ``best_model.zip`` if the last evaluation was a new best."""
         state = {"num_timesteps": int(self.model.num_timesteps), "train_seconds": self.elapsed(), "best": self.best}
-        run_folder.write_checkpoint(self.out, self.model, state)
+        run_folder.write_checkpoint(self.out, self.model, state, best=self.best_unsaved)
+        self.best_unsaved = False
 
 
 class TimeBudgetProgressBar(BaseCallback):
@@ -172,3 +175,34 @@ class LearningRateAnneal(BaseCallback):
 
     def _on_step(self) -> bool:
         return True
+
+
+class StepProgressBar(BaseCallback):
+    """A progress bar over the run's step budget, driven by ``num_timesteps``.
+
+    SB3's ``ProgressBarCallback`` advances by this process's ``num_envs`` per step; a data-parallel
+    worker holds a share of the envs while ``num_timesteps`` counts every worker's steps.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bar: Any = None
+        self.shown = 0
+
+    def _on_training_start(self) -> None:
+        from tqdm.auto import tqdm
+
+        self.shown = self.num_timesteps
+        total = self.locals["total_timesteps"]  # learn()'s target: the steps done before it plus the steps to do
+        self.bar = tqdm(total=total, initial=self.shown, unit="steps", desc="training")
+
+    def _on_step(self) -> bool:
+        if self.bar is not None and self.num_timesteps > self.shown:
+            self.bar.update(self.num_timesteps - self.shown)
+            self.shown = self.num_timesteps
+        return True
+
+    def _on_training_end(self) -> None:
+        if self.bar is not None:
+            self.bar.refresh()
+            self.bar.close()

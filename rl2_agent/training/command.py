@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rl2_agent.arguments import check_non_negative_float, parse_kwargs
+from rl2_agent.arguments import check_non_negative_float, device, non_negative_int, parse_kwargs, positive_int, step_count
 from rl2_agent.hyperparams import DEFAULT_TIMESTEPS, TIME_BUDGET_EVAL_EVERY, TIME_BUDGET_STEP_CAP
 from rl2_agent.training import run_folder
 from rl2_agent.training.config import TrainConfig, with_n_envs
@@ -29,24 +29,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", default=None,
                         help="env id, e.g. RL2Bandit-v0 (required, except with --resume of a run in --out: the run's)")  # fmt: skip
     parser.add_argument("--env-kwargs", nargs="*", default=None, metavar="KEY=VALUE", help="env kwargs, e.g. num_arms=5")
-    parser.add_argument("--timesteps", type=float, default=None,
+    parser.add_argument("--timesteps", type=step_count(1), default=None,
                         help="total environment steps, e.g. 2e6 (default: 1e6; with --max-minutes, a cap of "
                              f"{TIME_BUDGET_STEP_CAP:,} so that the time limit ends training)")  # fmt: skip
-    parser.add_argument("--n-envs", type=int, default=None,
+    parser.add_argument("--n-envs", type=positive_int, default=None,
                         help="parallel trials (default: per-env default); batch_size scales with it unless given in "
                              "--hyperparams, keeping the defaults' number of minibatches per rollout")  # fmt: skip
-    parser.add_argument("--seed", type=int, default=None, help="training seed (default 0)")
+    parser.add_argument("--seed", type=non_negative_int, default=None, help="training seed (default 0)")
     parser.add_argument("--out", default=None, help="output folder (default runs/<env>-s<seed>)")
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
                         help="override defaults, e.g. learning_rate=3e-4 policy_kwargs.gru_hidden_size=256")
-    parser.add_argument("--eval-every", type=float, default=None,
+    parser.add_argument("--eval-every", type=step_count(0), default=None,
                         help="steps between evaluations on validation tasks (0: 20 per run; with --max-minutes and no "
                              f"--timesteps, every {TIME_BUDGET_EVAL_EVERY:,})")  # fmt: skip
     parser.add_argument(
-        "--eval-trials", type=int, default=None,
+        "--eval-trials", type=positive_int, default=None,
         help="validation trials per evaluation (default 500; held out of training, not the test tasks of rl2 evaluate)",
     )  # fmt: skip
-    parser.add_argument("--checkpoint-every", type=float, default=None, help="steps between checkpoints (0, the default: at evaluations)")
+    parser.add_argument("--checkpoint-every", type=step_count(0), default=None, help="steps between checkpoints (0, the default: at evaluations)")
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="stop training after this much wall-clock time, evaluations excluded, earlier sessions of "
                              "a resumed run included (0: none)")  # fmt: skip
@@ -60,8 +60,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the training run already in the output folder (default: refuse)")  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest for small GRUs)")
-    parser.add_argument("--device", default="cpu", help="torch device (cpu is fastest for these small GRUs)")
+    parser.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (1 is fastest for small GRUs)")
+    parser.add_argument("--device", type=device, default="cpu",
+                        help="torch device: cpu (the default, fastest for these small GRUs), cuda, cuda:N, mps, or auto "
+                             "(cuda if this machine has it, else cpu)")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=None,
+                        help="data-parallel worker processes on this machine (default 1; a resumed run: its own count); "
+                             "n_envs and batch_size are the global ones and must be divisible by it. Under torchrun, "
+                             "leave it out: torchrun starts the workers")  # fmt: skip
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -80,6 +86,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                              "which continues that run's env")  # fmt: skip
         env_id = run_folder.read_config(args.out)["env_id"]
     out = args.out or f"runs/{env_id}-s{0 if args.seed is None else args.seed}"
+    run_folder.check_folder_path(out, "--out")
     given = {
         "env_kwargs": None if args.env_kwargs is None else parse_kwargs(args.env_kwargs),
         "seed": args.seed,
@@ -89,6 +96,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         "checkpoint_every": None if args.checkpoint_every is None else int(args.checkpoint_every),
         "max_seconds": None if args.max_minutes is None else 60.0 * args.max_minutes,
         "lr_anneal": args.lr_anneal,
+        "workers": args.workers,
     }
     if args.resume and (Path(out) / run_folder.CONFIG_FILE).exists():
         saved = run_folder.read_config(out)
@@ -119,6 +127,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         lr_anneal=given["lr_anneal"] or 0.0,
         threads=args.threads,
         device=args.device,
+        workers=given["workers"] or 1,
     )
 
 
@@ -127,9 +136,11 @@ def run(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     try:
-        train(config, resume=args.resume, progress=not args.no_progress, overwrite=args.overwrite)
+        model = train(config, resume=args.resume, progress=not args.no_progress, overwrite=args.overwrite)
     except KeyboardInterrupt:
         return 130
+    if model is None:  # a torchrun worker other than 0: worker 0 reports
+        return 0
     print(f"model: {Path(config.out) / run_folder.MODEL_FILE} (best validation score: {run_folder.BEST_MODEL_FILE})   "
           f"evaluate: python -m rl2_agent evaluate {config.out} --trials 1000 [--model best]")
     return 0

@@ -15,32 +15,36 @@ import gymnasium as gym
 import numpy as np
 
 import meta_envs
-from meta_envs.validation import check_positive_int
-from rl2_agent.arguments import check_fraction, check_non_negative_float
+from meta_envs.validation import check_int_range, check_positive_int
+from rl2_agent.arguments import MAX_STEPS, check_device, check_fraction, check_non_negative_float
 from rl2_agent.hyperparams import (
     DEFAULT_TIMESTEPS,
     SCHEDULE_KEYS,
     TIME_BUDGET_STEP_CAP,
+    check_hyperparams,
     get_hyperparams,
     is_schedule,
-    resolve_schedules,
+    policy_class,
+    resolve_policy_kwargs,
 )
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["TrainConfig", "as_json", "plain", "with_n_envs"]
 
-#: The one reward-scaling setting allowed besides none: reward scaling only, so that agents and
-#: evaluations read raw trial observations.
-REWARD_SCALING = {"norm_obs": False, "norm_reward": True}
+#: numpy's seed range: SB3 seeds numpy's global generator with a run's seed.
+MAX_SEED = 2**32 - 1
 
 
 @dataclass
 class TrainConfig:
     """Everything that defines a training run (written to ``config.json``).
 
-    :raises ValueError: at construction, naming the parameter, for an unknown env id, env kwargs the
-        env refuses, a count or budget out of range, or hyperparameters that do not fit together.
+    :raises ValueError: at construction, before any env or model is built for training, naming the
+        parameter, the value and what is allowed: an unknown env id, env kwargs the env refuses, a count
+        or budget out of range, a device this machine lacks (``"auto"`` becomes the one it has), or any
+        hyperparameter of the wrong type, out of range, or not fitting the others or the env
+        (:func:`~rl2_agent.hyperparams.check_hyperparams`; ``policy_kwargs`` the policy refuses).
     """
 
     env_id: str
@@ -57,6 +61,9 @@ class TrainConfig:
     lr_anneal: float = 0.0
     threads: int = 1  # torch CPU threads; 1 is fastest for these small GRUs (and >10x faster on a busy CPU)
     device: str = "cpu"
+    # data-parallel worker processes (rl2_agent.training.distributed); the global rollout and minibatch are the
+    # same for any number of workers, so this changes the speed of a run, not what it learns from
+    workers: int = 1
 
     def __post_init__(self) -> None:
         if self.env_id not in gym.registry:
@@ -64,33 +71,23 @@ class TrainConfig:
         # numpy scalars (a sweep over np.arange) as plain Python values: config.json must read back as given
         self.env_kwargs = plain(dict(self.env_kwargs))
         self.hyperparams = plain(dict(self.hyperparams))
-        gym.make(self.env_id, **self.env_kwargs).close()  # validates env_kwargs now, with the env's own errors
+        env = gym.make(self.env_id, **self.env_kwargs)  # validates env_kwargs now, with the env's own errors
+        env.close()
         if isinstance(self.total_timesteps, float) and self.total_timesteps.is_integer():
             self.total_timesteps = int(self.total_timesteps)  # 2e6
         for name, minimum in (("total_timesteps", 1), ("eval_trials", 1), ("threads", 1), ("seed", 0), ("eval_every", 0),
-                              ("checkpoint_every", 0)):  # fmt: skip
+                              ("checkpoint_every", 0), ("workers", 1)):  # fmt: skip
             setattr(self, name, check_positive_int(name, getattr(self, name), minimum))
+        for name in ("total_timesteps", "eval_every", "checkpoint_every"):
+            check_int_range(name, getattr(self, name), 0, MAX_STEPS)
+        check_int_range("seed", self.seed, 0, MAX_SEED, "numpy's seed range")
+        self.device = check_device("device", self.device)
         self.max_seconds = check_non_negative_float("max_seconds", self.max_seconds)
         self.lr_anneal = check_fraction("lr_anneal", self.lr_anneal)
         self.hyperparams = get_hyperparams(self.env_id, self.hyperparams)
         hp = self.hyperparams
-        if hp.get("normalize", False) not in (False, REWARD_SCALING):
-            raise ValueError(
-                f"normalize must be False or {REWARD_SCALING} (reward scaling only: agents and evaluations read raw "
-                f"trial observations), got {hp['normalize']!r}"
-            )
-        for name in ("n_envs", "n_steps", "batch_size", "n_epochs"):
-            check_positive_int(name, hp[name])
-        for name in ("gamma", "gae_lambda"):
-            check_fraction(name, hp[name], zero=False)
-        rollout = int(hp["n_envs"]) * int(hp["n_steps"])
-        if int(hp["batch_size"]) > rollout:  # SB3 would silently use the whole rollout as one minibatch
-            raise ValueError(
-                f"batch_size ({hp['batch_size']}) must be <= one rollout, n_envs * n_steps = {hp['n_envs']} * "
-                f"{hp['n_steps']} = {rollout}; pass a smaller batch_size with --n-envs (e.g. --hyperparams "
-                f"batch_size={rollout // 4})"
-            )
-        resolve_schedules(hp)  # validates learning_rate / clip_range
+        check_hyperparams(hp)
+        _check_policy_builds(hp, env)
         scheduled = [k for k in SCHEDULE_KEYS if is_schedule(hp.get(k))]
         if self.lr_anneal and is_schedule(hp.get("learning_rate")):
             raise ValueError(
@@ -102,8 +99,29 @@ class TrainConfig:
                 f"{', '.join(f'{k}={hp[k]!r}' for k in scheduled)}: a 'lin_' schedule decays to 0 at total_timesteps, "
                 f"so it needs a step budget (--timesteps), not only a time budget (--max-minutes)"
             )
+        if self.workers > 1:  # each worker's share of the envs and of each minibatch must be whole
+            from rl2_agent.training.distributed import split_hyperparams
+
+            split_hyperparams(hp, self.workers)
         if not self.eval_every:
             self.eval_every = max(self.total_timesteps // 20, 1)
+
+
+def _check_policy_builds(hyperparams: dict[str, Any], env: gym.Env) -> None:
+    """Raise ``ValueError`` unless the policy of ``hyperparams`` builds on ``env``'s spaces (with gSDE only
+    for continuous actions): what :func:`~rl2_agent.hyperparams.check_hyperparams` cannot know without the
+    env, and any value of ``policy_kwargs`` that the policy itself refuses, before training starts."""
+    from stable_baselines3.common.utils import ConstantSchedule
+
+    if hyperparams.get("use_sde") and not isinstance(env.action_space, gym.spaces.Box):
+        raise ValueError(f"use_sde=True needs continuous (Box) actions; this env's actions are {env.action_space}")
+    kwargs = resolve_policy_kwargs(hyperparams)["policy_kwargs"]
+    try:  # neither the learning rate nor the initialisation (checked a bool) changes whether the policy builds
+        policy_class(hyperparams["policy"])(env.observation_space, env.action_space, ConstantSchedule(1e-3),
+                                            use_sde=bool(hyperparams.get("use_sde")), **{**kwargs, "ortho_init": False})  # fmt: skip
+    except (TypeError, ValueError, AssertionError, RuntimeError) as err:
+        message = " ".join(str(err).split()) or type(err).__name__
+        raise ValueError(f"policy_kwargs {kwargs}: {hyperparams['policy'].rsplit('.', 1)[-1]} refuses them: {message}") from err
 
 
 def with_n_envs(env_id: str, hyper: dict[str, Any], n_envs: int) -> dict[str, Any]:
@@ -118,6 +136,8 @@ def with_n_envs(env_id: str, hyper: dict[str, Any], n_envs: int) -> dict[str, An
     if "batch_size" in hyper:
         return hyper
     default = get_hyperparams(env_id, {k: v for k, v in hyper.items() if k != "n_envs"})
+    for key in ("n_envs", "n_steps", "batch_size"):  # the rest is checked with the config
+        check_positive_int(key, default[key])
     minibatches = max(1, round(int(default["n_envs"]) * int(default["n_steps"]) / int(default["batch_size"])))
     batch_size = max(1, n_envs * int(default["n_steps"]) // minibatches)
     if batch_size != default["batch_size"]:

@@ -99,7 +99,7 @@ import socket
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -281,6 +281,20 @@ def init_distributed(device: str = "cpu", timeout_s: float = DEFAULT_TIMEOUT_S) 
     return ctx
 
 
+def under_torchrun() -> bool:
+    """Whether this process was started as one of several workers by ``torchrun`` (``WORLD_SIZE`` > 1 in its environment)."""
+    return DistributedContext.from_env().is_distributed
+
+
+def broadcast_object(obj: R, ctx: DistributedContext) -> R:
+    """Rank 0's ``obj`` (picklable) on every worker; ``obj`` itself with one worker."""
+    if not ctx.is_distributed:
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0, device=ctx.comm_device)
+    return box[0]
+
+
 def shutdown_distributed() -> None:
     """Leave the process group (``destroy_process_group``); nothing when there is none."""
     if dist.is_initialized():
@@ -443,6 +457,16 @@ class DataParallelRecurrentPPO(RecurrentPPO):
 
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), "_dp_ctx", "_dp_baseline"]
+
+    def save(self, path: Any, exclude: Iterable[str] | None = None, include: Iterable[str] | None = None) -> None:
+        """Save as one worker would have: the GLOBAL ``n_envs`` and ``batch_size`` (a worker holds its share)."""
+        world = self._context().world_size
+        n_envs, batch_size = self.n_envs, self.batch_size
+        self.n_envs, self.batch_size = n_envs * world, batch_size * world
+        try:
+            super().save(path, exclude=exclude, include=include)
+        finally:
+            self.n_envs, self.batch_size = n_envs, batch_size
 
     def _context(self) -> DistributedContext:
         if self._dp_ctx is None:

@@ -15,28 +15,38 @@ from __future__ import annotations
 import importlib.util
 import logging
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch as th
 from sb3_contrib import RecurrentPPO
-from stable_baselines3.common.callbacks import BaseCallback, CallbackList, ProgressBarCallback
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize
 
 from meta_envs.registration import effective_kwargs
 from rl2_agent.agents.sb3 import check_observation_space
 from rl2_agent.buffers import use_fast_rollout_buffer
 from rl2_agent.envs import make_vec_env
-from rl2_agent.hyperparams import POLICY, resolve_schedules
+from rl2_agent.hyperparams import POLICY, resolve_policy_kwargs, resolve_schedules
 from rl2_agent.training import run_folder
-from rl2_agent.training.callbacks import LearningRateAnneal, TimeBudgetProgressBar, ValidationCallback
+from rl2_agent.training.callbacks import LearningRateAnneal, StepProgressBar, TimeBudgetProgressBar, ValidationCallback
 from rl2_agent.training.config import TrainConfig, as_json
+from rl2_agent.training.distributed import (
+    DistributedContext,
+    broadcast_object,
+    init_distributed,
+    launch,
+    make_data_parallel,
+    shutdown_distributed,
+    split_hyperparams,
+    under_torchrun,
+)
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RESUME_CHANGEABLE", "build_model", "make_training_env", "resume_changes", "resumed_seed", "train"]
+__all__ = ["RESUME_CHANGEABLE", "build_model", "make_training_env", "resume_changes", "resumed_seed", "train", "train_worker"]
 
 #: PPO settings that may change when a run is resumed (e.g. a lower learning rate to fine-tune);
 #: the others (network, n_envs, n_steps, reward scaling) define the model and its rollouts.
@@ -60,7 +70,7 @@ def make_training_env(config: TrainConfig, vecnormalize_path: Path | None = None
     if not config.hyperparams.get("normalize"):
         return env
     if vecnormalize_path is not None and vecnormalize_path.exists():
-        return VecNormalize.load(str(vecnormalize_path), env)
+        return run_folder.load_vec_normalize(vecnormalize_path, env)
     return VecNormalize(env, norm_obs=False, norm_reward=True, gamma=config.hyperparams["gamma"])
 
 
@@ -79,6 +89,7 @@ def build_model(config: TrainConfig, env: Any, tensorboard_log: str | None = Non
     samples, faster), else sb3-contrib's own.
     """
     params = resolve_schedules({k: v for k, v in config.hyperparams.items() if k not in ("policy", "n_envs", "normalize")})
+    params = resolve_policy_kwargs(params)  # an optimizer_class name ("AdamW") -> the torch class
     model = RecurrentPPO(
         _resolve_policy(config.hyperparams["policy"]),
         env,
@@ -127,7 +138,9 @@ def _check_same_env(config: TrainConfig, saved: dict[str, Any], out: Path) -> No
 
 
 # ----------------------------------------------------------------------------- the training run
-def train(config: TrainConfig, resume: bool = False, progress: bool = True, overwrite: bool = False) -> RecurrentPPO:
+def train(
+    config: TrainConfig, resume: bool = False, progress: bool = True, overwrite: bool = False
+) -> RecurrentPPO | None:
     """Train (or resume) a run into the folder ``config.out``; returns the trained model.
 
     With ``resume=True`` and a checkpoint in ``config.out``, training continues from it;
@@ -137,8 +150,39 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True, over
 
     A new run refuses a folder that holds another run's model or checkpoint (``FileExistsError``)
     unless ``overwrite=True``, which deletes that run's files first.
+
+    With ``config.workers > 1`` the run is data-parallel (:mod:`rl2_agent.training.distributed`):
+    this process starts the workers and waits for them. Started by ``torchrun`` (``WORLD_SIZE`` in the
+    environment), this process is one worker of the run. Either way worker 0 alone writes the run
+    folder, and the model returned is the one it saved (``None`` on the other workers of a torchrun run).
     """
-    out = Path(config.out)
+    if under_torchrun():
+        ctx = init_distributed(config.device)
+        if config.workers not in (1, ctx.world_size):
+            raise ValueError(f"workers={config.workers} but torchrun started {ctx.world_size} workers (WORLD_SIZE): "
+                             "leave --workers out under torchrun")  # fmt: skip
+        config = replace(config, workers=ctx.world_size)
+        try:
+            model = train_worker(ctx, config, resume, progress, overwrite)
+        finally:
+            shutdown_distributed()
+        return model  # None on the workers other than 0: the run folder is worker 0's, maybe on another machine
+    if config.workers == 1:
+        return train_worker(DistributedContext(device=config.device), config, resume, progress, overwrite)
+    _check_folder(Path(config.out), resume, overwrite)  # a clear error before any worker starts
+    launch(_launched_worker, config.workers, (config, resume, progress, overwrite), device=config.device)
+    return run_folder.load_model(config.out, device="cpu")
+
+
+def _launched_worker(ctx: DistributedContext, config: TrainConfig, resume: bool, progress: bool, overwrite: bool) -> None:
+    """A worker process of :func:`launch`: :func:`train_worker`, its model left in the run folder (not sent back)."""
+    train_worker(ctx, config, resume, progress, overwrite)
+
+
+def _check_folder(out: Path, resume: bool, overwrite: bool) -> bool:
+    """Whether the run resumes; refuses a folder that holds another run unless ``resume`` or ``overwrite``."""
+    if resume:  # a checkpoint set that a crash interrupted: finished, or the previous one
+        run_folder.recover_checkpoint(out)
     resuming = resume and run_folder.has_checkpoint(out)
     existing = run_folder.existing_run(out)
     if not resuming and existing and not overwrite:
@@ -146,40 +190,86 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True, over
             f"{out} already holds a training run ({', '.join(existing)}): continue it with --resume, train into "
             "another --out folder, or replace it with --overwrite"
         )
-    out.mkdir(parents=True, exist_ok=True)
-    record = {**asdict(config), "versions": run_folder.versions(), "command": sys.argv}  # config.json
-    th.set_num_threads(config.threads)
-    tb = str(out / run_folder.TENSORBOARD_DIR) if importlib.util.find_spec("tensorboard") else None
+    return resuming
 
-    # the model: the checkpoint of a resumed run (new seed, changed hyperparameters), or a fresh one
-    if resuming:
-        saved = run_folder.read_config(out)
-        _check_same_env(config, saved, out)
-        state = run_folder.read_checkpoint_state(out)
-        seed = resumed_seed(config.seed, state["num_timesteps"])
-        th.manual_seed(seed)
-        env = make_training_env(config, out / run_folder.VECNORMALIZE_FILE, seed=seed)
+
+def train_worker(
+    ctx: DistributedContext, config: TrainConfig, resume: bool = False, progress: bool = True, overwrite: bool = False
+) -> RecurrentPPO | None:
+    """One worker of :func:`train` (the only one when ``ctx.world_size == 1``): the training run read top to bottom.
+
+    Worker 0 owns the run folder (config, checkpoints, evaluations, the model) and the callbacks; the
+    others build the same model on their share of the envs, receive worker 0's state and learn in
+    lockstep with it. Returns the trained model on worker 0, ``None`` on the others.
+    """
+    out = Path(config.out)
+    main = ctx.is_main
+    th.set_num_threads(config.threads)
+    hyper = split_hyperparams(config.hyperparams, ctx.world_size)  # this worker's share of envs and minibatches
+    local = replace(config, hyperparams=hyper) if ctx.is_distributed else config
+
+    # the run folder, on worker 0: refuse another run's folder; read a resumed run's state
+    resuming, state, saved = False, {}, {}
+    if main:
+        resuming = _check_folder(out, resume, overwrite)
+        out.mkdir(parents=True, exist_ok=True)
+        if resuming:
+            saved = run_folder.read_config(out)
+            _check_same_env(config, saved, out)
+            state = run_folder.read_checkpoint_state(out)
+    if ctx.is_distributed:
+        resuming, state = broadcast_object((resuming, state), ctx)
+    record = {**asdict(config), "versions": run_folder.versions(), "command": sys.argv}  # config.json
+    tb = str(out / run_folder.TENSORBOARD_DIR) if main and importlib.util.find_spec("tensorboard") else None
+
+    # the model: the checkpoint of a resumed run (new seed, changed hyperparameters), or a fresh one; with several
+    # workers, the others build a fresh model that make_data_parallel overwrites with worker 0's state
+    run_seed = resumed_seed(config.seed, state["num_timesteps"]) if resuming else config.seed
+    seed = ctx.worker_seed(run_seed, hyper["n_envs"])
+    th.manual_seed(seed)
+    if resuming and main:
+        env = make_training_env(local, out / run_folder.VECNORMALIZE_FILE, seed=seed)
         changed = resume_changes(saved["hyperparams"], config.hyperparams)
         # custom_objects replace the saved values before the model is set up: schedules, the rollout
         # buffer's gamma / GAE lambda and the optimizer's learning rate all follow the new values
-        model = RecurrentPPO.load(out / run_folder.CHECKPOINT_FILE, env=env, device=config.device, tensorboard_log=tb,
-                                  custom_objects=resolve_schedules(changed))  # fmt: skip
+        # and this worker's share of the minibatch (a run may resume with another number of workers)
+        custom = {**resolve_schedules(changed), "batch_size": hyper["batch_size"]}
+        model = run_folder.load_model_file(out / run_folder.CHECKPOINT_FILE, env=env, device=ctx.device, tensorboard_log=tb,
+                                           custom_objects=custom)  # fmt: skip
         use_fast_rollout_buffer(model)
         check_observation_space(model, config.env_id, config.env_kwargs)
         if int(state["num_timesteps"]) != model.num_timesteps:  # a checkpoint set not written whole by write_checkpoint
             logger.warning("%s: %s is at step %d but %s says %d: resuming from the model's step", out,
                            run_folder.CHECKPOINT_FILE, model.num_timesteps, run_folder.CHECKPOINT_STATE,
                            state["num_timesteps"])  # fmt: skip
-        record["resumes"] = [*saved.get("resumes", []), {"at_step": int(model.num_timesteps), "changed": changed, "seed": seed}]
+        if model.num_timesteps >= config.total_timesteps or 0 < config.max_seconds <= state["train_seconds"]:
+            record = saved  # a finished run: nothing trains, so config.json records no resume
+        else:
+            record["resumes"] = [*saved.get("resumes", []), {"at_step": int(model.num_timesteps), "changed": changed, "seed": run_seed}]
         logger.info("resuming %s from step %d", out, model.num_timesteps)
     else:
-        if resume:
+        if resume and main and not resuming:
             logger.warning("--resume: no checkpoint in %s, starting from scratch", out)
-        run_folder.clear_run(out)  # an earlier run's files (overwrite=True)
-        th.manual_seed(config.seed)
-        env = make_training_env(config, seed=config.seed)
-        model = build_model(config, env, tb)
-    run_folder.write_config(out, record)
+        if main and not resuming:
+            run_folder.clear_run(out)  # an earlier run's files (overwrite=True)
+        env = make_training_env(local, seed=seed)
+        # the model's own seed (SB3 seeds numpy's global generator with it: < 2**32); it also reseeds the env,
+        # so the env gets its seed back for the first reset
+        model = build_model(replace(local, seed=ctx.worker_seed(config.seed, hyper["n_envs"])), env, tb)
+        env.seed(seed)
+    model = make_data_parallel(model, ctx)  # worker 0's weights, optimizer, counters and reward statistics everywhere
+    if main:
+        run_folder.write_config(out, record)
+    remaining = config.total_timesteps - model.num_timesteps
+    if not main:  # worker 0's callbacks decide when to stop (and the learning rate) for every worker
+        try:
+            if remaining > 0:
+                model.learn(remaining, reset_num_timesteps=False)
+        except KeyboardInterrupt:
+            pass  # worker 0 saves the checkpoint
+        finally:
+            env.close()
+        return None
 
     # the callbacks: validation evaluations + checkpoints (they also keep the training clock), LR anneal, progress
     validation = ValidationCallback(config, out, clock_offset=state["train_seconds"] if resuming else 0.0)
@@ -198,10 +288,9 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True, over
     if config.lr_anneal:
         callbacks.append(LearningRateAnneal(validation, config.lr_anneal))
     if progress:
-        callbacks.append(TimeBudgetProgressBar(validation, config.max_seconds) if config.max_seconds else ProgressBarCallback())
+        callbacks.append(TimeBudgetProgressBar(validation, config.max_seconds) if config.max_seconds else StepProgressBar())
 
-    # learn: stock RecurrentPPO
-    remaining = config.total_timesteps - model.num_timesteps
+    # learn: stock RecurrentPPO (data-parallel: the same update, gradients averaged across the workers)
     if remaining <= 0:
         logger.info("%s is already trained to step %d (total_timesteps %d): nothing to train", out, model.num_timesteps,
                     config.total_timesteps)  # fmt: skip

@@ -1,20 +1,22 @@
 """The run folder: the one owner of its file names and of how each file is written and read.
 
 What a run folder holds (every file written atomically: a temporary file, flushed to disk, then
-renamed into place, so that a crash never leaves a half-written file):
+renamed into place, so that a crash never leaves a half-written file; a write that fails, on a full
+disk for instance, removes its temporary file):
 
 ``config.json``
     the exact configuration (env, kwargs, every hyperparameter, seed, versions, command line, and
     the ``"resumes"`` of a resumed run);
-``checkpoint.zip``, ``vecnormalize.pkl``, ``checkpoint.json``
-    the checkpoint set: the latest model, its reward-scaling statistics, and the training clock
-    (``num_timesteps``, ``train_seconds``, ``best``); ``checkpoint.json`` is renamed into place
-    last, so a crash while writing leaves the previous set whole;
+``checkpoint.zip``, ``vecnormalize.pkl``, ``checkpoint.json`` (and ``best_model.zip``)
+    the checkpoint set: the latest model, its reward-scaling statistics, the training clock
+    (``num_timesteps``, ``train_seconds``, ``best``: the best evaluation's ``eval_log.csv`` row) and,
+    when that model is a new best, ``best_model.zip``. The set is written as a whole or not at all
+    (:func:`write_checkpoint`): a crash leaves the previous set, or the new one;
 ``model.zip``
     the final model (``RecurrentPPO.load``);
 ``best_model.zip``
     the model of the evaluation with the best mean trial return so far (SB3's ``EvalCallback``
-    convention);
+    convention), always that of ``checkpoint.json``'s ``best`` (the same step);
 ``eval_log.csv``
     the evaluations during training on the validation tasks: ``timesteps, seconds, mean, se``
     (``seconds``: training wall-clock, evaluation time excluded, cumulative across resumes);
@@ -23,22 +25,33 @@ renamed into place, so that a crash never leaves a half-written file):
 ``tb/``
     TensorBoard logs, when tensorboard is installed.
 
+A file that cannot be read (damaged, or not what its name says) raises
+:class:`~rl2_agent.arguments.UserError` naming it and what to do; a write that fails raises the
+``OSError`` with the path it was writing.
+
 Only numpy is imported here; :func:`load_model` imports sb3-contrib when it is called.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import logging
 import os
 import platform
+import shutil
+import uuid
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from rl2_agent.arguments import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +64,8 @@ BEST_MODEL_FILE = "best_model.zip"
 EVAL_LOG = "eval_log.csv"
 EVAL_LOG_COLUMNS = ("timesteps", "seconds", "mean", "se")
 TENSORBOARD_DIR = "tb"
+#: A checkpoint set being written: ``checkpoint.staging-<id>/`` holds its files until they are renamed into place.
+STAGING_PREFIX = "checkpoint.staging-"
 
 #: The files of a run folder that a new run in the same folder replaces (``overwrite=True``).
 RUN_FILES = (MODEL_FILE, CHECKPOINT_FILE, CHECKPOINT_STATE, BEST_MODEL_FILE, VECNORMALIZE_FILE, EVAL_LOG)
@@ -67,30 +82,79 @@ def _fsync(path: Path) -> Path:
     return path
 
 
-def _staged_text(path: Path, text: str) -> Path:
-    """Write ``text`` to a temporary file next to ``path``, flushed to disk; returns the temporary file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    return _fsync(tmp)
+@contextlib.contextmanager
+def _writing(path: Path, *temporary: Path) -> Iterator[None]:
+    """On any exception (a full disk, Ctrl-C) inside: remove the ``temporary`` files, and give an ``OSError``
+    that names no file the name of ``path``, the file being written."""
+    try:
+        yield
+    except BaseException as err:
+        for tmp in temporary:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.errno is not None and err.filename is None:
+            raise OSError(err.errno, err.strerror, str(path)) from err
+        raise
 
 
-def _staged_model(model: Any, path: Path) -> Path:
-    """Save ``model`` to a temporary .zip next to ``path``, flushed to disk; returns the temporary file."""
-    tmp = path.with_name(path.stem + ".tmp.zip")
-    model.save(tmp)
-    return _fsync(tmp)
+def _staged_text(path: Path, text: str, tmp: Path | None = None) -> Path:
+    """Write ``text`` to a temporary file (``tmp``, default next to ``path``), flushed to disk; returns it."""
+    tmp = path.with_name(path.name + ".tmp") if tmp is None else tmp
+    with _writing(path, tmp):
+        tmp.write_text(text)
+        _fsync(tmp)
+    return tmp
+
+
+def _staged_model(model: Any, path: Path, tmp: Path | None = None) -> Path:
+    """Save ``model`` to a temporary .zip (``tmp``, default next to ``path``), flushed to disk; returns it."""
+    tmp = path.with_name(path.stem + ".tmp.zip") if tmp is None else tmp
+    with _writing(path, tmp):
+        model.save(tmp)
+        _fsync(tmp)
+    return tmp
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` so that a crash never leaves a half-written file."""
     path = Path(path)
-    os.replace(_staged_text(path, text), path)
+    tmp = _staged_text(path, text)
+    with _writing(path, tmp):
+        os.replace(tmp, path)
 
 
 def save_model_atomic(model: Any, path: str | Path) -> None:
     """Save ``model`` (anything with SB3's ``save``) to ``path``, a .zip, so that a crash never leaves a half-written file."""
     path = Path(path)
-    os.replace(_staged_model(model, path), path)
+    tmp = _staged_model(model, path)
+    with _writing(path, tmp):
+        os.replace(tmp, path)
+
+
+def read_json(path: str | Path, what: str = "file") -> Any:
+    """The JSON content of ``path``.
+
+    :raises FileNotFoundError: when there is no such file.
+    :raises UserError: naming ``path`` (``what`` it should be), when it is not JSON (damaged, or another kind of file).
+    """
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        where = f"{err.msg} at line {err.lineno}" if isinstance(err, json.JSONDecodeError) else "not text"
+        raise UserError(f"{path} is not valid JSON ({where}): this {what} is damaged or is another kind of file; "
+                        "restore it, or write it again") from None  # fmt: skip
+
+
+def check_folder_path(out: str | Path, flag: str = "out") -> None:
+    """Raise ``UserError`` naming ``flag`` if ``out`` cannot be a folder: it, or a folder above it, is a file."""
+    path = Path(out)
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                where = "" if part == path else f" ({part} is a file)"
+                raise UserError(f"{flag} {out}: a file, not a folder{where}: give a folder path")
+            return
 
 
 # ----------------------------------------------------------------------------- the run as a whole
@@ -100,9 +164,22 @@ def existing_run(out: str | Path) -> list[str]:
 
 
 def clear_run(out: str | Path) -> None:
-    """Delete the files of a training run from ``out`` (:data:`RUN_FILES`), before a new run trains there."""
+    """Delete the files of a training run from ``out`` (:data:`RUN_FILES`, checkpoint sets being written and
+    temporary files), before a new run trains there."""
     for name in RUN_FILES:
         (Path(out) / name).unlink(missing_ok=True)
+    _remove_leftovers(Path(out))
+
+
+def _remove_leftovers(out: Path, keep: Path | None = None) -> None:
+    """Delete the temporary files of writes that a crash interrupted, and the staging folders but ``keep``."""
+    if not out.is_dir():
+        return
+    for path in out.iterdir():
+        if path.name.startswith(STAGING_PREFIX) and path != keep and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.name.endswith((".tmp", ".tmp.zip")) and path.is_file():
+            path.unlink(missing_ok=True)
 
 
 def versions() -> dict[str, str]:
@@ -132,11 +209,18 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
     """The ``config.json`` of a run folder.
 
     :raises FileNotFoundError: when ``run_dir`` holds none (not a training output folder).
+    :raises UserError: naming the file, when it is not JSON or lacks the run's env and hyperparameters.
     """
     path = Path(run_dir) / CONFIG_FILE
-    if not path.exists():
+    if not path.is_file():
         raise FileNotFoundError(f"{path} not found: is {run_dir} a training output folder?")
-    return json.loads(path.read_text())
+    config = read_json(path, "run configuration")
+    kinds = {"env_id": str, "env_kwargs": dict, "hyperparams": dict}
+    wrong = [key for key, kind in kinds.items() if not isinstance(config, dict) or not isinstance(config.get(key), kind)]
+    if wrong:
+        raise UserError(f"{path} lacks {', '.join(wrong)} (a training run's config.json has them): the file is damaged "
+                        "or is not a run's; restore it, or train into a new --out")  # fmt: skip
+    return config
 
 
 # ----------------------------------------------------------------------------- checkpoints and models
@@ -145,30 +229,155 @@ def has_checkpoint(run_dir: str | Path) -> bool:
     return (Path(run_dir) / CHECKPOINT_FILE).exists()
 
 
-def write_checkpoint(out: str | Path, model: Any, state: dict[str, Any]) -> None:
-    """Write the checkpoint set: ``model``, its reward-scaling statistics (if any) and ``state``.
+def write_checkpoint(out: str | Path, model: Any, state: dict[str, Any], best: bool = False) -> None:
+    """Write the checkpoint set: ``model``, its reward-scaling statistics (if any), ``state`` and, with
+    ``best=True``, ``model`` as ``best_model.zip`` too (a new best evaluation, ``state["best"]``).
 
-    All of them are written to temporary files first (flushed to disk) and only then renamed into
-    place, ``checkpoint.json`` (``state``) last: a crash while writing leaves the previous set whole,
-    and the renames take microseconds. ``state["num_timesteps"]`` names the step of ``checkpoint.zip``;
-    a resume checks that they agree.
+    The set is written as a whole or not at all, in two phases: every file is first written to a
+    staging folder (``checkpoint.staging-<id>/``, flushed to disk); then ``checkpoint.json`` (``state``
+    and the staging folder's id) is renamed into place, which commits the set; then the other files
+    are renamed into place and the staging folder removed. A crash before the commit leaves the
+    previous set (:func:`recover_checkpoint` removes the staging folder); a crash after it, a staging
+    folder that :func:`recover_checkpoint` finishes renaming. ``state["num_timesteps"]`` names the step
+    of ``checkpoint.zip``; a resume checks that they agree. A write that fails (a full disk) removes
+    what it staged and raises.
     """
     out = Path(out)
-    staged = [(_staged_model(model, out / CHECKPOINT_FILE), out / CHECKPOINT_FILE)]
-    vec_normalize = model.get_vec_normalize_env()
-    if vec_normalize is not None:  # reward-scaling statistics, needed to resume
-        tmp = out / (VECNORMALIZE_FILE + ".tmp")
-        vec_normalize.save(str(tmp))
-        staged.append((_fsync(tmp), out / VECNORMALIZE_FILE))
-    staged.append((_staged_text(out / CHECKPOINT_STATE, json.dumps(state)), out / CHECKPOINT_STATE))
-    for tmp, path in staged:
-        os.replace(tmp, path)
+    staging = out / f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}"
+    try:
+        staging.mkdir()
+        checkpoint = _staged_model(model, out / CHECKPOINT_FILE, staging / CHECKPOINT_FILE)
+        if best:  # the same weights: a copy of the checkpoint just written
+            with _writing(out / BEST_MODEL_FILE):
+                _fsync(Path(shutil.copyfile(checkpoint, staging / BEST_MODEL_FILE)))
+        vec_normalize = model.get_vec_normalize_env()
+        if vec_normalize is not None:  # reward-scaling statistics, needed to resume
+            with _writing(out / VECNORMALIZE_FILE):
+                vec_normalize.save(str(staging / VECNORMALIZE_FILE))
+                _fsync(staging / VECNORMALIZE_FILE)
+        _fsync_folder(staging)
+        atomic_write_text(out / CHECKPOINT_STATE, json.dumps({**state, "staging": staging.name}))  # the commit
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _finish_staging(out, staging)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Flush ``folder``'s entries (the names of the files in it) to disk, where the platform allows it."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _finish_staging(out: Path, staging: Path) -> None:
+    """Rename the files of a committed staging folder into place, then remove it."""
+    for name in (VECNORMALIZE_FILE, BEST_MODEL_FILE, CHECKPOINT_FILE):
+        if (staging / name).exists():
+            with _writing(out / name):
+                os.replace(staging / name, out / name)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def model_step(path: str | Path) -> int | None:
+    """The ``num_timesteps`` that the SB3 model file ``path`` was saved at (read without loading it); None
+    if the file is missing or unreadable."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return int(json.loads(archive.read("data"))["num_timesteps"])
+    except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile):
+        return None
+
+
+def recover_checkpoint(run_dir: str | Path) -> None:
+    """Make the checkpoint set of ``run_dir`` whole after a crash (see :func:`write_checkpoint`).
+
+    A committed staging folder (named in ``checkpoint.json``) has its files renamed into place; any other
+    staging folder and every temporary file of an interrupted write are deleted. A ``best_model.zip``
+    whose step is not that of ``checkpoint.json``'s best (a run folder written before the best model was
+    part of the checkpoint set, killed after a new best but before its checkpoint) holds weights of a
+    timeline that the resume discards: it is deleted, with a warning, and the resumed run keeps a new best.
+    """
+    out = Path(run_dir)
+    path = out / CHECKPOINT_STATE
+    state = read_json(path, "checkpoint state") if path.is_file() else None
+    committed = out / state["staging"] if isinstance(state, dict) and isinstance(state.get("staging"), str) else None
+    if committed is not None and committed.is_dir():
+        logger.info("%s: finishing the checkpoint set at step %s that a crash interrupted", out, state.get("num_timesteps"))
+        _finish_staging(out, committed)
+    _remove_leftovers(out)
+    best = state.get("best") if isinstance(state, dict) else None
+    best_file = out / BEST_MODEL_FILE
+    if best_file.exists():
+        step = model_step(best_file)
+        if not isinstance(best, dict) or step is None or step != best.get("timesteps"):
+            logger.warning("%s holds the model of step %s, not the best evaluation of %s (step %s): a run killed after a "
+                           "new best but before its checkpoint; deleting it, the resumed run saves a new best", best_file,
+                           step, CHECKPOINT_STATE, best.get("timesteps") if isinstance(best, dict) else None)  # fmt: skip
+            best_file.unlink()
 
 
 def read_checkpoint_state(run_dir: str | Path) -> dict[str, Any] | None:
-    """The ``checkpoint.json`` of a run folder (``num_timesteps``, ``train_seconds``, ``best``); None if none."""
+    """The ``checkpoint.json`` of a run folder (``num_timesteps``, ``train_seconds``, ``best``); None if there is
+    no checkpoint. A ``checkpoint.zip`` without it (the file was deleted) gives the model's step, a training
+    clock at 0 and no best, with a warning.
+
+    :raises UserError: naming the file, when it is damaged.
+    """
     path = Path(run_dir) / CHECKPOINT_STATE
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.is_file():
+        step = model_step(Path(run_dir) / CHECKPOINT_FILE)
+        if step is None:
+            return None
+        logger.warning("%s has no %s: resuming at %s's step %d with the training clock at 0", run_dir, CHECKPOINT_STATE,
+                       CHECKPOINT_FILE, step)  # fmt: skip
+        return {"num_timesteps": step, "train_seconds": 0.0, "best": None}
+    state = read_json(path, "checkpoint state")
+    ok = isinstance(state, dict) and isinstance(state.get("num_timesteps"), int) and isinstance(state.get("train_seconds"), (int, float))
+    if not ok:
+        raise UserError(f"{path} lacks num_timesteps or train_seconds: the file is damaged; delete it to resume from "
+                        f"{CHECKPOINT_FILE}'s step with the training clock at 0")  # fmt: skip
+    return state
+
+
+def load_model_file(path: str | Path, **kwargs: Any) -> Any:
+    """``RecurrentPPO.load(path, **kwargs)``, with a file that cannot be loaded as one line naming it.
+
+    :raises UserError: naming ``path``, for a damaged file (a truncated zip or a truncated tensor file inside
+        it) or one that is not an SB3 model.
+    """
+    from sb3_contrib import RecurrentPPO
+
+    try:
+        return RecurrentPPO.load(path, **kwargs)
+    except Exception as err:
+        message = " ".join(str(err).split())
+        if isinstance(err, OSError) and err.errno is not None or "spaces do not match" in message:
+            raise  # a file that cannot be opened (named by the error), or a model of another env
+        first = message[:200] + ("..." if len(message) > 200 else "")
+        raise UserError(f"{path} is not a readable model ({type(err).__name__}: {first}): the file is damaged (e.g. "
+                        "truncated) or was not saved by SB3; use another model of the run, or train again") from err
+
+
+def load_vec_normalize(path: str | Path, venv: Any) -> Any:
+    """``VecNormalize.load(path, venv)``: the reward-scaling statistics of a checkpoint, on ``venv``.
+
+    :raises UserError: naming ``path``, for a damaged file, or statistics of another observation space.
+    """
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    try:
+        return VecNormalize.load(str(path), venv)
+    except Exception as err:
+        if isinstance(err, OSError) and err.errno is not None:
+            raise
+        message = " ".join(str(err).split())[:200]
+        why = "another env's (other env kwargs?)" if "spaces" in message else "damaged"
+        raise UserError(f"{path}: cannot load these reward-scaling statistics ({type(err).__name__}: {message}): "
+                        f"the file is {why}; resume with the run's own env, or train again") from err
 
 
 def load_model(run_dir: str | Path, device: str = "cpu", which: str = "final") -> Any:
@@ -179,9 +388,8 @@ def load_model(run_dir: str | Path, device: str = "cpu", which: str = "final") -
 
     :raises ValueError: for another ``which``.
     :raises FileNotFoundError: when the run folder holds no such model.
+    :raises UserError: naming the file, when it cannot be loaded (see :func:`load_model_file`).
     """
-    from sb3_contrib import RecurrentPPO
-
     run_dir = Path(run_dir)
     if which not in MODELS:
         raise ValueError(f"which must be one of {list(MODELS)}, got {which!r}")
@@ -190,7 +398,7 @@ def load_model(run_dir: str | Path, device: str = "cpu", which: str = "final") -
         if (run_dir / name).exists():
             if name == CHECKPOINT_FILE:
                 logger.warning("no %s in %s (training has not finished): using the latest checkpoint, %s", MODEL_FILE, run_dir, name)
-            return RecurrentPPO.load(run_dir / name, device=device)
+            return load_model_file(run_dir / name, device=device)
     raise FileNotFoundError(f"no {' or '.join(names)} in {run_dir}")
 
 
@@ -249,21 +457,41 @@ def read_eval_log(path: str | Path) -> EvalLog:
     """Read ``eval_log.csv`` from a run folder, or from a CSV file given directly.
 
     :raises FileNotFoundError: when there is no log (the run never evaluated).
-    :raises ValueError: when the file lacks a column or has no rows.
+    :raises UserError: naming the file, when it lacks a column, has no rows, or a value that is not a number.
     """
     path = eval_log_file(path)
     if not path.is_file():
         raise FileNotFoundError(f"no evaluation log {path}: the run has not evaluated yet (see --eval-every of rl2 train)")
-    with path.open(newline="") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in EVAL_LOG_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise ValueError(f"{path}: missing column(s) {missing}; an evaluation log has columns {list(EVAL_LOG_COLUMNS)}")
-        rows = list(reader)
+    try:
+        with path.open(newline="") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in EVAL_LOG_COLUMNS if c not in (reader.fieldnames or [])]
+            rows = [] if missing else list(reader)
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise UserError(f"{path} is not a CSV file ({err}): the evaluation log is damaged; restore it") from None
+    if missing:
+        raise UserError(f"{path}: missing column(s) {missing}; an evaluation log has columns {list(EVAL_LOG_COLUMNS)}")
     if not rows:
-        raise ValueError(f"{path}: no evaluations in the log")
-    cols = {c: np.array([float(r[c]) for r in rows]) for c in EVAL_LOG_COLUMNS}
+        raise UserError(f"{path}: no evaluations in the log")
+    cols: dict[str, np.ndarray] = {}
+    for c in EVAL_LOG_COLUMNS:
+        try:
+            cols[c] = np.array([float(r[c]) for r in rows])
+        except (TypeError, ValueError):
+            line = next(i for i, r in enumerate(rows, start=2) if not _is_number(r[c]))
+            raise UserError(f"{path}, line {line}: {c} is {rows[line - 2][c]!r}, not a number: the evaluation log is "
+                            "damaged; correct or delete that line") from None  # fmt: skip
+    if not np.all(np.isfinite(cols["timesteps"])):
+        raise UserError(f"{path}: a timesteps value is not finite: the evaluation log is damaged; correct that line")
     return EvalLog(**cols)
+
+
+def _is_number(text: Any) -> bool:
+    try:
+        float(text)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def has_eval_log(run_dir: str | Path) -> bool:
@@ -272,14 +500,20 @@ def has_eval_log(run_dir: str | Path) -> bool:
 
 
 def append_eval_row(out: str | Path, row: dict[str, float]) -> None:
-    """Append one evaluation (the keys of :data:`EVAL_LOG_COLUMNS`) to ``eval_log.csv``, with a header if new."""
+    """Append one evaluation (the keys of :data:`EVAL_LOG_COLUMNS`) to ``eval_log.csv``, with a header if new.
+
+    The file is written again whole, atomically (it holds one short line per evaluation): a crash or a
+    full disk never leaves half a line.
+    """
     path = Path(out) / EVAL_LOG
-    new = not path.exists()
-    with path.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(EVAL_LOG_COLUMNS))
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(EVAL_LOG_COLUMNS))
+    if not path.exists():
+        writer.writeheader()
+    writer.writerow(row)
+    with path.open(newline="") if path.exists() else io.StringIO() as f:  # newline="": the csv module's line ends kept
+        logged = f.read()
+    atomic_write_text(path, logged + buf.getvalue())
 
 
 def write_eval_log(out: str | Path, rows: list[dict[str, float]]) -> None:
