@@ -3,18 +3,20 @@
 Each command lives next to its code, in a module that exposes ``add_arguments(parser)`` and
 ``run(args)``; a module is imported only when its command runs. :func:`main` raises the
 commands' errors (for use from Python and tests); :func:`cli`, the command line's entry point,
-prints a user error (bad value, missing file, a run folder in the way) as
-``rl2 COMMAND: error: ...`` and exits with 2.
+prints a user error as one line, ``rl2 COMMAND: error: ...``, and exits with 2: a bad value (argparse's
+refusals too), a missing, damaged or misplaced file (named), a run folder in the way, a device this
+machine lacks, a full disk, a read-only or forbidden folder
+(:func:`~rl2_agent.arguments.user_error_message`). With ``-v`` the error's traceback is logged too.
+Anything else is a bug and keeps its traceback. Ctrl-C exits with 130.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import logging
 import sys
 
-from rl2_agent.arguments import USER_ERRORS
+from rl2_agent.arguments import USER_ERRORS, ArgumentParser, user_error_message
 
 __all__ = ["COMMANDS", "cli", "main"]
 
@@ -26,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plot": ("rl2_agent.reporting.redraw", "redraw figures from saved results: eval.json, table JSON, run folders"),
     "demo": ("rl2_agent.experiments.demo", "the main job: train on RL2Bandit-v0, evaluate, compare with baselines"),
     "table": ("rl2_agent.experiments.table", "the RL^2 paper's tables: every agent on the same held-out tasks"),
+    "reproduce": ("rl2_agent.experiments.reproduce", "train every RL^2 / RL^3 cell of a paper's table, then score it with the baselines"),
     "tune": ("rl2_agent.experiments.tune", "grid-search the classical baselines' parameters"),
     "scaling": ("rl2_agent.experiments.scaling", "the RL^2 navigation scaling experiment: maze metrics vs the paper, trajectory plots"),
 }
@@ -33,7 +36,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run its command; returns the exit code. Errors propagate (see :func:`cli`)."""
-    parser = argparse.ArgumentParser(prog="rl2", description="RL^2 meta-RL on Stable-Baselines3")
+    parser = ArgumentParser(prog="rl2", description="RL^2 meta-RL on Stable-Baselines3")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     argv = sys.argv[1:] if argv is None else argv
@@ -49,11 +52,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cli(argv: list[str] | None = None) -> int:
-    """The ``rl2`` / ``python -m rl2_agent`` entry point: :func:`main` with user errors as one line."""
+    """The ``rl2`` / ``python -m rl2_agent`` entry point: :func:`main` with user errors as one line; returns the exit
+    code (2 for a user error, argparse's refusals included)."""
     argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if a in COMMANDS), None)
+    prog = "rl2" if command is None else f"rl2 {command}"
     try:
         return main(argv)
+    except SystemExit as exit_info:  # argparse's refusals (code 2, their line printed) and --help (code 0)
+        return exit_info.code if isinstance(exit_info.code, int) else int(exit_info.code is not None)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
     except USER_ERRORS as err:
-        command = next((a for a in argv if a in COMMANDS), None)
-        print(f"{'rl2' if command is None else 'rl2 ' + command}: error: {err}", file=sys.stderr)
+        message = user_error_message(err)
+        if message is None:  # an OSError that no user input explains: a bug
+            raise
+        logging.getLogger(__name__).debug("the error's traceback (a user error: %s)", message, exc_info=True)
+        print(f"{prog}: error: {message}", file=sys.stderr)
         return 2

@@ -11,9 +11,14 @@ Why each default is what it is, with the measurement behind it: docs/training.md
 from __future__ import annotations
 
 import copy
+import inspect
+import math
 from typing import Any
 
+import torch as th
 from stable_baselines3.common.utils import LinearSchedule
+
+from meta_envs.validation import check_bool, check_positive_int
 
 POLICY = "rl2_agent.policies.RL2GRUPolicy"
 
@@ -121,6 +126,10 @@ def get_hyperparams(env_id: str, overrides: dict[str, Any] | None = None) -> dic
         overrides["policy"] = f"{overrides['policy'].__module__}.{overrides['policy'].__qualname__}"
     if overrides.get("policy", POLICY) != POLICY:
         params["policy_kwargs"] = {}  # the default policy_kwargs belong to RL2GRUPolicy
+    if isinstance(overrides.get("policy_kwargs"), dict) and "optimizer_class" in overrides["policy_kwargs"]:
+        # config.json records the optimizer by name ("AdamW"); the model gets the class (resolve_policy_kwargs)
+        kwargs = overrides["policy_kwargs"] = dict(overrides["policy_kwargs"])
+        kwargs["optimizer_class"] = optimizer_name(kwargs["optimizer_class"])
     for key, value in overrides.items():
         if key == "device":
             raise ValueError("device is not a hyperparameter here: give it to TrainConfig(device=...) (rl2 train trains on the CPU)")
@@ -133,18 +142,44 @@ def get_hyperparams(env_id: str, overrides: dict[str, Any] | None = None) -> dic
     return params
 
 
+#: ``policy_kwargs.optimizer_class`` by name: configs and ``config.json`` hold the name, models the class.
+OPTIMIZERS: dict[str, type[th.optim.Optimizer]] = {"Adam": th.optim.Adam, "AdamW": th.optim.AdamW}
+
+
+def optimizer_name(value: Any) -> str:
+    """The name in :data:`OPTIMIZERS` of ``value``, an optimizer name or class.
+
+    :raises ValueError: naming ``optimizer_class`` and the allowed names, for anything else.
+    """
+    for name, cls in OPTIMIZERS.items():
+        if value == name or value is cls:
+            return name
+    raise ValueError(f"policy_kwargs.optimizer_class must be one of {sorted(OPTIMIZERS)}, got {value!r}")
+
+
+def resolve_policy_kwargs(params: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``params`` whose ``policy_kwargs.optimizer_class``, a name of :data:`OPTIMIZERS`, is the torch class.
+
+    :raises ValueError: for an unknown optimizer name (see :func:`optimizer_name`).
+    """
+    kwargs = params.get("policy_kwargs")
+    if not isinstance(kwargs, dict) or "optimizer_class" not in kwargs:
+        return dict(params)
+    return {**params, "policy_kwargs": {**kwargs, "optimizer_class": OPTIMIZERS[optimizer_name(kwargs["optimizer_class"])]}}
+
+
 #: Settings that may be a schedule. RL Zoo's convention: ``"lin_<value>"`` decays linearly from ``value`` at the
 #: start of training to 0 at ``total_timesteps`` (SB3's ``progress_remaining`` from 1 to 0).
-SCHEDULE_KEYS = ("learning_rate", "clip_range")
+SCHEDULE_KEYS = ("learning_rate", "clip_range", "clip_range_vf")
 _SCHEDULE_PREFIX = "lin_"
 
 
 def resolve_schedules(params: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``params`` with RL Zoo's ``"lin_<value>"`` strings turned into SB3 schedules.
 
-    ``learning_rate`` and ``clip_range`` may be a positive number or ``"lin_<positive number>"``
-    (``"lin_1e-3"``: 1e-3 at the start, 0 at the end). Configs and ``config.json`` keep the strings;
-    models get :class:`stable_baselines3.common.utils.LinearSchedule` objects (they pickle with the model).
+    ``learning_rate`` (a number in (0, 1]), ``clip_range`` and ``clip_range_vf`` (finite numbers > 0) may
+    be such a number or ``"lin_<number>"`` (``"lin_1e-3"``: 1e-3 at the start, 0 at the end). Configs and
+    ``config.json`` keep the strings; models get :class:`stable_baselines3.common.utils.LinearSchedule` objects (they pickle with the model).
 
     :raises ValueError: naming the key and the allowed forms, for any other value.
     """
@@ -152,19 +187,8 @@ def resolve_schedules(params: dict[str, Any]) -> dict[str, Any]:
     for key in SCHEDULE_KEYS:
         if key not in out or out[key] is None:
             continue
-        value = out[key]
-        start = value
-        if isinstance(value, str) and value.startswith(_SCHEDULE_PREFIX):
-            try:
-                start = float(value[len(_SCHEDULE_PREFIX) :])
-            except ValueError:
-                start = None
-        if isinstance(start, bool) or not isinstance(start, (int, float)) or not start > 0:
-            raise ValueError(
-                f"{key} must be a positive number or 'lin_<positive number>' (RL Zoo's linear schedule to 0, "
-                f"e.g. 'lin_1e-3'), got {value!r}"
-            )
-        out[key] = LinearSchedule(float(start), 0.0, 1.0) if isinstance(value, str) else value
+        start = _schedule_start(key, out[key])
+        out[key] = LinearSchedule(start, 0.0, 1.0) if isinstance(out[key], str) else out[key]
     return out
 
 
@@ -196,3 +220,179 @@ RECURRENT_PPO_KEYS = {
     "stats_window_size",
     "policy_kwargs",
 }
+
+
+# ----------------------------------------------------------------------------- the check of every key
+#: The one reward-scaling setting allowed besides none (``False``): rewards only, so that agents and
+#: evaluations read raw trial observations.
+REWARD_SCALING_ONLY = REWARD_SCALING["normalize"]
+
+# key -> the least value, for the integer settings
+_INTS = {"n_envs": 1, "n_steps": 1, "batch_size": 1, "n_epochs": 1, "stats_window_size": 1, "sde_sample_freq": -1}
+# key -> (least, greatest, least excluded), for the number settings; learning rates above 1 are typing slips
+# (3e4 for 3e-4) that Adam would follow off a cliff
+_NUMBERS = {
+    "gamma": (0.0, 1.0, True),
+    "gae_lambda": (0.0, 1.0, True),
+    "ent_coef": (0.0, float("inf"), False),
+    "vf_coef": (0.0, float("inf"), False),
+    "max_grad_norm": (0.0, float("inf"), True),  # a norm <= 0 flips or zeroes every gradient
+}
+_SCHEDULE_RANGES = {"learning_rate": 1.0, "clip_range": float("inf"), "clip_range_vf": float("inf")}
+_BOOLS = ("normalize_advantage", "use_sde")
+# RecurrentPPO passes these to the policy itself (use_sde from its own setting)
+_POLICY_ARGS_NOT_KWARGS = ("self", "observation_space", "action_space", "lr_schedule", "use_sde")
+_POLICY_INTS = ("gru_hidden_size", "n_gru_layers", "lstm_hidden_size", "n_lstm_layers")
+_POLICY_BOOLS = ("ortho_init", "full_std", "use_expln", "squash_output", "share_features_extractor", "normalize_images",
+                 "shared_lstm", "enable_critic_lstm", "gru_layer_norm")  # fmt: skip
+_POLICY_DICTS = ("features_extractor_kwargs", "optimizer_kwargs", "lstm_kwargs")
+
+
+def _number_text(low: float, high: float, open_low: bool) -> str:
+    if high == float("inf"):
+        return f"a finite number {'>' if open_low else '>='} {low:g}"
+    return f"a number in {'(' if open_low else '['}{low:g}, {high:g}]"
+
+
+def _check_number(key: str, value: Any, low: float, high: float, open_low: bool) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or not (value > low if open_low else value >= low) or value > high:
+        raise ValueError(f"{key} must be {_number_text(low, high, open_low)}, got {value!r}")
+    return float(value)
+
+
+def _schedule_start(key: str, value: Any) -> float:
+    """The value at the start of training of ``key``: a number in range, or ``"lin_<number in range>"``."""
+    high = _SCHEDULE_RANGES[key]
+    start = value
+    if is_schedule(value):
+        try:
+            start = float(value[len(_SCHEDULE_PREFIX) :])
+        except ValueError:
+            start = None
+    try:
+        return _check_number(key, start, 0.0, high, True)
+    except ValueError:
+        number = _number_text(0.0, high, True)
+        raise ValueError(
+            f"{key} must be {number} or 'lin_<{number}>' (RL Zoo's linear schedule to 0, e.g. 'lin_1e-3'), got {value!r}"
+        ) from None
+
+
+def policy_class(policy: str) -> type:
+    """The class that ``policy`` (the ``policy`` hyperparameter: :data:`POLICY` or an sb3-contrib alias) names."""
+    from sb3_contrib import RecurrentPPO
+
+    if policy == POLICY:
+        from rl2_agent.policies import RL2GRUPolicy
+
+        return RL2GRUPolicy
+    return RecurrentPPO.policy_aliases[policy]
+
+
+def _keyword_names(fn: Any, skip: tuple[str, ...] = ()) -> list[str]:
+    """The names of ``fn``'s parameters that a caller may pass by keyword (``skip`` left out)."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [n for n, p in inspect.signature(fn).parameters.items() if p.kind in kinds and n not in skip]
+
+
+def _check_class(key: str, value: Any, base: type, example: str) -> None:
+    if not (isinstance(value, type) and issubclass(value, base)):
+        raise ValueError(f"{key} must be a subclass of {base.__module__}.{base.__qualname__} (given from Python, e.g. "
+                         f"{example}), got {value!r}")  # fmt: skip
+
+
+def check_policy_kwargs(policy: str, kwargs: Any) -> None:
+    """Raise ``ValueError`` naming the key (``policy_kwargs.<key>``) and what is allowed, unless ``kwargs`` are
+    keyword arguments that ``policy`` takes (:class:`~rl2_agent.policies.RL2GRUPolicy`'s signature, or that of
+    SB3's recurrent policies for an alias such as ``"MlpLstmPolicy"``), with values of the right kind."""
+    from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+
+    if not isinstance(kwargs, dict):
+        raise ValueError(f"policy_kwargs must be a dict of the policy's keyword arguments (policy_kwargs.KEY=VALUE on "
+                         f"the command line), got {kwargs!r}")  # fmt: skip
+    cls = policy_class(policy)
+    allowed = _keyword_names(cls.__init__, _POLICY_ARGS_NOT_KWARGS)
+    unknown = sorted(set(kwargs) - set(allowed))
+    if policy == POLICY:  # RL2GRUPolicy takes its parent's LSTM kwargs only with the values its GRUs imply
+        lstm = {k: kwargs[k] for k in kwargs if k in ("shared_lstm", "enable_critic_lstm", "lstm_hidden_size", "n_lstm_layers", "lstm_kwargs")}
+        cls._check_lstm_kwargs(lstm)
+        unknown = [k for k in unknown if k not in lstm]
+    if unknown:
+        raise ValueError(f"unknown policy_kwargs key(s) {unknown} for {cls.__name__}; allowed: {sorted(allowed)}")
+    for key, value in kwargs.items():
+        name = f"policy_kwargs.{key}"
+        if key in _POLICY_INTS:
+            check_positive_int(name, value)
+        elif key in _POLICY_BOOLS:
+            check_bool(name, value)
+        elif key in _POLICY_DICTS and value is not None and not isinstance(value, dict):
+            raise ValueError(f"{name} must be a dict of keyword arguments or None, got {value!r}")
+        elif key == "log_std_init":
+            _check_number(name, value, -float("inf"), float("inf"), False)
+        elif key == "net_arch":
+            from rl2_agent.policies import RL2GRUPolicy
+
+            try:
+                RL2GRUPolicy._check_net_arch(value)
+            except ValueError as err:
+                raise ValueError(f"policy_kwargs.{err}") from None
+        elif key == "activation_fn":
+            _check_class(name, value, th.nn.Module, "torch.nn.ReLU")
+        elif key == "features_extractor_class":
+            _check_class(name, value, BaseFeaturesExtractor, "stable_baselines3.common.torch_layers.FlattenExtractor")
+        elif key == "optimizer_class":
+            optimizer_name(value)
+
+
+def check_hyperparams(params: dict[str, Any]) -> None:
+    """Raise ``ValueError`` naming the key, the value and what is allowed, unless every hyperparameter of
+    ``params`` (all of them, as :func:`get_hyperparams` returns them) has a value RecurrentPPO trains with
+    as meant.
+
+    Each key is checked for its type and range: counts are integers (``n_envs``, ``n_steps``,
+    ``batch_size``, ``n_epochs`` >= 1), ``gamma`` and ``gae_lambda`` lie in (0, 1], ``ent_coef`` and
+    ``vf_coef`` are finite numbers >= 0, ``max_grad_norm`` and ``target_kl`` finite numbers > 0,
+    ``learning_rate`` a number in (0, 1] and ``clip_range`` / ``clip_range_vf`` one > 0 (or RL Zoo's
+    ``"lin_<number>"``), the flags True or False, ``policy`` this package's policy or an SB3 alias,
+    ``normalize`` False or reward scaling only, ``policy_kwargs`` those of :func:`check_policy_kwargs`;
+    and they fit together: a minibatch is at most one rollout (``n_envs * n_steps``), and at least 2
+    steps when advantages are normalised. Nothing here needs the env (see ``TrainConfig`` for what does).
+    """
+    from sb3_contrib import RecurrentPPO
+
+    policy = params.get("policy", POLICY)
+    aliases = sorted(RecurrentPPO.policy_aliases)
+    if not isinstance(policy, str) or (policy != POLICY and policy not in aliases):
+        raise ValueError(f"policy must be {POLICY!r} (the default, RL2GRUPolicy) or one of sb3-contrib's {aliases}, got {policy!r}")
+    normalize = params.get("normalize", False)
+    if normalize is not False and normalize != REWARD_SCALING_ONLY:
+        raise ValueError(
+            f"normalize must be False or {REWARD_SCALING_ONLY} (reward scaling only: agents and evaluations read raw "
+            f"trial observations), got {normalize!r}"
+        )
+    for key, minimum in _INTS.items():
+        if key in params:
+            check_positive_int(key, params[key], minimum)
+    for key, (low, high, open_low) in _NUMBERS.items():
+        if key in params:
+            _check_number(key, params[key], low, high, open_low)
+    for key in _SCHEDULE_RANGES:
+        if key in params and not (key == "clip_range_vf" and params[key] is None):  # None: no value clipping
+            _schedule_start(key, params[key])
+    if params.get("target_kl") is not None:
+        _check_number("target_kl", params["target_kl"], 0.0, float("inf"), True)
+    for key in _BOOLS:
+        if key in params:
+            check_bool(key, params[key])
+    check_policy_kwargs(policy, params.get("policy_kwargs", {}))
+    rollout = int(params["n_envs"]) * int(params["n_steps"])
+    if int(params["batch_size"]) > rollout:  # SB3 would silently use the whole rollout as one minibatch
+        raise ValueError(
+            f"batch_size ({params['batch_size']}) must be <= one rollout, n_envs * n_steps = {params['n_envs']} * "
+            f"{params['n_steps']} = {rollout}; pass a smaller batch_size with --n-envs (e.g. --hyperparams "
+            f"batch_size={max(rollout // 4, 1)})"
+        )
+    if params.get("normalize_advantage", True) and int(params["batch_size"]) < 2:  # the std of one advantage is 0
+        raise ValueError(f"batch_size must be >= 2 with normalize_advantage=True (advantages are normalised per "
+                         f"minibatch), got {params['batch_size']}")  # fmt: skip

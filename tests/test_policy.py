@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -17,7 +18,7 @@ from torch import nn
 
 import meta_envs  # noqa: F401  (registers the ids)
 from rl2_agent.envs import make_vec_env
-from rl2_agent.policies import DEFAULT_NET_ARCH, RL2CombinedExtractor, RL2GRUPolicy
+from rl2_agent.policies import DEFAULT_NET_ARCH, LayerNormGRU, RL2CombinedExtractor, RL2GRUPolicy
 
 BANDIT = "RL2Bandit-v0"
 
@@ -115,7 +116,9 @@ def test_architecture_and_optimizer() -> None:
 
 def test_optimizer_updates_both_grus() -> None:
     env = make_vec_env(BANDIT, 4, dict(num_arms=2, episodes_per_trial=5), seed=0)
-    model = RecurrentPPO(RL2GRUPolicy, env, n_steps=10, batch_size=20, n_epochs=1, policy_kwargs=dict(gru_hidden_size=8), seed=0)
+    model = RecurrentPPO(
+        RL2GRUPolicy, env, n_steps=10, batch_size=20, n_epochs=1, policy_kwargs=dict(gru_hidden_size=8), seed=0
+    )
     before = {k: v.clone() for k, v in model.policy.state_dict().items()}
     model.learn(40)
     after = model.policy.state_dict()
@@ -265,7 +268,9 @@ def test_fast_sequence_matches_step_loop(starts_at: str, n_gru_layers: int) -> N
 # ---------------------------------------------------------------------------------------------
 def test_save_load_round_trip(tmp_path: Any) -> None:
     env = make_vec_env(BANDIT, 4, dict(num_arms=3, episodes_per_trial=5), seed=0)
-    model = RecurrentPPO(RL2GRUPolicy, env, n_steps=10, batch_size=20, n_epochs=1, policy_kwargs=dict(gru_hidden_size=12), seed=0)
+    model = RecurrentPPO(
+        RL2GRUPolicy, env, n_steps=10, batch_size=20, n_epochs=1, policy_kwargs=dict(gru_hidden_size=12), seed=0
+    )
     model.learn(40)
     model.save(tmp_path / "model")
     loaded = RecurrentPPO.load(tmp_path / "model")
@@ -352,7 +357,9 @@ def test_dict_image_observations() -> None:
 
     # through RecurrentPPO (SB3 transposes the image to channels-first)
     vec_env = DummyVecEnv([ImageContextEnv] * 2)
-    model = RecurrentPPO(RL2GRUPolicy, vec_env, n_steps=8, batch_size=8, n_epochs=1, policy_kwargs=dict(gru_hidden_size=8), seed=0)
+    model = RecurrentPPO(
+        RL2GRUPolicy, vec_env, n_steps=8, batch_size=8, n_epochs=1, policy_kwargs=dict(gru_hidden_size=8), seed=0
+    )
     assert isinstance(model.policy.features_extractor, RL2CombinedExtractor) and model.policy.features_extractor.channels_first
     model.learn(16)
     action, state = model.predict(obs, None, np.array([True]), deterministic=True)
@@ -419,7 +426,9 @@ def test_training_makes_one_gru_call_per_minibatch(fast_buffer: bool) -> None:
     from rl2_agent.buffers import use_fast_rollout_buffer
 
     env = make_vec_env(BANDIT, 8, dict(num_arms=3, episodes_per_trial=10), seed=0)
-    model = RecurrentPPO(RL2GRUPolicy, env, n_steps=20, batch_size=40, n_epochs=2, policy_kwargs=dict(gru_hidden_size=8), seed=0)
+    model = RecurrentPPO(
+        RL2GRUPolicy, env, n_steps=20, batch_size=40, n_epochs=2, policy_kwargs=dict(gru_hidden_size=8), seed=0
+    )
     if fast_buffer:
         use_fast_rollout_buffer(model)
     calls = {"actor": 0, "critic": 0, "minibatches": 0}
@@ -451,3 +460,103 @@ def test_training_makes_one_gru_call_per_minibatch(fast_buffer: bool) -> None:
     model.learn(320)  # 2 rollouts of 8 x 20 steps, each trained on 4 minibatches x 2 epochs
     assert calls["minibatches"] == 16
     assert calls["actor"] == calls["critic"] == calls["minibatches"]
+
+
+# ---------------------------------------------------------------------------------------------
+# recipe option: layer normalisation of the GRU outputs
+# ---------------------------------------------------------------------------------------------
+DEFAULT_STATE_DICT_KEYS = [
+    "mlp_extractor.value_net.0.weight", "mlp_extractor.value_net.0.bias", "action_net.weight", "action_net.bias",
+    "value_net.weight", "value_net.bias", "lstm_actor.weight_ih_l0", "lstm_actor.weight_hh_l0", "lstm_actor.bias_ih_l0",
+    "lstm_actor.bias_hh_l0", "lstm_critic.weight_ih_l0", "lstm_critic.weight_hh_l0", "lstm_critic.bias_ih_l0",
+    "lstm_critic.bias_hh_l0",
+]  # fmt: skip
+
+
+def test_default_policy_keeps_the_parameter_names_and_shapes_of_saved_models() -> None:
+    policy = make_policy(gru_hidden_size=16)
+    state = policy.state_dict()
+    assert list(state) == DEFAULT_STATE_DICT_KEYS
+    assert type(policy.lstm_actor) is nn.GRU and type(policy.lstm_critic) is nn.GRU
+    assert state["lstm_actor.weight_hh_l0"].shape == (48, 16) and state["lstm_critic.weight_ih_l0"].shape == (48, 8)
+    assert policy.gru_layer_norm is False
+
+
+def test_gru_layer_norm_normalises_each_gru_output_and_adds_only_the_norm_parameters() -> None:
+    plain, normed = make_policy(gru_hidden_size=16), make_policy(gru_hidden_size=16, gru_layer_norm=True)
+    assert isinstance(normed.lstm_actor, LayerNormGRU) and isinstance(normed.lstm_critic, LayerNormGRU)
+    added = set(normed.state_dict()) - set(plain.state_dict())
+    assert added == {f"lstm_{k}.output_norm.{p}" for k in ("actor", "critic") for p in ("weight", "bias")}
+    assert set(plain.state_dict()) <= set(normed.state_dict())
+    # the norms are in the optimizer, the GRU weights keep the orthogonal init, the norms LayerNorm's (1, 0)
+    in_optimizer = {id(p) for group in normed.optimizer.param_groups for p in group["params"]}
+    assert in_optimizer == {id(p) for p in normed.parameters()}
+    for gru in (normed.gru_actor, normed.gru_critic):
+        assert th.equal(gru.output_norm.weight, th.ones(16)) and th.equal(gru.output_norm.bias, th.zeros(16))
+        for block in gru.weight_hh_l0.detach().chunk(3):
+            th.testing.assert_close(block @ block.T, th.eye(16), atol=1e-5, rtol=0)
+    out, hidden = normed.lstm_actor(th.randn(5, 3, normed.features_dim), th.zeros(1, 3, 16))
+    assert out.shape == (5, 3, 16) and hidden.shape == (1, 3, 16)
+    th.testing.assert_close(out.mean(dim=-1), th.zeros(5, 3), atol=1e-5, rtol=0)
+    th.testing.assert_close(out.var(dim=-1, unbiased=False), th.ones(5, 3), atol=1e-3, rtol=0)
+
+
+def test_gru_layer_norm_forward_and_backward_shapes() -> None:
+    policy = make_policy(gru_hidden_size=16, gru_layer_norm=True, n_gru_layers=2)
+    n_seq, length = 4, 6
+    batch = n_seq * length
+    starts = th.zeros(n_seq, length)
+    starts[:, 0] = 1.0
+    values, log_prob, entropy = policy.evaluate_actions(
+        bandit_obs(batch), th.randint(5, (batch,)), random_states(policy, n_seq), starts.flatten()
+    )
+    assert values.shape == (batch, 1) and log_prob.shape == (batch,) and entropy.shape == (batch,)
+    (values.sum() + log_prob.sum()).backward()
+    for gru in (policy.gru_actor, policy.gru_critic):
+        assert gru.output_norm.weight.grad.shape == (16,) and gru.weight_hh_l1.grad.shape == (48, 16)
+        assert th.count_nonzero(gru.weight_ih_l0.grad) > 0
+
+
+def test_gru_layer_norm_is_refused_unless_a_bool() -> None:
+    with pytest.raises(ValueError, match="gru_layer_norm must be True or False"):
+        make_policy(gru_layer_norm="yes")
+
+
+def test_a_model_with_gru_layer_norm_trains_saves_and_loads(tmp_path: Any) -> None:
+    env = make_vec_env(BANDIT, 8, dict(num_arms=3, episodes_per_trial=10), seed=0)
+    model = RecurrentPPO(RL2GRUPolicy, env, n_steps=20, batch_size=40, n_epochs=2, seed=0,
+                         policy_kwargs=dict(gru_hidden_size=8, gru_layer_norm=True))  # fmt: skip
+    before = {k: v.clone() for k, v in model.policy.state_dict().items()}
+    model.learn(480)  # 3 rollouts of 8 x 20 steps
+    after = model.policy.state_dict()
+    for name in ("lstm_actor.output_norm.weight", "lstm_critic.output_norm.bias", "lstm_actor.weight_hh_l0"):
+        assert not th.equal(before[name], after[name]), name
+    model.save(tmp_path / "model")
+    loaded = RecurrentPPO.load(tmp_path / "model")
+    assert loaded.policy.gru_layer_norm is True and isinstance(loaded.policy.lstm_actor, LayerNormGRU)
+    for name, value in after.items():
+        assert th.equal(loaded.policy.state_dict()[name], value), name
+
+
+# ---------------------------------------------------------------------------------------------
+# recipe option: the optimizer by name (policy_kwargs.optimizer_class)
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("given", ["AdamW", th.optim.AdamW])
+def test_optimizer_class_is_recorded_by_name_and_built_as_the_torch_class(given: Any, tmp_path: Any) -> None:
+    from rl2_agent.training.config import TrainConfig
+    from rl2_agent.training.loop import build_model, make_training_env
+
+    config = TrainConfig(BANDIT, {"num_arms": 3, "episodes_per_trial": 5}, out=str(tmp_path),
+                         hyperparams={"n_envs": 4, "n_steps": 10, "batch_size": 20, "policy_kwargs": {
+                             "gru_hidden_size": 8, "optimizer_class": given, "optimizer_kwargs": {"weight_decay": 0.01}}})  # fmt: skip
+    assert config.hyperparams["policy_kwargs"]["optimizer_class"] == "AdamW"  # what config.json records
+    model = build_model(config, make_training_env(config))
+    assert type(model.policy.optimizer) is th.optim.AdamW
+    assert model.policy.optimizer.defaults["weight_decay"] == 0.01 and model.policy.optimizer.defaults["lr"] == 1e-3
+
+
+def test_an_unknown_optimizer_name_is_refused_when_the_config_is_built() -> None:
+    from rl2_agent.training.config import TrainConfig
+
+    with pytest.raises(ValueError, match=r"policy_kwargs.optimizer_class must be one of \['Adam', 'AdamW'\], got 'SGD'"):
+        TrainConfig(BANDIT, hyperparams={"policy_kwargs": {"optimizer_class": "SGD"}})
