@@ -3,12 +3,14 @@
 ::
 
     python -m rl2_agent evaluate runs/x --trials 1000 [--deterministic] [--seed 1000000] [--model best]
+    python -m rl2_agent evaluate runs/x --video 2 [--video-format gif] [--video-dir runs/x/videos]
 
 prints the mean trial return +- standard error and the mean return per episode index within
 the trial (the signature of fast adaptation), and writes ``eval.json`` and ``eval.png`` in the
 run folder (``best_eval.json`` and ``best_eval.png`` for ``--model best``). The trials are the
 held-out test tasks of :data:`~rl2_agent.evaluation.seeds.EVAL_SEED`, which no training or model
-selection sees.
+selection sees. ``--video N`` also films the first N of them, played by the same agent
+(:func:`rl2_agent.evaluation.film.film_trials`): one video per trial, named by its task seed.
 """
 
 from __future__ import annotations
@@ -20,15 +22,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
+
+from meta_envs.validation import check_positive_int
 from rl2_agent.agents.sb3 import SB3RecurrentAgent, check_observation_space
-from rl2_agent.arguments import parse_kwargs, run_command
+from rl2_agent.arguments import non_negative_int, parse_kwargs, run_command
+from rl2_agent.evaluation.film import VIDEO_FORMATS, FilmedTrial, check_video_writer, film_trials
 from rl2_agent.evaluation.runner import TrialResults, format_results, run_trials
 from rl2_agent.evaluation.seeds import EVAL_SEED, check_held_out_args
 from rl2_agent.training import run_folder
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["evaluate_run", "load_run"]
+__all__ = ["evaluate_run", "film_run", "load_run"]
 
 
 def load_run(run_dir: str | Path, which: str = "final") -> tuple[Any, dict[str, Any]]:
@@ -54,11 +60,54 @@ def evaluate_run(
     the trained ``num_arms`` and ``episodes_per_trial``). ``which`` picks the model: ``"final"`` or
     ``"best"`` (see :func:`load_run`).
     """
+    agent, env_id, env_kwargs = _run_agent(run_dir, env_id, env_kwargs, deterministic, which)
+    return run_trials(agent, env_id, env_kwargs, n_trials, seed, record=record)
+
+
+def film_run(
+    run_dir: str | Path,
+    n_videos: int,
+    video_dir: str | Path | None = None,
+    env_id: str | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+    seed: int = EVAL_SEED,
+    deterministic: bool = False,
+    which: str = "final",
+    video_format: str = "mp4",
+) -> list[FilmedTrial]:
+    """Film a saved run on its first ``n_videos`` held-out trials (those :func:`evaluate_run` scores first).
+
+    The agent is the one :func:`evaluate_run` plays (same action sampling, recurrent state reset at
+    trial starts only), in the run's env (``env_id``, ``env_kwargs``: as :func:`evaluate_run`) made with
+    ``render_mode="rgb_array"``. Files: ``<video_dir>/trial_<seed>.<video_format>`` (``best_trial_...``
+    for ``which="best"``); ``video_dir`` defaults to ``<run_dir>/videos``. The sampled actions of the
+    trial of seed ``s`` come from torch's generator seeded with ``s`` (the caller's generator state is
+    kept), so a command films the same trial every time, whatever ``n_videos``. See
+    :func:`rl2_agent.evaluation.film.film_trials`.
+    """
+    import torch as th
+
+    n_videos = check_positive_int("n_videos", n_videos, minimum=0)
+    agent, env_id, env_kwargs = _run_agent(run_dir, env_id, env_kwargs, deterministic, which)
+    video_dir = Path(run_dir) / "videos" if video_dir is None else video_dir
+    prefix = "trial" if which == "final" else f"{which}_trial"
+    films: list[FilmedTrial] = []
+    with th.random.fork_rng(devices=[]):
+        for trial_seed in range(seed, seed + n_videos):
+            th.manual_seed(trial_seed)
+            films += film_trials(agent, env_id, env_kwargs, 1, video_dir, trial_seed, video_format, prefix=prefix)
+    return films
+
+
+def _run_agent(
+    run_dir: str | Path, env_id: str | None, env_kwargs: dict[str, Any] | None, deterministic: bool, which: str
+) -> tuple[SB3RecurrentAgent, str, dict[str, Any]]:
+    """The run's model as an agent, and the env it plays: the run's own unless ``env_id`` / ``env_kwargs`` say otherwise."""
     model, config = load_run(run_dir, which)
     env_id = env_id or config["env_id"]
     env_kwargs = {**config["env_kwargs"], **(env_kwargs or {})}
     check_observation_space(model, env_id, env_kwargs)
-    return run_trials(SB3RecurrentAgent(model, deterministic), env_id, env_kwargs, n_trials, seed, record=record)
+    return SB3RecurrentAgent(model, deterministic), env_id, env_kwargs
 
 
 # ----------------------------------------------------------------------------- rl2 evaluate
@@ -74,12 +123,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env-kwargs", nargs="*", default=None, metavar="KEY=VALUE",
                         help="override the run's env kwargs, e.g. arm_prior=normal (the others stay as trained)")  # fmt: skip
     parser.add_argument("--out", default=None, help="where to write eval.json / eval.png (default: the run folder)")
+    parser.add_argument("--video", type=non_negative_int, default=0, metavar="N",
+                        help="also film the first N held-out trials, one video each (needs moviepy; default 0)")  # fmt: skip
+    parser.add_argument("--video-dir", default=None, help="folder of the videos (default: <run_dir>/videos)")
+    parser.add_argument("--video-format", choices=list(VIDEO_FORMATS), default="mp4", help="video file format (default mp4)")
 
 
 def run(args: argparse.Namespace) -> int:
     from rl2_agent.reporting.figures import plot_episode_returns
 
     check_held_out_args(args.trials, args.seed)
+    if args.video > args.trials:
+        raise ValueError(f"--video must be an integer in [0, --trials], here [0, {args.trials}], got {args.video}")
+    if args.video:
+        try:
+            check_video_writer()
+        except gym.error.DependencyNotInstalled as err:
+            raise ValueError(f"--video: {err}") from None
     env_kwargs = None if args.env_kwargs is None else parse_kwargs(args.env_kwargs)
     results = evaluate_run(args.run_dir, None, env_kwargs, args.trials, args.seed, args.deterministic, which=args.model)
     print(format_results(results, "RL^2" if args.model == "final" else "RL^2 (best model)"))
@@ -88,6 +148,15 @@ def run(args: argparse.Namespace) -> int:
     # load_model falls back to the latest checkpoint when training has not finished: say so in the record
     scored = run_folder.scored_model(args.run_dir, args.model)
     summary = results.summary() | {"deterministic": args.deterministic, "run_dir": str(args.run_dir), "model": scored}
+    if args.video:
+        films = film_run(args.run_dir, args.video, args.video_dir, None, env_kwargs, args.seed, args.deterministic,
+                         args.model, args.video_format)  # fmt: skip
+        summary["videos"] = [
+            film.to_json() | {"scored_return": float(results.trial_returns[i])} for i, film in enumerate(films)
+        ]
+        for film, scored_return in zip(films, results.trial_returns):
+            logger.info("wrote %s: held-out trial seed %d, return %.3f in %d steps (scored trial: %.3f)",
+                        film.path, film.seed, film.trial_return, film.steps, scored_return)  # fmt: skip
     json_path, png_path = run_folder.evaluation_files(out, args.model)
     json_path.write_text(json.dumps(summary, indent=2))
     plot_episode_returns({"RL^2": results}, png_path)
