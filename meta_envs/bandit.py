@@ -33,11 +33,22 @@ Arguments
     n, 0]`` to the observation (see Observation Space; :mod:`meta_envs.trial`). The vector entry
     point (``gym.make_vec(..., vectorization_mode="vector_entry_point")``) takes the same kwargs
     plus ``num_envs`` and does not render (``render_mode`` must be None there).
+    A task given with ``reset(options={"task": p})`` is any array-like of ``num_arms``
+    probabilities in [0, 1] (held as a float64 array).
+Limits
+    Checked before anything is allocated (:mod:`meta_envs.validation`): the arrays of one env are
+    estimated at 48 bytes per arm (per arm and env for the vector env), plus 64 kB per arm for
+    ``rgb_array`` frames, and must fit the 1 GiB ``MEMORY_BUDGET``: up to about 22 million arms
+    (16,764 with ``rgb_array``; ``num_envs x num_arms`` up to about 22 million for the vector env,
+    which also holds ``num_envs x (pulls per trial + 1)`` returns); a trial is at most
+    ``MAX_TRIAL_STEPS`` = 1,000,000 pulls. The papers' settings (up to 50 arms, 500 pulls) use a
+    few kilobytes.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -46,11 +57,40 @@ from gymnasium import spaces
 from meta_envs import rendering as draw
 from meta_envs.batched import BatchedTrialEnv, refuse_render_mode
 from meta_envs.trial import MIN_FRAME_WIDTH, TrialEnv, TrialStep, trial_entry_point
-from meta_envs.validation import check_choice, check_positive_int, default_trial_length, strict_kwargs
+from meta_envs.validation import (
+    check_array,
+    check_choice,
+    check_memory,
+    check_positive_int,
+    default_trial_length,
+    strict_kwargs,
+)
 
 ARM_PRIORS = ("uniform", "normal")
 BAR_COLOUR, BAR_BACKGROUND, PROB_COLOUR = (70, 130, 220), (228, 228, 228), (200, 30, 30)
 PAID_COLOUR, UNPAID_COLOUR = (30, 160, 60), (210, 50, 50)
+# Estimated peak bytes per arm (per env of a vector env): the task, a new task's draws, the observation and its
+# space; measured 35-44 (tracemalloc, 10^5-10^6 arms). An rgb_array frame is 28 pixels wide per arm, drawn and
+# then stacked under the header: measured 47 kB per arm.
+BYTES_PER_ARM = 48
+FRAME_BYTES_PER_ARM = 64_000
+
+
+def memory_bytes(num_arms: int, num_envs: int = 1, render_mode: str | None = None) -> int:
+    """Estimated peak bytes of the arrays of a bandit env of ``num_envs`` tasks (see the module docstring's Limits)."""
+    return num_envs * num_arms * BYTES_PER_ARM + (num_arms * FRAME_BYTES_PER_ARM if render_mode == "rgb_array" else 0)
+
+
+def check_bandit_memory(num_arms: int, num_envs: int = 1, render_mode: str | None = None) -> None:
+    """Raise ``ValueError`` naming ``num_arms`` (and ``num_envs``, ``render_mode``) when over the memory budget."""
+    params: dict[str, Any] = {"num_arms": num_arms}
+    if num_envs != 1:
+        params["num_envs"] = num_envs
+    what = f"{BYTES_PER_ARM} bytes per arm{' per env' if num_envs != 1 else ''}"
+    if render_mode == "rgb_array":
+        params["render_mode"] = render_mode
+        what += f" and {FRAME_BYTES_PER_ARM // 1000} kB per arm for the frames"
+    check_memory(params, memory_bytes(num_arms, num_envs, render_mode), what)
 
 
 def sample_arm_probs(rng: np.random.Generator, num_arms: int, arm_prior: str, size: int | None = None) -> np.ndarray:
@@ -72,6 +112,8 @@ class BernoulliBandit(gym.Env):
     def __init__(self, num_arms: int = 5, arm_prior: str = "uniform") -> None:
         self.num_arms = check_positive_int("num_arms", num_arms, minimum=2)
         self.arm_prior = check_choice("arm_prior", arm_prior, ARM_PRIORS)
+        check_bandit_memory(self.num_arms)
+        self.memory_bytes = memory_bytes(self.num_arms)
         self.observation_space = spaces.Discrete(1)
         self.action_space = spaces.Discrete(self.num_arms)
         self.episode_length = 1
@@ -80,11 +122,13 @@ class BernoulliBandit(gym.Env):
     def sample_task(self, rng: np.random.Generator) -> np.ndarray:
         return sample_arm_probs(rng, self.num_arms, self.arm_prior)
 
+    def check_task(self, task: Any) -> np.ndarray:
+        """``task`` (an array-like of ``num_arms`` probabilities) as a float64 array, or ``ValueError`` naming it."""
+        k = self.num_arms
+        return check_array("task", task, (k,), low=0.0, high=1.0, what=f"{k} arm probabilities in [0, 1]")
+
     def set_task(self, task: Any) -> None:
-        probs = np.asarray(task, dtype=np.float64)
-        if probs.shape != (self.num_arms,) or not np.all((probs >= 0) & (probs <= 1)):  # NaN fails too
-            raise ValueError(f"task must be {self.num_arms} arm probabilities in [0, 1], got {task!r}")
-        self.probs = probs
+        self.probs = self.check_task(task)
 
     def describe_task(self) -> str:
         return "arm probabilities " + np.array2string(self.probs, precision=2)
@@ -142,6 +186,8 @@ class BatchedBernoulliBandit:
         self.num_envs = check_positive_int("num_envs", num_envs)
         self._single = BernoulliBandit(num_arms, arm_prior)
         self.num_arms, self.arm_prior = self._single.num_arms, self._single.arm_prior
+        check_bandit_memory(self.num_arms, self.num_envs)
+        self.memory_bytes = memory_bytes(self.num_arms, self.num_envs)
         self.episode_length = 1  # one pull
         self.observation_space = self._single.observation_space
         self.action_space = self._single.action_space
@@ -152,9 +198,11 @@ class BatchedBernoulliBandit:
     def sample_task(self, rng: np.random.Generator) -> np.ndarray:
         return self._single.sample_task(rng)
 
+    def check_task(self, task: Any) -> np.ndarray:
+        return self._single.check_task(task)
+
     def set_task(self, index: int, task: Any) -> None:
-        self._single.set_task(task)
-        self.probs[index] = self._single.probs
+        self.probs[index] = self._single.check_task(task)
 
     def resample_tasks(self, mask: np.ndarray, rng: np.random.Generator) -> None:
         self.probs[mask] = sample_arm_probs(rng, self.num_arms, self.arm_prior, size=int(mask.sum()))
@@ -179,6 +227,8 @@ def make_env(
 ) -> TrialEnv:
     """Entry point of ``RL2Bandit-v0``."""
     episodes_per_trial, steps_per_trial = default_trial_length(episodes_per_trial, steps_per_trial, 10)
+    if render_mode == "rgb_array":  # the frames grow with the arms
+        check_bandit_memory(check_positive_int("num_arms", num_arms, minimum=2), render_mode=render_mode)
     return TrialEnv(BernoulliBandit(num_arms, arm_prior), episodes_per_trial, steps_per_trial, render_mode, time_inputs)
 
 

@@ -7,6 +7,7 @@ gymnasium :class:`~gymnasium.vector.VectorEnv` with same-step autoreset.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import gymnasium as gym
@@ -15,8 +16,17 @@ from gymnasium import spaces
 from gymnasium.utils import seeding
 from gymnasium.vector.vector_env import AutoresetMode
 
-from meta_envs.layout import ObsLayout, build_layout, is_image, time_scales
-from meta_envs.validation import check_bool, check_options, check_trial_length
+from meta_envs.layout import ObsLayout, build_layout, is_image, longest_episode, time_scales
+from meta_envs.validation import (
+    check_bool,
+    check_memory,
+    check_options,
+    check_seeds,
+    check_trial_length,
+    check_trial_steps,
+    format_bytes,
+    short_repr,
+)
 
 __all__ = ["BatchedTaskFamily", "BatchedTrialEnv", "refuse_render_mode"]
 
@@ -53,7 +63,12 @@ class BatchedTaskFamily(Protocol):
         """Same distribution and same draws as the single-env family's ``sample_task``."""
 
     def set_task(self, index: int, task: Any) -> None:
-        """Make ``task`` the task of env ``index``."""
+        """Make ``task`` the task of env ``index`` (validating it first: a refused task changes nothing)."""
+
+    # Optional: ``check_task(task) -> task`` returns the task validated (and converted, e.g. a list of arm
+    # probabilities to an array) without changing anything, or raises ``ValueError``. With it,
+    # ``reset(options={"tasks": [...]})`` checks every task before setting any; ``memory_bytes`` (int), the
+    # estimated bytes of the family's arrays, counts toward the env's memory budget.
 
     def resample_tasks(self, mask: np.ndarray, rng: np.random.Generator) -> None:
         """Draw new tasks (vectorised) for the envs where ``mask`` is True."""
@@ -92,7 +107,15 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
     trials (rewards, transitions, the tasks of later trials) comes from one generator seeded by the
     first seed, on a stream independent of the tasks' draws.
     ``reset(options={"tasks": [...]})`` sets the tasks explicitly (one per env; the single env's key
-    is ``"task"``, and any other key is refused). ``time_inputs`` as in :class:`TrialEnv`.
+    is ``"task"``, and any other key is refused). A seed is None, an integer >= 0 or a sequence of
+    ``num_envs`` of them; the seeds, the options and every task are checked before anything changes,
+    so a refused reset raises ``ValueError`` and leaves every env as it was. ``time_inputs`` as in
+    :class:`TrialEnv`.
+
+    Memory: the env holds ``num_envs x (episodes per trial + 1)`` per-episode returns (float64), with
+    its family's arrays (``family.memory_bytes``) within the 1 GiB ``MEMORY_BUDGET`` of
+    :mod:`meta_envs.validation`, checked before they are allocated; a trial is at most
+    ``MAX_TRIAL_STEPS`` steps.
 
     Rendering: none (``metadata["render_modes"]`` is empty and ``render_mode`` is None): the batch
     keeps no per-env history to draw. The vector entry points refuse a ``render_mode``
@@ -114,6 +137,7 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
         self.family = family
         self.num_envs = family.num_envs
         self.episodes_per_trial, self.steps_per_trial = check_trial_length(episodes_per_trial, steps_per_trial)
+        check_trial_steps(self.episodes_per_trial, self.steps_per_trial, longest_episode(family))
         self.time_inputs = check_bool("time_inputs", time_inputs)
         if self.time_inputs:
             trial_length, episode_length = time_scales(family, self.episodes_per_trial, self.steps_per_trial)
@@ -129,8 +153,19 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
         self._discrete_obs = isinstance(family.observation_space, spaces.Discrete)
         self._discrete_act = isinstance(family.action_space, spaces.Discrete)
         n = self.num_envs
+        if self.steps_per_trial is None:
+            length, max_eps = "episodes_per_trial", int(self.episodes_per_trial)  # type: ignore[arg-type]
+        else:  # episodes of a fixed length end every episode_length steps; one step at least otherwise
+            length, max_eps = "steps_per_trial", -(-self.steps_per_trial // (getattr(family, "episode_length", None) or 1))
+        own = n * (max_eps + 1) * 8 + n * flat.shape[0] * 4 * 3  # the per-episode returns; the observations
+        family_bytes = int(getattr(family, "memory_bytes", 0))
+        check_memory(
+            {"num_envs": n, length: getattr(self, length)},
+            own + family_bytes,
+            f"{format_bytes(own)} for the per-episode returns (num_envs x {max_eps + 1} float64) and the observations, "
+            f"{format_bytes(family_bytes)} for the tasks",
+        )
         self._rows = np.arange(n)
-        max_eps = self.episodes_per_trial if self.episodes_per_trial is not None else self.steps_per_trial
         self._returns = np.zeros((n, max_eps + 1))
         self._ep_return = np.zeros(n)
         self._ep_index = np.zeros(n, dtype=np.int64)
@@ -181,19 +216,20 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
         self, *, seed: int | list[int] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
         n = self.num_envs
+        # every argument is checked before anything changes: a refused reset leaves the env as it was
         check_options(options, ("tasks",), f"a sequence of {n} tasks, one per env")
-        seeds = None
-        if seed is not None:
-            seeds = [int(s) for s in seed] if isinstance(seed, (list, tuple, np.ndarray)) else [int(seed) + i for i in range(n)]
-            if len(seeds) != n:
-                raise ValueError(f"seed must be an int or a list of {n} ints, got {len(seeds)} seeds")
+        seeds = check_seeds(seed, n)
+        tasks = self._check_tasks(options["tasks"]) if options and "tasks" in options else None
+        if seeds is not None:
             self._rng = _noise_rng(seeds[0])
-        if options and "tasks" in options:  # explicit tasks; a seed then seeds the noise only
-            tasks = list(options["tasks"])
-            if len(tasks) != n:
-                raise ValueError(f"options['tasks'] must hold {n} tasks, got {len(tasks)}")
-            for i, task in enumerate(tasks):
-                self.family.set_task(i, task)
+        if tasks is not None:  # explicit tasks; a seed then seeds the noise only
+            try:
+                for i, task in enumerate(tasks):
+                    self.family.set_task(i, task)
+            except Exception:
+                # a family without check_task refused a task after setting others: no trial goes on with them
+                self._started = False
+                raise
         elif seeds is not None:
             for i, s in enumerate(seeds):
                 self.family.set_task(i, self.family.sample_task(seeding.np_random(s)[0]))
@@ -205,6 +241,26 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
         self._started = True
         info = {"episode_index": np.zeros(n, np.int64), "inner_done": np.zeros(n, bool)}
         return self._obs.copy(), {**info, "_episode_index": self._every_env, "_inner_done": self._every_env}
+
+    def _check_tasks(self, tasks: Any) -> list[Any]:
+        """``options["tasks"]`` as a list of ``num_envs`` tasks, each validated by the family's ``check_task``."""
+        n = self.num_envs
+        sequence = (isinstance(tasks, Sequence) and not isinstance(tasks, (str, bytes))) or (
+            isinstance(tasks, np.ndarray) and tasks.ndim >= 1
+        )
+        if not sequence or len(tasks) != n:
+            got = f"{len(tasks)} tasks" if sequence else short_repr(tasks)
+            raise ValueError(f"options['tasks'] must be a sequence of {n} tasks, one per env, got {got}")
+        check_task = getattr(self.family, "check_task", None)
+        if not callable(check_task):
+            return list(tasks)
+        checked = []
+        for i, task in enumerate(tasks):
+            try:
+                checked.append(check_task(task))
+            except ValueError as error:
+                raise ValueError(f"options['tasks'][{i}]: {error}") from None
+        return checked
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if not self._started:
@@ -272,7 +328,10 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
         return self._obs.copy(), rewards, trial_over, self._no_truncation, infos
 
     def _validate(self, actions: Any) -> np.ndarray:
-        a = np.asarray(actions)
+        try:
+            a = np.asarray(actions)
+        except (ValueError, TypeError, OverflowError):  # ragged nesting, unconvertible objects
+            a = np.asarray(None)
         if self._discrete_act:
             if a.shape != (self.num_envs,) or a.dtype.kind not in "iu":
                 raise ValueError(f"actions must be an integer array of shape ({self.num_envs},), got {a.dtype} {a.shape}")
@@ -282,8 +341,8 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
                 raise ValueError(f"actions must be integers in [0, {n - 1}], got values in [{a.min()}, {a.max()}]")
             return a
         shape = (self.num_envs, *self.single_action_space.shape)
-        if a.shape != shape or not np.all(np.isfinite(a)):
-            raise ValueError(f"actions must be a finite array of shape {shape}, got {a.shape}")
+        if a.dtype.kind not in "iuf" or a.shape != shape or not np.all(np.isfinite(a)):
+            raise ValueError(f"actions must be a finite array of numbers of shape {shape}, got {a.dtype} {a.shape}")
         return a.astype(np.float32, copy=False)
 
     def render(self) -> None:

@@ -69,13 +69,19 @@ Arguments
     as in :mod:`meta_envs.trial`); ``RL3GridWorld-v0`` takes the same kwargs plus those of
     :mod:`meta_envs.value_augment` (where ``time_inputs`` defaults to True). ``render_mode``: None,
     ``"ansi"`` or ``"rgb_array"`` (see Rendering; the RL^3 frames add the value inputs of the
-    current tile). The task is a :class:`GridTask`: ``reset(options={"task": task})``.
+    current tile). The task is a :class:`GridTask` (checked when made): ``reset(options={"task": task})``.
+Limits
+    ``steps_per_trial`` is at most ``MAX_TRIAL_STEPS`` = 1,000,000 (:mod:`meta_envs.validation`);
+    the grids are 11 x 11 or 13 x 13, so nothing else grows with the kwargs. With RL^3 a step may
+    run up to ``steps_per_trial`` backups of value iteration (the horizon; most steps converge
+    in far fewer), so very long trials are slow rather than large.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -83,7 +89,7 @@ from gymnasium import spaces
 
 from meta_envs import rendering as draw
 from meta_envs.trial import MIN_FRAME_WIDTH, TrialEnv, TrialStep, split_episodes, trial_entry_point
-from meta_envs.validation import check_choice, check_render_mode, strict_kwargs
+from meta_envs.validation import check_array, check_choice, check_number, check_render_mode, short_repr, strict_kwargs
 from meta_envs.value_augment import rl3_entry_point, value_iteration
 
 NORMAL, OBSTACLE, WET, WARNING, DANGER, GOAL = range(6)
@@ -133,11 +139,25 @@ def variant_spec(size: int, variant: str) -> GridSpec:
 
 @dataclass(frozen=True, eq=False)
 class GridTask:
-    """A gridworld: ``tiles`` ``(size, size)`` int8 tile codes (``NORMAL`` .. ``GOAL``) and the
-    slip probability of non-wet tiles."""
+    """A gridworld: ``tiles`` ``(size, size)`` tile codes (``NORMAL`` .. ``GOAL``, 0..5) and the
+    slip probability of non-wet tiles, in [0, 1].
+
+    Any square array-like of integer codes is accepted (integral floats too) and held as a read-only
+    int8 array; anything else raises ``ValueError`` naming the field and what it must be.
+    """
 
     tiles: np.ndarray
     slip_prob: float
+
+    def __post_init__(self) -> None:
+        codes = len(TILE_NAMES) - 1
+        tiles = check_array("task.tiles", self.tiles, (None, None), integer=True, low=0, high=codes)
+        if tiles.shape[0] != tiles.shape[1] or tiles.shape[0] == 0:
+            raise ValueError(f"task.tiles must be a square array of tile codes 0..{codes}, got shape {tiles.shape}")
+        tiles = tiles.astype(np.int8)
+        tiles.flags.writeable = False  # a task stays valid once checked
+        object.__setattr__(self, "tiles", tiles)
+        object.__setattr__(self, "slip_prob", check_number("task.slip_prob", self.slip_prob, 0.0, 1.0))
 
 
 def grid_model(task: GridTask) -> tuple[np.ndarray, np.ndarray]:
@@ -263,14 +283,19 @@ class GridWorld(gym.Env):
     def sample_task(self, rng: np.random.Generator) -> GridTask:
         return sample_grid(rng, self.size, self.grid_spec)
 
-    def set_task(self, task: Any) -> None:
+    def check_task(self, task: Any) -> GridTask:
+        """``task`` if it is a :class:`GridTask` of this size with a normal tile at the centre (its codes and
+        slip probability were checked when it was made), else ``ValueError`` saying what it must be."""
         shape = (self.size, self.size)
         if not isinstance(task, GridTask) or task.tiles.shape != shape:
-            raise ValueError(f"task must be a GridTask with tiles of shape {shape}")
-        if not np.isin(task.tiles, np.arange(len(TILE_NAMES))).all() or task.tiles.reshape(-1)[self.centre] != NORMAL:
+            got = f"tiles of shape {task.tiles.shape}" if isinstance(task, GridTask) else short_repr(task)
+            raise ValueError(f"task must be a GridTask(tiles, slip_prob) with tiles of shape {shape}, got {got}")
+        if task.tiles.reshape(-1)[self.centre] != NORMAL:
             raise ValueError(f"task.tiles must hold tile codes 0..{len(TILE_NAMES) - 1} with a normal tile at the centre")
-        if not 0.0 <= task.slip_prob <= 1.0:
-            raise ValueError(f"task.slip_prob must be in [0, 1], got {task.slip_prob!r}")
+        return task
+
+    def set_task(self, task: Any) -> None:
+        task = self.check_task(task)
         self.task = task
         transitions, _ = grid_model(task)
         self._cum = np.cumsum(transitions, axis=-1)

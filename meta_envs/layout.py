@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-__all__ = ["ObsLayout", "build_layout", "fixed_trial_length", "is_image", "time_scales"]
+__all__ = ["ObsLayout", "build_layout", "fixed_trial_length", "is_image", "longest_episode", "time_scales"]
 
 ObsLayout = dict[str, slice]
 
@@ -82,6 +82,16 @@ def build_layout(
     if image:
         return spaces.Dict({"image": inner_obs_space, "context": flat}), layout, flat
     return flat, layout, flat
+
+
+def longest_episode(family: Any) -> int | None:
+    """The most steps an inner episode of ``family`` lasts: its ``episode_length`` (fixed length) or
+    ``max_episode_length`` (time limit), None when it has neither (episodes of unbounded length)."""
+    for name in ("episode_length", "max_episode_length"):
+        value = getattr(family, name, None)
+        if value is not None:
+            return int(value)
+    return None
 
 
 def fixed_trial_length(family: Any, episodes_per_trial: int | None, steps_per_trial: int | None) -> int | None:

@@ -124,9 +124,12 @@ def blank(height: int, width: int, colour: Colour = BACKGROUND) -> np.ndarray:
 def _box(image: np.ndarray, top: float, left: float, bottom: float, right: float) -> tuple[int, int, int, int]:
     """Integer ``[top, bottom) x [left, right)`` clipped to the image."""
     height, width = image.shape[:2]
-    t, b = max(round(top), 0), min(round(bottom), height)
-    lft, r = max(round(left), 0), min(round(right), width)
-    return t, lft, b, r
+    return _clip(top, height), _clip(left, width), _clip(bottom, height), _clip(right, width)
+
+
+def _clip(value: float, size: int) -> int:
+    """``round(value)`` clipped to ``[0, size]``; an infinite or huge value (a shape far off the image) too."""
+    return 0 if not value > 0 else size if value >= size else round(value)
 
 
 def fill_rect(image: np.ndarray, top: float, left: float, height: float, width: float, colour: Colour) -> None:

@@ -37,13 +37,24 @@ Arguments
     ``"rgb_array"`` (see Rendering). ``time_inputs``: append the normalised time in
     trial and in episode (see Observation Space; :mod:`meta_envs.trial`). The vector entry point
     (``gym.make_vec(..., vectorization_mode="vector_entry_point")``) takes the same kwargs plus
-    ``num_envs`` and does not render (``render_mode`` must be None there).
+    ``num_envs`` and does not render (``render_mode`` must be None there). A task given with
+    ``reset(options={"task": task})`` is an :class:`MDPTask` (made from any array-likes).
+Limits
+    Checked before anything is allocated (:mod:`meta_envs.validation`): the arrays of one env are
+    estimated at 56 bytes per entry of the ``num_states x num_actions x num_states`` transitions
+    (48 per entry and env for the vector env; RL^3's model adds 24 per entry) and must fit the
+    1 GiB ``MEMORY_BUDGET``: about 19 million entries (1,958 states with 5 actions; 1,637 for
+    ``RL3TabularMDP-v0``; 66 states x 5 actions with 1024 vector envs). ``episode_length`` and a
+    trial (``episodes_per_trial x episode_length`` or ``steps_per_trial``) are at most
+    ``MAX_TRIAL_STEPS`` = 1,000,000 steps. The papers' settings (10 states, 5 actions, 100
+    episodes of 10 steps) use about 30 kB.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -52,19 +63,60 @@ from gymnasium import spaces
 from meta_envs import rendering as draw
 from meta_envs.batched import BatchedTrialEnv, refuse_render_mode
 from meta_envs.trial import MIN_FRAME_WIDTH, TrialEnv, TrialStep, split_episodes, trial_entry_point
-from meta_envs.validation import check_choice, check_positive_float, check_positive_int, default_trial_length, strict_kwargs
+from meta_envs.validation import (
+    check_array,
+    check_choice,
+    check_episode_length,
+    check_memory,
+    check_positive_float,
+    check_positive_int,
+    default_trial_length,
+    short_repr,
+    strict_kwargs,
+)
 
 REWARD_KINDS = ("gaussian", "deterministic_uniform")
 STATE_COLOUR, VISITED_COLOUR, CURRENT_COLOUR = (225, 225, 225), (160, 200, 245), (255, 160, 40)
 PATH_COLOUR, LAST_COLOUR = (150, 150, 150), (210, 40, 40)
 
 
-@dataclass
+# Estimated peak bytes per (s, a, s') entry: a task, a new task's draws and their cumulative sums; measured 41
+# (tracemalloc, 150 states x 5 actions), and 34 per entry and env in the numpy vector env (16 envs, 60 states).
+BYTES_PER_ENTRY = 56
+BATCHED_BYTES_PER_ENTRY = 48
+
+
+def memory_bytes(num_states: int, num_actions: int, num_envs: int | None = None) -> int:
+    """Estimated peak bytes of the arrays of an MDP env (a numpy vector env of ``num_envs`` tasks when given)."""
+    entries = num_states * num_actions * num_states
+    return entries * (BYTES_PER_ENTRY if num_envs is None else num_envs * BATCHED_BYTES_PER_ENTRY)
+
+
+@dataclass(frozen=True, eq=False)
 class MDPTask:
-    """A tabular MDP: ``transitions`` shape ``(S, A, S)`` (rows sum to 1), ``rewards`` shape ``(S, A)``."""
+    """A tabular MDP: ``transitions`` shape ``(S, A, S)`` (each row ``transitions[s, a]`` a probability
+    distribution over the next state), ``rewards`` shape ``(S, A)`` (the finite mean rewards).
+
+    Any array-likes of numbers are accepted (``MDPTask(T.tolist(), R.tolist())``) and held as read-only
+    float64 arrays; anything else raises ``ValueError`` naming the field and the expected shape and values.
+    """
 
     transitions: np.ndarray
     rewards: np.ndarray
+
+    def __post_init__(self) -> None:
+        probabilities = "probabilities: finite, in [0, 1], each row summing to 1"
+        T = check_array("task.transitions", self.transitions, (None, None, None), low=0.0, high=1.0, what=probabilities)
+        S, A = T.shape[:2]
+        if T.shape[2] != S or S == 0 or A == 0:
+            raise ValueError(f"task.transitions must be {probabilities} (an array of shape (S, A, S), S, A >= 1), got shape {T.shape}")
+        if not np.abs(T.sum(-1) - 1.0).max() <= 1e-5:  # np.allclose's tolerance, faster
+            raise ValueError(f"task.transitions must be {probabilities} (an array of shape (S, A, S)), got rows summing to {short_repr(T.sum(-1))}")
+        R = check_array("task.rewards", self.rewards, (S, A), what="finite mean rewards")
+        for name, array in (("transitions", T), ("rewards", R)):
+            view = array.view()  # read-only: a task stays valid once checked (the caller's own array stays writeable)
+            view.flags.writeable = False
+            object.__setattr__(self, name, view)
 
 
 def sample_mdp(
@@ -111,9 +163,15 @@ class TabularMDP(gym.Env):
     ) -> None:
         self.num_states = check_positive_int("num_states", num_states)
         self.num_actions = check_positive_int("num_actions", num_actions)
-        self.episode_length = check_positive_int("episode_length", episode_length)
+        self.episode_length = check_episode_length("episode_length", episode_length)
         self.reward_kind = check_choice("reward_kind", reward_kind, REWARD_KINDS)
         self.dirichlet_alpha = check_positive_float("dirichlet_alpha", dirichlet_alpha)
+        self.memory_bytes = memory_bytes(self.num_states, self.num_actions)
+        check_memory(
+            {"num_states": self.num_states, "num_actions": self.num_actions},
+            self.memory_bytes,
+            f"{BYTES_PER_ENTRY} bytes per entry of the num_states x num_actions x num_states transitions",
+        )
         self.observation_space = spaces.Discrete(self.num_states)
         self.action_space = spaces.Discrete(self.num_actions)
         self.set_task(
@@ -124,17 +182,20 @@ class TabularMDP(gym.Env):
     def sample_task(self, rng: np.random.Generator) -> MDPTask:
         return MDPTask(*sample_mdp(rng, self.num_states, self.num_actions, self.dirichlet_alpha, self.reward_kind))
 
-    def set_task(self, task: Any) -> None:
+    def check_task(self, task: Any) -> MDPTask:
+        """``task`` if it is an :class:`MDPTask` of this env's sizes (its values were checked when it was made),
+        else ``ValueError`` naming the expected shapes."""
         S, A = self.num_states, self.num_actions
-        if not isinstance(task, MDPTask) or task.transitions.shape != (S, A, S) or task.rewards.shape != (S, A):
-            raise ValueError(f"task must be an MDPTask with transitions of shape {(S, A, S)} and rewards of shape {(S, A)}")
-        T, R = task.transitions, task.rewards
-        if not (np.all(np.isfinite(T)) and np.all(T >= 0) and np.all(T <= 1) and np.allclose(T.sum(-1), 1.0)):
-            raise ValueError("task.transitions must be probabilities: finite, in [0, 1], each row summing to 1")
-        if not np.all(np.isfinite(R)):
-            raise ValueError("task.rewards must be finite")
-        self.task = task
-        self._cum = _cumulative(task.transitions)
+        if not isinstance(task, MDPTask) or task.transitions.shape != (S, A, S):
+            got = f"transitions of shape {task.transitions.shape}" if isinstance(task, MDPTask) else short_repr(task)
+            raise ValueError(
+                f"task must be an MDPTask(transitions, rewards) with transitions of shape {(S, A, S)} and rewards of shape {(S, A)}, got {got}"
+            )
+        return task
+
+    def set_task(self, task: Any) -> None:
+        self.task = self.check_task(task)
+        self._cum = _cumulative(self.task.transitions)
 
     def describe_task(self) -> str:
         best = self.task.rewards.max(1)
@@ -219,6 +280,12 @@ class BatchedTabularMDP:
         self._single = TabularMDP(**family_kwargs)
         f = self._single
         S, A, n = f.num_states, f.num_actions, self.num_envs
+        self.memory_bytes = memory_bytes(S, A, n)
+        check_memory(
+            {"num_envs": n, "num_states": S, "num_actions": A},
+            self.memory_bytes,
+            f"{BATCHED_BYTES_PER_ENTRY} bytes per entry of the num_envs x num_states x num_actions x num_states transitions",
+        )
         self.observation_space, self.action_space = f.observation_space, f.action_space
         self.episode_length = f.episode_length
         self.rewards = np.zeros((n, S, A))
@@ -230,10 +297,13 @@ class BatchedTabularMDP:
     def sample_task(self, rng: np.random.Generator) -> MDPTask:
         return self._single.sample_task(rng)
 
+    def check_task(self, task: Any) -> MDPTask:
+        return self._single.check_task(task)
+
     def set_task(self, index: int, task: Any) -> None:
-        self._single.set_task(task)
+        task = self._single.check_task(task)
         self.rewards[index] = task.rewards
-        self.cum[index] = self._single._cum
+        self.cum[index] = _cumulative(task.transitions)
 
     def resample_tasks(self, mask: np.ndarray, rng: np.random.Generator) -> None:
         f = self._single

@@ -9,7 +9,9 @@ episode of the CURRENT task) with two extra methods::
 :class:`TrialEnv` wraps a task family so that:
 
 * ``reset(seed=...)`` samples a new task with the env's own ``np_random`` (a seeded reset is
-  reproducible and fully determines the task), or takes ``options={"task": task}``;
+  reproducible and fully determines the task), or takes ``options={"task": task}``. The seed (None
+  or an integer >= 0), the options and the task are checked before anything changes: a refused
+  reset raises ``ValueError`` and leaves the env as it was (a trial under way goes on);
 * ``step(a)`` steps the inner env; when an inner episode ends (terminated or truncated) the
   inner env is reset in place on the SAME task and the returned observation is the first
   observation of the next inner episode;
@@ -41,15 +43,24 @@ The argument checks live in :mod:`meta_envs.validation`, the observation layout 
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Protocol, Sequence, SupportsFloat, TypeVar, runtime_checkable
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, Protocol, SupportsFloat, TypeVar, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from meta_envs import rendering
-from meta_envs.layout import ObsLayout, build_layout, fixed_trial_length, is_image, time_scales
-from meta_envs.validation import check_bool, check_options, check_render_mode, check_trial_length, validate_action
+from meta_envs.layout import ObsLayout, build_layout, fixed_trial_length, is_image, longest_episode, time_scales
+from meta_envs.validation import (
+    check_bool,
+    check_options,
+    check_render_mode,
+    check_seed,
+    check_trial_length,
+    check_trial_steps,
+    validate_action,
+)
 
 __all__ = ["TaskFamily", "TrialEnv", "TrialStep", "split_episodes", "trial_entry_point"]
 
@@ -98,8 +109,17 @@ def trial_entry_point(fn: F) -> F:
     class, to wrap the env for ``render_mode="rgb_array_list"`` (``RenderCollection``) or
     ``"human"`` (``HumanRendering``) as it does gymnasium's own envs.
     """
-    fn.metadata = {"render_modes": list(TrialEnv.metadata["render_modes"])}  # type: ignore[attr-defined]
+    fn.metadata = {"render_modes": _DeclaredModes(TrialEnv.metadata["render_modes"])}  # type: ignore[attr-defined]
     return fn
+
+
+class _DeclaredModes(list):
+    """The render modes an entry point declares, for ``gym.make``. A ``render_mode`` that is not a string
+    counts as declared, so that ``gym.make`` hands it to the entry point, which refuses it with a clear
+    ``ValueError`` (``gym.make`` would otherwise call ``render_mode.endswith`` on it: an AttributeError)."""
+
+    def __contains__(self, mode: object) -> bool:
+        return not isinstance(mode, str) or super().__contains__(mode)
 
 
 @runtime_checkable
@@ -116,7 +136,13 @@ class TaskFamily(Protocol):
         """Draw a task from the task distribution using ``rng`` only."""
 
     def set_task(self, task: Any) -> None:
-        """Make ``task`` the current task (takes effect at the next ``reset``)."""
+        """Make ``task`` the current task (takes effect at the next ``reset``); a task it refuses raises
+        ``ValueError`` before anything changes."""
+
+    # Optional: ``check_task(task) -> task``, the task validated and converted (e.g. a list of arm
+    # probabilities to an array) without changing anything; ``TrialEnv.task`` then holds the converted
+    # task. Every family of this package has it, and ``memory_bytes`` (int), the estimated bytes of its
+    # arrays (see meta_envs.validation's limits).
 
     # Optional, for render_mode="rgb_array" (every family of this package has it):
     #     def render_frame(self, steps: Sequence[TrialStep]) -> np.ndarray
@@ -163,6 +189,7 @@ class TrialEnv(gym.Env):
                 raise TypeError(f"task_family must have a callable {method}() (see meta_envs.TaskFamily)")
         self.family = task_family
         self.episodes_per_trial, self.steps_per_trial = check_trial_length(episodes_per_trial, steps_per_trial)
+        check_trial_steps(self.episodes_per_trial, self.steps_per_trial, longest_episode(task_family))
         family_metadata = getattr(task_family, "metadata", {})
         modes = list(dict.fromkeys([*RENDER_MODES, *family_metadata.get("render_modes", [])]))
         self.metadata = {"render_modes": modes, "render_fps": family_metadata.get("render_fps", DEFAULT_RENDER_FPS)}
@@ -248,18 +275,27 @@ class TrialEnv(gym.Env):
         """Start a new trial: sample a task (or take ``options["task"]``) and reset the inner env.
 
         ``reset(seed=s)`` fully determines the task and the trial's randomness, so evaluating
-        several agents on seeds ``s0 .. s0+N-1`` compares them on the same N tasks.
+        several agents on seeds ``s0 .. s0+N-1`` compares them on the same N tasks. ``seed`` is None
+        or an integer >= 0 (numpy integers too); ``options`` may hold only ``"task"``. Everything is
+        checked before anything changes: a refused reset raises ``ValueError`` and the env stays as
+        it was.
         """
         check_options(options, ("task",), "a task of this family")
-        super().reset(seed=seed)
+        seed = check_seed(seed)
+        if options and "task" in options:
+            # validated before anything changes: a refused task leaves the env as it was (a trial under way goes on)
+            task = options["task"]
+            check_task = getattr(self.family, "check_task", None)
+            if callable(check_task):
+                task = check_task(task)
+            self.family.set_task(task)  # a family's set_task validates before it changes anything
+            super().reset(seed=seed)
+        else:
+            super().reset(seed=seed)
+            task = self.family.sample_task(self.np_random)
+            self.family.set_task(task)
         # the family shares the trial's generator: one seed determines the whole trial
         self.family.np_random = self.np_random
-        task = options["task"] if options and "task" in options else self.family.sample_task(self.np_random)
-        try:
-            self.family.set_task(task)  # validates it
-        except Exception:
-            self._task = None  # no half-reset trial: step() asks for a reset
-            raise
         self._task = task
         self._trial_over = False
         inner_obs, _ = self.family.reset()

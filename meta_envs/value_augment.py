@@ -78,19 +78,25 @@ Arguments
     (in (0, 1], default 1), ``vi_tolerance`` (> 0, default 0.01) and ``time_inputs`` (bool,
     default True). :func:`make_rl3_env` augments any RL^2 :class:`~meta_envs.trial.TrialEnv`
     of a discrete family; :func:`rl3_entry_point` makes the RL^3 twin of an RL^2 entry point.
+Limits
+    Those of the RL^2 twin, and the model (24 bytes per ``(s, a, s')`` entry and 128 per
+    ``(s, a)`` pair) with the task family's arrays must fit the 1 GiB ``MEMORY_BUDGET`` of
+    :mod:`meta_envs.validation`, checked before the model is allocated (``RL3TabularMDP-v0``: up to
+    1,637 states with 5 actions).
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 
 from meta_envs import bandit, rendering, tabular_mdp
 from meta_envs.trial import TaskFamily, TrialEnv, trial_entry_point
-from meta_envs.validation import check_positive_float, strict_kwargs
+from meta_envs.validation import check_memory, check_positive_float, format_bytes, strict_kwargs
 
 __all__ = [
     "TabularValueEstimator",
@@ -101,6 +107,18 @@ __all__ = [
     "rl3_entry_point",
     "value_iteration",
 ]
+
+
+# Estimated peak bytes of the RL^3 model (TabularValueEstimator and its value iteration) per (s, a, s') entry (the
+# counts N(s, a, s'), the model P and a discounted copy of it) and per (s, a) pair (counts, rewards, Q, the
+# observation's entries); measured 16 and about 100 (tracemalloc: 150 states x 5 actions; 10^6 arms).
+ESTIMATOR_BYTES_PER_ENTRY, ESTIMATOR_BYTES_PER_PAIR = 24, 128
+
+
+def estimator_bytes(num_states: int, num_actions: int) -> int:
+    """Estimated peak bytes of the RL^3 model of a family with ``num_states`` states and ``num_actions`` actions."""
+    pairs = num_states * num_actions
+    return pairs * num_states * ESTIMATOR_BYTES_PER_ENTRY + pairs * ESTIMATOR_BYTES_PER_PAIR
 
 
 def value_iteration(
@@ -304,19 +322,26 @@ class ValueAugmentedTrialEnv(TrialEnv):
             trial_length = self.trial_length
         except AttributeError:
             raise ValueError("RL^3 needs a fixed trial length: give steps_per_trial for a family without episode_length") from None
-        num_actions = int(act_space.n)
+        num_actions, num_states = int(act_space.n), int(obs_space.n)
+        family_bytes = int(getattr(task_family, "memory_bytes", 0))
+        check_memory(
+            {"num_states": num_states, "num_actions": num_actions},
+            estimator_bytes(num_states, num_actions) + family_bytes,
+            f"the RL^3 model: {ESTIMATOR_BYTES_PER_ENTRY} bytes per (s, a, s') and {ESTIMATOR_BYTES_PER_PAIR} per (s, a), "
+            f"plus {format_bytes(family_bytes)} for the task family",
+        )
         # "time" (with time_inputs) stays last, after the value inputs
         self._set_layout({"q_values": (num_actions, -np.inf, np.inf), "visit_counts": (num_actions, 0.0, 1.0)})
         episode_length = getattr(task_family, "episode_length", None)
         self.horizon = int(episode_length) if episode_length is not None else trial_length
         self.value_scale = check_positive_float("value_scale", getattr(task_family, "value_scale", self.horizon))
         self._count_scale = 1.0 / np.log1p(trial_length)
-        self.estimator = TabularValueEstimator(int(obs_space.n), num_actions, self.horizon, gamma, vi_tolerance)
+        self.estimator = TabularValueEstimator(num_states, num_actions, self.horizon, gamma, vi_tolerance)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
         """Start a new trial (see :meth:`TrialEnv.reset`) with an empty model."""
+        obs, info = super().reset(seed=seed, options=options)  # first: a refused reset keeps the trial's model
         self.estimator.reset()
-        obs, info = super().reset(seed=seed, options=options)
         self._write_estimates(obs)
         return obs, info
 

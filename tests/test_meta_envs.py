@@ -5,6 +5,8 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
+import tracemalloc
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
@@ -12,7 +14,9 @@ import pytest
 from gymnasium.utils.env_checker import check_env as gym_check_env
 
 import meta_envs
+from meta_envs import validation
 from meta_envs.bandit import BernoulliBandit
+from meta_envs.gridworld import GridTask
 from meta_envs.tabular_mdp import MDPTask, TabularMDP
 from meta_envs.trial import TrialEnv
 
@@ -342,7 +346,7 @@ def test_sb3_adapter_reports_trials_as_episodes():
 
     venv = make_vec_env("RL2Bandit-v0", n_envs=8, env_kwargs={"episodes_per_trial": 4}, seed=0)
     venv.reset()
-    for t in range(4):
+    for _ in range(4):
         _, _, dones, infos = venv.step(np.zeros(8, dtype=np.int64))
     assert dones.all()
     for info in infos:
@@ -485,7 +489,7 @@ def test_batched_noise_is_independent_of_the_seeded_task():
 
 
 # --------------------------------------------------------------------------------------
-# misuse is refused with a clear error (session 9 review)
+# misuse is refused with a clear error
 # --------------------------------------------------------------------------------------
 def test_unknown_reset_options_are_refused():
     env = gym.make("RL2Bandit-v0", num_arms=3)
@@ -500,15 +504,22 @@ def test_unknown_reset_options_are_refused():
     np.testing.assert_array_equal(vec.unwrapped.family.probs, [[0, 0, 1], [1, 0, 0]])
 
 
-def test_a_refused_task_leaves_no_half_reset_trial():
-    env = gym.make("RL2Bandit-v0", num_arms=3).unwrapped
-    env.reset(seed=0)
-    before = env.task.copy()
-    with pytest.raises(ValueError, match=r"task must be 3 arm probabilities in \[0, 1\]"):
-        env.reset(seed=1, options={"task": [1.0, 0.0, 1.7]})
-    np.testing.assert_array_equal(env.family.probs, before)  # the family kept its valid task
-    with pytest.raises(RuntimeError, match=r"call reset\(\) before step\(\)"):
-        env.step(0)
+@pytest.mark.parametrize("env_id", sorted(meta_envs.ENV_IDS))
+def test_a_refused_task_or_seed_leaves_the_trial_under_way_untouched(env_id):
+    def trial_after(refused: list[dict]) -> list:
+        env = gym.make(env_id)
+        env.action_space.seed(0)
+        out = [env.reset(seed=0)[0]]
+        out += [env.step(env.action_space.sample())[:2] for _ in range(3)]
+        for kwargs in refused:
+            with pytest.raises(ValueError, match=r"^(task|seed|reset options) must be"):
+                env.reset(**kwargs)
+        out += [env.step(env.action_space.sample())[:2] for _ in range(3)]
+        return out
+
+    undisturbed = trial_after([])
+    disturbed = trial_after([{"seed": 1, "options": {"task": "bad"}}, {"seed": 1.5}, {"seed": 2, "options": ["task"]}])
+    assert gym.utils.env_checker.data_equivalence(disturbed, undisturbed)  # same task, same noise, same RL^3 model
 
 
 def test_stepping_a_finished_trial_raises():
@@ -636,3 +647,239 @@ def test_an_outside_ucb1_reading_only_the_documented_observation_scores_the_pape
     mean, se = np.mean(returns), np.std(returns, ddof=1) / np.sqrt(len(returns))
     assert abs(mean - 78.0) < 3 * se, (mean, se)  # the paper's UCB1
     assert mean > 75.4 + 2 * se  # and clearly better than greedy on these trials (75.37)
+
+
+# --------------------------------------------------------------------------------------
+# limits: no argument makes an env allocate without bound (meta_envs.validation)
+# --------------------------------------------------------------------------------------
+def make_vec(env_id: str, num_envs: int, **kwargs) -> gym.vector.VectorEnv:
+    return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
+
+
+def traced_peak(fn: Callable[[], object]) -> int:
+    """The peak bytes of the allocations (numpy's included) made while ``fn`` runs."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+LIMIT = r"over the 1.0 GiB memory limit of one env \(meta_envs.validation.MEMORY_BUDGET\)"
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: gym.make("RL2Bandit-v0", num_arms=10**9), r"^num_arms=1000000000 would allocate about 44.7 GiB \(48 bytes per arm\), " + LIMIT),
+        (lambda: gym.make("RL3Bandit-v0", num_arms=10**9), r"^num_arms=1000000000 would allocate about 44.7 GiB"),
+        (lambda: gym.make("RL2Bandit-v0", num_arms=10**5, render_mode="rgb_array"), r"^num_arms=100000, render_mode='rgb_array' would allocate about 6.0 GiB"),
+        (lambda: gym.make("RL2TabularMDP-v0", num_states=10**9), r"^num_states=1000000000, num_actions=5 would allocate about .* PiB \(56 bytes per entry"),
+        (lambda: gym.make("RL3TabularMDP-v0", num_actions=10**9), r"^num_states=10, num_actions=1000000000 would allocate about 5.1 TiB"),
+        (lambda: make_vec("RL2Bandit-v0", 4, episodes_per_trial=10**9), r"^episodes_per_trial=1000000000 \(inner episodes of up to 1 steps\) makes trials of up to 1000000000 steps, over the limit of 1000000"),
+        (lambda: make_vec("RL2Bandit-v0", 1024, steps_per_trial=10**6), r"^num_envs=1024, steps_per_trial=1000000 would allocate about 7.6 GiB \(7.6 GiB for the per-episode returns \(num_envs x 1000001 float64\)"),
+        (lambda: make_vec("RL2Bandit-v0", 10**8), r"^num_arms=5, num_envs=100000000 would allocate about 22.4 GiB \(48 bytes per arm per env\), " + LIMIT),
+        (lambda: make_vec("RL2TabularMDP-v0", 10**6), r"^num_envs=1000000, num_states=10, num_actions=5 would allocate about 22.4 GiB"),
+        (lambda: gym.make("RL2TabularMDP-v0", episode_length=10**7), r"^episode_length must be an integer in \[1, 1000000\] \(no longer than the longest trial"),
+        (lambda: gym.make("RL3GridWorld-v0", steps_per_trial=10**7), r"^steps_per_trial must be an integer in \[1, 1000000\]"),
+    ],
+)
+def test_over_limit_sizes_are_refused_naming_the_parameters_before_anything_is_allocated(make, match):
+    def refused() -> None:
+        with pytest.raises(ValueError, match=match):
+            make()
+
+    assert traced_peak(refused) < 16 << 20
+
+
+def test_the_papers_settings_are_well_within_the_limits():
+    for env_id, kwargs in [
+        ("RL2Bandit-v0", {"num_arms": 50, "episodes_per_trial": 500}),
+        ("RL2Bandit-v0", {"num_arms": 50, "episodes_per_trial": 500, "render_mode": "rgb_array"}),
+        ("RL3Bandit-v0", {"num_arms": 50, "episodes_per_trial": 500}),
+        ("RL2TabularMDP-v0", {"num_states": 10, "num_actions": 5, "episodes_per_trial": 100}),
+        ("RL3TabularMDP-v0", {"num_states": 10, "num_actions": 5, "episodes_per_trial": 100}),
+        ("RL3GridWorld-v0", {"size": 13, "steps_per_trial": 1000}),
+    ]:
+        gym.make(env_id, **kwargs).reset(seed=0)
+    make_vec("RL2Bandit-v0", 1024, num_arms=50, episodes_per_trial=500).reset(seed=0)
+    make_vec("RL2TabularMDP-v0", 1024, episodes_per_trial=100).reset(seed=0)
+    make_vec("RL2Bandit-v0", 1024, steps_per_trial=100_000)  # 0.8 GiB of returns, within the 1 GiB
+
+
+def largest_accepted(make: Callable[[int], object], high: int) -> int:
+    """The largest ``x`` in ``[1, high)`` that ``make(x)`` accepts (it refuses every larger one)."""
+    low = 1
+    while high - low > 1:
+        middle = (low + high) // 2
+        try:
+            make(middle)
+            low = middle
+        except ValueError:
+            high = middle
+    return low
+
+
+def play(env: gym.Env, trials: int = 2, steps: int = 3) -> None:
+    for seed in range(trials):
+        env.reset(seed=seed)
+        for _ in range(steps):
+            env.step(env.action_space.sample())
+            if env.render_mode == "rgb_array":
+                env.render()
+
+
+@pytest.mark.parametrize(
+    "make_sized",
+    [
+        lambda x: gym.make("RL2Bandit-v0", num_arms=x),
+        lambda x: gym.make("RL2Bandit-v0", num_arms=x, render_mode="rgb_array"),
+        lambda x: gym.make("RL3Bandit-v0", num_arms=x),
+        lambda x: gym.make("RL2TabularMDP-v0", num_states=x, dirichlet_alpha=0.5),
+        lambda x: gym.make("RL3TabularMDP-v0", num_states=x),
+        lambda x: gym.make("RL2GridNav-v0", view_size=2 * x + 1, render_mode="rgb_array"),
+        lambda x: gym.make("RL2Maze-v0", height=x, width=64),
+        lambda x: gym.make("RL2Maze-v0", height=16, width=x, size="large"),
+        lambda x: make_vec("RL2Bandit-v0", 8, num_arms=x, arm_prior="normal"),
+        lambda x: make_vec("RL2Bandit-v0", x, steps_per_trial=1000),
+        lambda x: make_vec("RL2TabularMDP-v0", 8, num_states=x),
+    ],
+)
+def test_an_env_at_its_memory_limit_allocates_less_than_the_budget(monkeypatch, make_sized):
+    budget = 8 << 20  # a smaller budget, so that the largest env it allows is cheap to build and play
+    monkeypatch.setattr(validation, "MEMORY_BUDGET", budget)
+    size = largest_accepted(make_sized, high=10**7)
+    assert size > 5  # the limit is set by the budget, not by a check that refuses every size
+
+    def build_and_play() -> None:
+        env = make_sized(size)
+        if isinstance(env, gym.vector.VectorEnv):
+            env.reset(seed=0)
+            for _ in range(30):
+                env.step(env.action_space.sample())
+            env.reset(seed=1)
+        else:
+            play(env)
+
+    assert traced_peak(build_and_play) <= budget
+
+
+# --------------------------------------------------------------------------------------
+# resets: every argument is checked before anything changes, alike in the single and vector envs
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [1.5, "3", -1, True, np.float64(2.0), [1, 2]])
+def test_single_and_vector_envs_refuse_the_same_seeds(seed):
+    with pytest.raises(ValueError, match=r"^seed must be None or an integer >= 0, got "):
+        gym.make("RL2Bandit-v0").reset(seed=seed)
+    with pytest.raises(ValueError, match=r"^seed must be None(, an integer >= 0 or a sequence of 2 integers >= 0 \(one per env\)| or an integer >= 0), got "):
+        make_vec("RL2Bandit-v0", 2).reset(seed=seed if not isinstance(seed, list) else [1])
+
+
+def test_numpy_integer_seeds_give_the_same_tasks_in_the_single_and_vector_envs():
+    single = gym.make("RL2Bandit-v0").unwrapped
+    single.reset(seed=np.int64(7))
+    vec = make_vec("RL2Bandit-v0", 2)
+    vec.reset(seed=np.int64(7))
+    np.testing.assert_array_equal(vec.unwrapped.family.probs[0], single.task)
+    vec.reset(seed=np.array([7, 3], dtype=np.uint32))
+    np.testing.assert_array_equal(vec.unwrapped.family.probs[0], single.task)
+
+
+def test_a_refused_vector_reset_changes_nothing_and_the_trials_go_on():
+    def trials(refused: list[tuple[dict, str]]) -> list:
+        vec = make_vec("RL2Bandit-v0", 4, num_arms=3, episodes_per_trial=20)
+        vec.reset(seed=0)
+        out = [vec.step(np.arange(4) % 3)[:2] for _ in range(3)]
+        for kwargs, match in refused:
+            with pytest.raises(ValueError, match=match):
+                vec.reset(**kwargs)
+        out += [vec.step(np.arange(4) % 3)[:2] for _ in range(3)]
+        return [*out, vec.unwrapped.family.probs.copy()]
+
+    undisturbed = trials([])
+    disturbed = trials(
+        [
+            ({"seed": 5, "options": {"tasks": [[0, 0, 1]] * 3 + ["bad"]}}, r"^options\['tasks'\]\[3\]: task must be 3 arm probabilities in \[0, 1\] \(an array of shape \(3,\)\), got 'bad'"),
+            ({"options": {"tasks": None}}, r"^options\['tasks'\] must be a sequence of 4 tasks, one per env, got None"),
+            ({"options": {"tasks": [[0, 0, 1]] * 3}}, r"^options\['tasks'\] must be a sequence of 4 tasks, one per env, got 3 tasks"),
+            ({"options": [("tasks", None)]}, r"^reset options must be None or a dict with keys among \['tasks'\]"),
+            ({"seed": 1.5}, r"^seed must be None, an integer >= 0 or a sequence of 4 integers"),
+            ({"seed": "3"}, r"^seed must be None, an integer >= 0 or a sequence of 4 integers"),
+            ({"seed": [1, 2, 3]}, r"^seed must be None, an integer >= 0 or a sequence of 4 integers"),
+        ]
+    )
+    for (obs, reward), (obs_again, reward_again) in zip(undisturbed[:-1], disturbed[:-1]):
+        np.testing.assert_array_equal(obs, obs_again)
+        np.testing.assert_array_equal(reward, reward_again)
+    np.testing.assert_array_equal(undisturbed[-1], disturbed[-1])  # the tasks too
+
+
+def test_a_refused_first_reset_leaves_the_env_usable():
+    env = gym.make("RL2Bandit-v0", num_arms=3)
+    with pytest.raises(ValueError, match=r"^seed must be"):
+        env.reset(seed=-1)
+    with pytest.raises(ValueError, match=r"^task must be 3 arm probabilities"):
+        env.reset(options={"task": [0.5, 0.5]})
+    env.reset(seed=0)
+    assert env.step(0)[4]["episode_index"] == 0
+
+
+def test_a_render_mode_that_is_not_a_string_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"^render_mode must be one of \['ansi', 'rgb_array'\] or None, got \['rgb_array'\]"):
+        gym.make("RL2Bandit-v0", render_mode=["rgb_array"])
+
+
+# --------------------------------------------------------------------------------------
+# task objects: array-likes are converted, anything else is refused naming the field
+# --------------------------------------------------------------------------------------
+def test_mdp_tasks_built_from_lists_work_in_the_single_and_vector_envs():
+    env = gym.make("RL2TabularMDP-v0", num_states=3, num_actions=2).unwrapped
+    env.reset(seed=0)
+    T, R = env.task.transitions, env.task.rewards
+    task = MDPTask(T.tolist(), R.tolist())
+    assert task.transitions.dtype == np.float64 and not task.transitions.flags.writeable
+    env.reset(options={"task": task})
+    np.testing.assert_array_equal(env.task.transitions, T)
+    vec = make_vec("RL2TabularMDP-v0", 2, num_states=3, num_actions=2)
+    vec.reset(options={"tasks": [task, MDPTask(T, R)]})
+    np.testing.assert_array_equal(vec.unwrapped.family.rewards, [R, R])
+    mine = T.copy()
+    MDPTask(mine, R)
+    assert mine.flags.writeable  # the caller's own array is left as it was
+
+
+@pytest.mark.parametrize(
+    "transitions, rewards, match",
+    [
+        ("abc", np.ones((2, 1)), r"^task.transitions must be probabilities: finite, in \[0, 1\], each row summing to 1 \(an array of shape \(n, n, n\)\), got 'abc'"),
+        (np.ones((2, 1, 3)) / 3, np.ones((2, 1)), r"^task.transitions must be .* \(an array of shape \(S, A, S\), S, A >= 1\), got shape \(2, 1, 3\)"),
+        (np.full((2, 1, 2), 0.3), np.ones((2, 1)), r"^task.transitions must be .* got rows summing to"),
+        ([[[1, 0]], [[0, 1]]], [[1], ["x"]], r"^task.rewards must be finite mean rewards \(an array of shape \(2, 1\)\)"),
+        ([[[1, 0]], [[0, 1]]], np.ones(2), r"^task.rewards must be finite mean rewards \(an array of shape \(2, 1\)\), got shape \(2,\)"),
+    ],
+)
+def test_mdp_tasks_refuse_bad_fields_by_name(transitions, rewards, match):
+    with pytest.raises(ValueError, match=match):
+        MDPTask(transitions, rewards)
+
+
+def test_gridworld_tasks_convert_integral_tiles_and_refuse_the_rest_by_field():
+    env = gym.make("RL2GridWorld-v0").unwrapped
+    env.reset(seed=0)
+    tiles = env.task.tiles
+    task = GridTask(tiles.astype(np.float64).tolist(), np.float32(0.2))
+    assert task.tiles.dtype == np.int8 and type(task.slip_prob) is float
+    env.reset(options={"task": task})
+    np.testing.assert_array_equal(env.task.tiles, tiles)
+    for fields, match in [
+        ({"tiles": np.where(tiles == 0, 0.5, tiles)}, r"^task.tiles must be finite integers in \[0, 5\] \(an array of shape \(n, n\)\), got non-integer values"),
+        ({"tiles": np.where(tiles == 0, 7, tiles)}, r"^task.tiles must be finite integers in \[0, 5\]"),
+        ({"tiles": tiles[:, :5]}, r"^task.tiles must be a square array of tile codes 0..5, got shape \(11, 5\)"),
+        ({"slip_prob": "0.2"}, r"^task.slip_prob must be a number in \[0.0, 1.0\], got '0.2'"),
+        ({"slip_prob": 1.5}, r"^task.slip_prob must be a number in \[0.0, 1.0\], got 1.5"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            GridTask(**{"tiles": tiles, "slip_prob": 0.2, **fields})
+    with pytest.raises(ValueError, match=r"^task must be a GridTask\(tiles, slip_prob\) with tiles of shape \(11, 11\), got tiles of shape \(13, 13\)"):
+        env.reset(options={"task": GridTask(np.zeros((13, 13)), 0.2)})

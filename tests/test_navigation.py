@@ -377,6 +377,14 @@ def test_same_seed_same_observations(env_id: str) -> None:
         ("RL2PointNav-v0", {"goal_radius": 0.0}, "goal_radius"),
         ("RL2PointNav-v0", {"episode_length": 0}, "episode_length"),
         ("RL2PointNav-v0", {"render_mode": "video"}, "render_mode"),
+        ("RL2PointNav-v0", {"render_mode": ["rgb_array"]}, "render_mode"),  # not a string: gym.make passes it on
+        # over the limits (meta_envs.validation): refused before anything is allocated
+        ("RL2GridNav-v0", {"view_size": 10**5 + 1}, r"view_size=100001 would allocate about 2.3 TiB \(256 bytes per square of the view\)"),
+        ("RL2Maze-v0", {"height": 10**5, "width": 10**5}, r"height=100000, width=100000 would allocate about .* GiB"),
+        ("RL2Maze-v0", {"max_episode_length": 10**7}, r"max_episode_length must be an integer in \[1, 1000000\]"),
+        ("RL2Maze-v0", {"episodes_per_trial": 10**4}, r"episodes_per_trial=10000 \(inner episodes of up to 250 steps\)"),
+        ("RL2PointNav-v0", {"episode_length": 10**9}, r"episode_length must be an integer in \[1, 1000000\]"),
+        ("RL2PointNav-v0", {"steps_per_trial": 10**9}, r"steps_per_trial must be an integer in \[1, 1000000\]"),
     ],
 )
 def test_bad_kwargs_name_the_parameter(env_id: str, kwargs: dict, name: str) -> None:
@@ -388,3 +396,57 @@ def test_bad_kwargs_name_the_parameter(env_id: str, kwargs: dict, name: str) -> 
 def test_unknown_kwarg_lists_allowed(env_id: str) -> None:
     with pytest.raises(UnknownKwargError, match="allowed kwargs"):
         gym.make(env_id, num_arms=3)
+
+
+def test_the_largest_documented_navigation_settings_are_accepted() -> None:
+    for env_id, kwargs in [
+        ("RL2GridNav-v0", {"size": "large", "view_size": 11, "episodes_per_trial": 100}),
+        ("RL2Maze-v0", {"size": "large", "height": 240, "width": 320, "episodes_per_trial": 100}),
+        ("RL2PointNav-v0", {"episode_length": 1000, "episodes_per_trial": 100}),
+    ]:
+        gym.make(env_id, **kwargs).reset(seed=0)
+
+
+def test_maze_tasks_accept_array_likes_and_name_the_field_they_refuse() -> None:
+    task = MazeTask(generate_maze(np.random.default_rng(0), 3), (1, 1), 1, (5, 5))
+    from_lists = MazeTask(task.grid.tolist(), [1, 1], np.int64(1), np.array([5, 5]))
+    assert from_lists.grid.dtype == np.uint8 and from_lists.start == (1, 1) and from_lists.goal == (5, 5)
+    np.testing.assert_array_equal(from_lists.grid, task.grid)
+    gym.make("RL2GridNav-v0").reset(options={"task": from_lists})
+    open_border = task.grid.copy()
+    open_border[0, 1] = FREE
+    for fields, match in [
+        ({"grid": open_border}, r"task.grid must have a wall \(1\) all around its border"),
+        ({"grid": task.grid.astype(float) * 2}, r"task.grid must be finite integers in \[0, 1\]"),
+        ({"grid": task.grid[:, :-1]}, r"task.grid must be a square array"),
+        ({"start": "ab"}, r"task.start must be a square \(row, col\) of the grid"),
+        ({"goal": (1.5, 5)}, r"task.goal must be a square \(row, col\) of the grid .* got non-integer values"),
+        ({"heading": True}, r"task.heading must be one of \[0, 1, 2, 3\], got True"),
+        ({"heading": 1.0}, r"task.heading must be one of \[0, 1, 2, 3\], got 1.0"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            MazeTask(**{"grid": task.grid, "start": task.start, "heading": task.heading, "goal": task.goal, **fields})
+    with pytest.raises(ValueError, match=r"task must be a MazeTask\(grid, start, heading, goal\) with a grid of shape \(7, 7\)"):
+        gym.make("RL2GridNav-v0").reset(options={"task": task.grid})
+
+
+def test_point_goals_accept_array_likes_inside_the_reachable_square_only() -> None:
+    env = point_env()
+    env.reset(options={"task": [0.5, 0.25]})
+    np.testing.assert_array_equal(env.unwrapped.task, [0.5, 0.25])
+    for goal in ([1e300, 0.0], [10.5, 0.0], ["a", "b"], [0.1], [[0.1, 0.2]], None):
+        with pytest.raises(ValueError, match=r"task must be a goal position \(x, y\) in \[-10, 10\]\^2 \(the reachable square\)"):
+            env.reset(options={"task": goal})
+
+
+@pytest.mark.parametrize("env_id", MAZE_IDS)
+def test_a_task_set_on_the_family_mid_episode_keeps_the_paths_until_the_next_reset(env_id: str) -> None:
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    family = env.unwrapped.family
+    env.step(TURN_LEFT)
+    family.set_task(MazeTask(generate_maze(np.random.default_rng(1), family.cells), (1, 1), 0, (5, 5)))  # the agent is at (3, 3)
+    env.step(TURN_LEFT)  # the episode under way goes on, recorded
+    assert [len(path) for path in family.episode_paths] == [3]
+    env.reset(seed=1)
+    assert [len(path) for path in family.episode_paths] == [1]

@@ -35,11 +35,18 @@ Arguments
     2 unless it or ``steps_per_trial`` (a trial of that many steps, whatever the episodes) is
     given; give at most one of the two. ``render_mode``: None, ``"ansi"`` or ``"rgb_array"`` (see
     Rendering). There is no ``time_inputs`` kwarg (the navigation trials have none).
+Limits
+    Checked before anything is allocated (:mod:`meta_envs.validation`): the arrays are estimated
+    at 40 bytes per pixel of the view plus 1 kB per screen column and maze side square (the ray
+    caster's tables) and must fit the 1 GiB ``MEMORY_BUDGET``: up to about 25 million pixels
+    (e.g. 4000 x 6000). ``max_episode_length`` and a trial are at most ``MAX_TRIAL_STEPS`` =
+    1,000,000 steps, as ``RL2GridNav-v0``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from gymnasium import spaces
@@ -48,7 +55,7 @@ from meta_envs import rendering as draw
 from meta_envs.navigation.grid_nav import MazeNavigation
 from meta_envs.navigation.maze import HEADING_STEPS, WALL, Pose
 from meta_envs.trial import TrialEnv, TrialStep, trial_entry_point
-from meta_envs.validation import check_positive_int, default_trial_length, strict_kwargs
+from meta_envs.validation import check_memory, check_positive_int, default_trial_length, strict_kwargs
 
 FOV_DEGREES = 90.0
 RENDER_SHAPE = (240, 320)  # (height, width) of render_mode="rgb_array"
@@ -69,6 +76,17 @@ GOAL_COLOUR = np.array((40, 235, 60), dtype=np.float32)
 CEILING_COLOUR = np.array((120, 120, 140), dtype=np.float32)
 FLOOR_COLOUR = np.array((95, 80, 65), dtype=np.float32)
 _WALL_COLOUR_SEED = 20160502  # fixes the (square, face) -> palette colour function
+# Estimated peak bytes of an env's arrays: per pixel of the view (the image, its space's bounds, the ray
+# caster's masks and copies; measured 25-27, tracemalloc, 2000 x 2000 and 20000 x 100 views) and per screen
+# column and square of the maze side (the ray caster's tables: 4 headings x 2 * grid_size crossings of every
+# column's ray; measured 770-820, 100 x 20000 views of both sizes).
+BYTES_PER_PIXEL, BYTES_PER_COLUMN_SQUARE = 40, 1024
+MEMORY_WHAT = f"{BYTES_PER_PIXEL} bytes per pixel of the view and {BYTES_PER_COLUMN_SQUARE} per column and maze square"
+
+
+def memory_bytes(height: int, width: int, grid_size: int) -> int:
+    """Estimated peak bytes of the arrays of a first-person maze env (see the module docstring's Limits)."""
+    return height * width * BYTES_PER_PIXEL + width * grid_size * BYTES_PER_COLUMN_SQUARE
 
 
 def _distance_shade(distance: np.ndarray) -> np.ndarray:
@@ -188,6 +206,7 @@ class FirstPersonMaze(MazeNavigation):
         super().__init__(size, max_episode_length, render_mode)
         height = check_positive_int("height", height, minimum=8)
         width = check_positive_int("width", width, minimum=8)
+        check_memory({"height": height, "width": width}, memory_bytes(height, width, self.grid_size), MEMORY_WHAT)
         self.observation_space = spaces.Box(0, 255, (height, width, 3), dtype=np.uint8)
         self._caster = Raycaster(height, width, self.grid_size)
         self._render_caster = Raycaster(*RENDER_SHAPE, self.grid_size) if render_mode == "rgb_array" else None

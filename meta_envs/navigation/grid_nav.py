@@ -37,16 +37,22 @@ Arguments
     2 unless it or ``steps_per_trial`` (a trial of that many steps, whatever the episodes) is
     given; give at most one of the two. ``render_mode``: None, ``"ansi"`` or ``"rgb_array"`` (see
     Rendering). There is no ``time_inputs`` kwarg (the navigation trials have none).
-    The task is a :class:`MazeTask`: ``reset(options={"task": task})``.
+    The task is a :class:`MazeTask` (checked when made): ``reset(options={"task": task})``.
     ``env.unwrapped.family.episode_paths`` holds the squares visited in each inner episode of the
     current trial; :func:`episode_stats` and :func:`scaling_metrics` turn them into the scaling
     experiment's metrics.
+Limits
+    Checked before anything is allocated (:mod:`meta_envs.validation`): the view is estimated at
+    256 bytes per square and must fit the 1 GiB ``MEMORY_BUDGET`` (``view_size`` up to 2047);
+    ``max_episode_length`` and a trial (``episodes_per_trial x max_episode_length`` or
+    ``steps_per_trial``) are at most ``MAX_TRIAL_STEPS`` = 1,000,000 steps.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -55,12 +61,25 @@ from gymnasium import spaces
 from meta_envs import rendering as draw
 from meta_envs.navigation.maze import ACTION_NAMES, FREE, HEADING_STEPS, WALL, Pose, generate_maze, maze_cells, next_pose
 from meta_envs.trial import MIN_FRAME_WIDTH, TrialEnv, TrialStep, trial_entry_point
-from meta_envs.validation import check_choice, check_positive_int, check_render_mode, default_trial_length, strict_kwargs
+from meta_envs.validation import (
+    check_array,
+    check_choice,
+    check_episode_length,
+    check_memory,
+    check_render_mode,
+    default_trial_length,
+    short_repr,
+    strict_kwargs,
+)
 
 MAZE_SIZES = {"small": 3, "large": 5}  # size -> cells per side
 DEFAULT_EPISODE_LENGTHS = {"small": 250, "large": 1000}
 GOAL_REWARD, STEP_PENALTY, BUMP_PENALTY = 1.0, 0.01, 0.001
 VIEW_CELL_TYPES = ("wall", "free", "goal", "outside")
+# Estimated peak bytes per square of the view_size x view_size window: the observation (4 float32 per square),
+# its space and copies, the padded map; measured 150-170, 200 with rgb_array frames (tracemalloc, view_size 101
+# and 301).
+VIEW_BYTES_PER_SQUARE = 256
 _VIEW_WALL, _VIEW_FREE, _VIEW_GOAL, _VIEW_OUTSIDE = range(4)
 MAP_WALL, MAP_FLOOR, MAP_GOAL, MAP_START = (45, 45, 55), (232, 232, 226), (40, 200, 70), (60, 110, 240)
 MAP_AGENT, MAP_VIEW, MAP_PATH, MAP_EARLIER_PATH = (220, 30, 30), (250, 190, 0), (40, 90, 230), (160, 160, 170)
@@ -69,19 +88,51 @@ MAP_AGENT, MAP_VIEW, MAP_PATH, MAP_EARLIER_PATH = (220, 30, 30), (250, 190, 0), 
 @dataclass(frozen=True, eq=False)
 class MazeTask:
     """A navigation task: the maze ``grid`` (see :mod:`meta_envs.navigation.maze`), the start
-    square ``(row, col)`` and ``heading`` (0..3 = N, E, S, W), and the ``goal`` square."""
+    square ``(row, col)`` and ``heading`` (0..3 = N, E, S, W), and the ``goal`` square.
+
+    Checked when made: ``grid`` is a square array-like of ``FREE`` (0) and ``WALL`` (1) squares with a
+    wall all around (held as a read-only uint8 array), ``start`` and ``goal`` are two different free
+    squares (held as tuples of ints) and ``heading`` an integer 0..3; anything else raises
+    ``ValueError`` naming the field.
+    """
 
     grid: np.ndarray
     start: tuple[int, int]
     heading: int
     goal: tuple[int, int]
 
+    def __post_init__(self) -> None:
+        grid = check_array("task.grid", self.grid, (None, None), integer=True, low=FREE, high=WALL)
+        n = grid.shape[0]
+        if grid.shape[1] != n or n < 3:
+            raise ValueError(f"task.grid must be a square array of squares {FREE} (free) and {WALL} (wall), at least 3 x 3, got shape {grid.shape}")
+        border = np.concatenate([grid[0], grid[-1], grid[:, 0], grid[:, -1]])
+        if not (border == WALL).all():
+            raise ValueError(f"task.grid must have a wall ({WALL}) all around its border")
+        grid = grid.astype(np.uint8)
+        grid.flags.writeable = False  # a task stays valid once checked
+        squares = {}
+        for name in ("start", "goal"):
+            value = getattr(self, name)
+            square = check_array(f"task.{name}", value, (2,), integer=True, what="a square (row, col) of the grid")
+            row, col = int(square[0]), int(square[1])
+            if not (0 <= row < n and 0 <= col < n) or grid[row, col] != FREE:
+                raise ValueError(f"task.{name} must be a free square of the grid, got {short_repr(value)}")
+            squares[name] = (row, col)
+        if squares["start"] == squares["goal"]:
+            raise ValueError(f"task.start and task.goal must differ, got {short_repr(self.start)}")
+        heading = self.heading
+        if isinstance(heading, (bool, np.bool_)) or not isinstance(heading, (int, np.integer)) or heading not in range(4):
+            raise ValueError(f"task.heading must be one of [0, 1, 2, 3], got {short_repr(heading)}")
+        for name, value in (("grid", grid), ("start", squares["start"]), ("heading", int(heading)), ("goal", squares["goal"])):
+            object.__setattr__(self, name, value)
 
-def check_episode_length(max_episode_length: Any, size: str) -> int:
+
+def maze_episode_length(max_episode_length: Any, size: str) -> int:
     """``max_episode_length`` validated, or the size's default when None."""
     if max_episode_length is None:
         return DEFAULT_EPISODE_LENGTHS[size]
-    return check_positive_int("max_episode_length", max_episode_length)
+    return check_episode_length("max_episode_length", max_episode_length)
 
 
 class MazeNavigation(gym.Env):
@@ -97,37 +148,34 @@ class MazeNavigation(gym.Env):
         self.size = check_choice("size", size, tuple(MAZE_SIZES))
         self.cells = MAZE_SIZES[self.size]
         self.grid_size = 2 * self.cells + 1
-        self.max_episode_length = check_episode_length(max_episode_length, self.size)
+        self.max_episode_length = maze_episode_length(max_episode_length, self.size)
         self.render_mode = check_render_mode(render_mode, self.metadata["render_modes"])
         self.action_space = spaces.Discrete(len(ACTION_NAMES))
         self.task: MazeTask | None = None
         self.pose: Pose = (1, 1, 0)
         self.t = 0
         self.episode_paths: list[list[tuple[int, int]]] = []
+        self._new_trial = True
 
     def sample_task(self, rng: np.random.Generator) -> MazeTask:
         grid = generate_maze(rng, self.cells)
         start, goal = maze_cells(self.cells)[rng.choice(self.cells**2, size=2, replace=False)]
         return MazeTask(grid, (int(start[0]), int(start[1])), int(rng.integers(4)), (int(goal[0]), int(goal[1])))
 
-    def set_task(self, task: Any) -> None:
-        """Make ``task`` current and start a new record of ``episode_paths`` (a new trial)."""
+    def check_task(self, task: Any) -> MazeTask:
+        """``task`` if it is a :class:`MazeTask` of this maze size (its squares and heading were checked when it
+        was made), else ``ValueError`` naming the expected grid shape."""
         n = self.grid_size
-        if not isinstance(task, MazeTask) or np.shape(task.grid) != (n, n):
-            raise ValueError(f"task must be a MazeTask with a grid of shape {(n, n)} (size={self.size!r}), got {task!r}")
-        grid = np.asarray(task.grid, dtype=np.uint8)
-        squares: dict[str, tuple[int, int]] = {}
-        for name in ("start", "goal"):
-            row, col = (int(x) for x in getattr(task, name))
-            if not (0 <= row < n and 0 <= col < n) or grid[row, col] != FREE:
-                raise ValueError(f"task.{name} must be a free square of the grid, got {getattr(task, name)!r}")
-            squares[name] = (row, col)
-        if squares["start"] == squares["goal"]:
-            raise ValueError(f"task.start and task.goal must differ, got {task.start!r}")
-        if task.heading not in range(4):
-            raise ValueError(f"task.heading must be one of [0, 1, 2, 3], got {task.heading!r}")
-        self.task = MazeTask(grid, squares["start"], int(task.heading), squares["goal"])
-        self.episode_paths = []
+        if not isinstance(task, MazeTask) or task.grid.shape != (n, n):
+            got = f"a grid of shape {task.grid.shape}" if isinstance(task, MazeTask) else short_repr(task)
+            raise ValueError(f"task must be a MazeTask(grid, start, heading, goal) with a grid of shape {(n, n)} (size={self.size!r}), got {got}")
+        return task
+
+    def set_task(self, task: Any) -> None:
+        """Make ``task`` current; the next ``reset`` starts a new record of ``episode_paths`` (a new trial)."""
+        self.task = self.check_task(task)
+        # cleared at the reset, not here: steps taken before it (a task set mid-episode) still have a path
+        self._new_trial = True
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[np.ndarray, dict]:
         super().reset(seed=seed)
@@ -135,6 +183,8 @@ class MazeNavigation(gym.Env):
             raise RuntimeError("call set_task() before reset()")
         self.pose = (*self.task.start, self.task.heading)
         self.t = 0
+        if self._new_trial:
+            self.episode_paths, self._new_trial = [], False
         self.episode_paths.append([self.task.start])
         return self._observe(), {}
 
@@ -226,10 +276,10 @@ class GridNav(MazeNavigation):
         self, size: str = "small", view_size: int = 3, max_episode_length: int | None = None, render_mode: str | None = None
     ) -> None:
         super().__init__(size, max_episode_length, render_mode)
-        self.view_size = check_positive_int("view_size", view_size, minimum=3)
-        if self.view_size % 2 == 0:
-            raise ValueError(f"view_size must be an odd integer >= 3, got {view_size!r}")
-        k = self.view_size
+        if isinstance(view_size, (bool, np.bool_)) or not isinstance(view_size, (int, np.integer)) or view_size < 3 or view_size % 2 == 0:
+            raise ValueError(f"view_size must be an odd integer >= 3, got {short_repr(view_size)}")
+        self.view_size = k = int(view_size)
+        check_memory({"view_size": k}, k * k * VIEW_BYTES_PER_SQUARE, f"{VIEW_BYTES_PER_SQUARE} bytes per square of the view")
         self.observation_space = spaces.Box(0.0, 1.0, (k * k * len(VIEW_CELL_TYPES) + 4,), dtype=np.float32)
         self._one_hot = np.eye(len(VIEW_CELL_TYPES), dtype=np.float32)
         self._headings = np.eye(4, dtype=np.float32)

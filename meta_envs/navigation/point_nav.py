@@ -36,12 +36,18 @@ Arguments
     3 unless it or ``steps_per_trial`` (a trial of that many steps, whatever the episodes) is
     given; give at most one of the two. ``render_mode``: None, ``"ansi"`` or ``"rgb_array"`` (see
     Rendering). There is no ``time_inputs`` kwarg (the navigation trials have none). The task is
-    the goal, an array of shape (2,).
+    the goal: any array-like ``(x, y)`` inside the square ``[-L, L]^2`` the robot can reach (held as
+    a float64 array).
+Limits
+    ``episode_length`` and a trial (``episodes_per_trial x episode_length`` or ``steps_per_trial``)
+    are at most ``MAX_TRIAL_STEPS`` = 1,000,000 steps (:mod:`meta_envs.validation`); nothing else
+    grows with the kwargs.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -49,7 +55,14 @@ from gymnasium import spaces
 
 from meta_envs import rendering as draw
 from meta_envs.trial import MIN_FRAME_WIDTH, TrialEnv, TrialStep, split_episodes, trial_entry_point
-from meta_envs.validation import check_choice, check_positive_float, check_positive_int, default_trial_length, strict_kwargs
+from meta_envs.validation import (
+    check_array,
+    check_choice,
+    check_episode_length,
+    check_positive_float,
+    default_trial_length,
+    strict_kwargs,
+)
 
 REWARD_KINDS = ("sparse", "dense")
 ACTION_SCALE = 0.1
@@ -67,7 +80,7 @@ class PointNavigation(gym.Env):
     def __init__(self, reward: str = "sparse", goal_radius: float = 0.2, episode_length: int = 100) -> None:
         self.reward_kind = check_choice("reward", reward, REWARD_KINDS)
         self.goal_radius = check_positive_float("goal_radius", goal_radius)
-        self.episode_length = check_positive_int("episode_length", episode_length)
+        self.episode_length = check_episode_length("episode_length", episode_length)
         self.limit = ACTION_SCALE * self.episode_length
         self.action_space = spaces.Box(-1.0, 1.0, (2,), dtype=np.float32)
         self.observation_space = spaces.Box(-self.limit, self.limit, (2,), dtype=np.float32)
@@ -81,11 +94,14 @@ class PointNavigation(gym.Env):
             return np.array([np.cos(angle), np.sin(angle)])
         return rng.uniform(-0.5, 0.5, 2)
 
+    def check_task(self, task: Any) -> np.ndarray:
+        """``task`` (the goal, an array-like ``(x, y)`` inside the reachable square ``[-L, L]^2``) as a float64
+        array, or ``ValueError`` naming it."""
+        L = self.limit
+        return check_array("task", task, (2,), low=-L, high=L, what=f"a goal position (x, y) in [-{L:g}, {L:g}]^2 (the reachable square)")
+
     def set_task(self, task: Any) -> None:
-        goal = np.asarray(task, dtype=np.float64)
-        if goal.shape != (2,) or not np.all(np.isfinite(goal)):
-            raise ValueError(f"task must be a finite goal position of shape (2,), got {task!r}")
-        self.goal = goal
+        self.goal = self.check_task(task)
 
     def describe_task(self) -> str:
         x, y = self.position
