@@ -8,7 +8,7 @@ gymnasium :class:`~gymnasium.vector.VectorEnv` with same-step autoreset.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import gymnasium as gym
 import numpy as np
@@ -154,7 +154,8 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
         self._discrete_act = isinstance(family.action_space, spaces.Discrete)
         n = self.num_envs
         if self.steps_per_trial is None:
-            length, max_eps = "episodes_per_trial", int(self.episodes_per_trial)  # type: ignore[arg-type]
+            assert self.episodes_per_trial is not None  # check_trial_length gives exactly one of the two
+            length, max_eps = "episodes_per_trial", int(self.episodes_per_trial)
         else:  # episodes of a fixed length end every episode_length steps; one step at least otherwise
             length, max_eps = "steps_per_trial", -(-self.steps_per_trial // (getattr(family, "episode_length", None) or 1))
         own = n * (max_eps + 1) * 8 + n * flat.shape[0] * 4 * 3  # the per-episode returns; the observations
@@ -195,7 +196,7 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
             if self._discrete_act:
                 flat[self._row_base + (lay["prev_action"].start + actions)] = 1.0
             else:
-                space = self.single_action_space
+                space = cast(spaces.Box, self.single_action_space)  # not Discrete: Box (build_layout takes no other)
                 obs[:, lay["prev_action"]] = np.clip(actions, space.low, space.high).reshape(self.num_envs, -1)
         obs[:, lay["prev_reward"].start] = rewards
         obs[:, lay["done"].start] = done
@@ -289,6 +290,7 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
         if self.steps_per_trial is not None:
             trial_over = self._t >= self.steps_per_trial
         else:
+            assert self.episodes_per_trial is not None  # check_trial_length gives exactly one of the two
             trial_over = ep_index >= self.episodes_per_trial
         any_over = np.count_nonzero(trial_over) > 0
         restart = ep_end & ~trial_over if any_over else ep_end
@@ -336,11 +338,11 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
             if a.shape != (self.num_envs,) or a.dtype.kind not in "iu":
                 raise ValueError(f"actions must be an integer array of shape ({self.num_envs},), got {a.dtype} {a.shape}")
             a = a.astype(np.int64, copy=False)
-            n = self.single_action_space.n
+            n = cast(spaces.Discrete, self.single_action_space).n
             if np.count_nonzero(a.view(np.uint64) >= n):  # negative values wrap to huge unsigned ones
                 raise ValueError(f"actions must be integers in [0, {n - 1}], got values in [{a.min()}, {a.max()}]")
             return a
-        shape = (self.num_envs, *self.single_action_space.shape)
+        shape = (self.num_envs, *cast(spaces.Box, self.single_action_space).shape)  # not Discrete: Box
         if a.dtype.kind not in "iuf" or a.shape != shape or not np.all(np.isfinite(a)):
             raise ValueError(f"actions must be a finite array of numbers of shape {shape}, got {a.dtype} {a.shape}")
         return a.astype(np.float32, copy=False)

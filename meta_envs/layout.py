@@ -75,9 +75,9 @@ def build_layout(
         parts.append((name, np.full(size, lo, np.float32), np.full(size, hi, np.float32)))
     layout: ObsLayout = {}
     start = 0
-    for name, lo, _ in parts:
-        layout[name] = slice(start, start + lo.size)
-        start += lo.size
+    for name, low, _ in parts:
+        layout[name] = slice(start, start + low.size)
+        start += low.size
     flat = spaces.Box(np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]), dtype=np.float32)
     if image:
         return spaces.Dict({"image": inner_obs_space, "context": flat}), layout, flat

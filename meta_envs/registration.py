@@ -53,6 +53,7 @@ def effective_kwargs(env_id: str, env_kwargs: dict[str, Any] | None = None) -> d
     if isinstance(entry, str):
         module, name = entry.split(":")
         entry = getattr(__import__(module, fromlist=[name]), name)
+    assert entry is not None, f"{env_id} is registered without an entry point"
     params = inspect.signature(entry).parameters.values()
     defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
     given = {**spec.kwargs, **(env_kwargs or {})}

@@ -37,7 +37,7 @@ __all__ = [
     "text_width",
 ]
 
-Colour = Sequence[int]
+Colour = Sequence[int] | np.ndarray  # an RGB triple: numpy assigns either into a pixel
 BACKGROUND: tuple[int, int, int] = (255, 255, 255)
 FOREGROUND: tuple[int, int, int] = (20, 20, 20)
 PANEL_BACKGROUND: tuple[int, int, int] = (32, 36, 48)
@@ -214,7 +214,7 @@ def draw_polyline(
     _stamp(image, samples[:, 0], samples[:, 1], colour, thickness)
 
 
-def fill_triangle(image: np.ndarray, corners: np.ndarray | Sequence[Sequence[float]], colour: Colour) -> None:
+def fill_triangle(image: np.ndarray, corners: np.ndarray | Sequence[Sequence[float] | np.ndarray], colour: Colour) -> None:
     """Fill the triangle whose 3 ``corners`` are ``(row, col)`` points."""
     p = np.asarray(corners, dtype=np.float64).reshape(3, 2)
     t, lft, b, r = _box(image, p[:, 0].min(), p[:, 1].min(), p[:, 0].max() + 1, p[:, 1].max() + 1)

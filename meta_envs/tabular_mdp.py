@@ -317,12 +317,12 @@ class BatchedTabularMDP:
         return self.state.copy()
 
     def step(self, actions: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        flat = self._sa_base + self.state * self.action_space.n + actions  # index of (env, s, a)
+        flat = self._sa_base + self.state * self._single.num_actions + actions  # index of (env, s, a)
         rewards = self.rewards.reshape(-1).take(flat)
         if self._single.reward_kind == "gaussian":
             rewards += rng.standard_normal(self.num_envs)
         u = rng.random(self.num_envs)
-        cum = self.cum.reshape(-1, self.observation_space.n).take(flat, axis=0)
+        cum = self.cum.reshape(-1, self._single.num_states).take(flat, axis=0)
         self.state = (cum <= u[:, None]).sum(axis=1)  # the sampled next state; sum is faster than count_nonzero(axis=1) here
         self.t += 1
         return self.state.copy(), rewards, self.t >= self.episode_length

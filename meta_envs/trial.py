@@ -44,7 +44,7 @@ The argument checks live in :mod:`meta_envs.validation`, the observation layout 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, Protocol, SupportsFloat, TypeVar, runtime_checkable
+from typing import Any, NamedTuple, Protocol, SupportsFloat, TypeVar, cast, runtime_checkable
 
 import gymnasium as gym
 import numpy as np
@@ -131,6 +131,9 @@ class TaskFamily(Protocol):
 
     observation_space: spaces.Space
     action_space: spaces.Space
+    # gymnasium Env members that TrialEnv uses: it gives the family its own generator (one seed
+    # determines the whole trial), and passes close() and the family's own render modes on
+    np_random: np.random.Generator
 
     def sample_task(self, rng: np.random.Generator) -> Any:
         """Draw a task from the task distribution using ``rng`` only."""
@@ -152,6 +155,10 @@ class TaskFamily(Protocol):
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Any, dict]: ...
 
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict]: ...
+
+    def render(self) -> Any: ...
+
+    def close(self) -> None: ...
 
 
 class TrialEnv(gym.Env):
@@ -260,7 +267,8 @@ class TrialEnv(gym.Env):
             if self._discrete_act:
                 flat[lay["prev_action"].start + int(action)] = 1.0
             else:  # clipped to the action space's bounds, as the inner env applies it
-                flat[lay["prev_action"]] = np.clip(action, self.action_space.low, self.action_space.high).reshape(-1)
+                box = cast(spaces.Box, self.action_space)  # not Discrete: Box (build_layout takes no other)
+                flat[lay["prev_action"]] = np.clip(action, box.low, box.high).reshape(-1)
         flat[lay["prev_reward"].start] = reward
         flat[lay["done"].start] = float(done)
         if self.time_inputs:
@@ -334,6 +342,7 @@ class TrialEnv(gym.Env):
         if self.steps_per_trial is not None:
             trial_over = self._step_in_trial >= self.steps_per_trial
         else:
+            assert self.episodes_per_trial is not None  # check_trial_length gives exactly one of the two
             trial_over = self._episode_index >= self.episodes_per_trial
         if inner_done and not trial_over:
             inner_obs, _ = self.family.reset()
@@ -385,8 +394,9 @@ class TrialEnv(gym.Env):
         """The picture of a family without ``render_frame``: the text of ``describe_task()``, at a fixed size."""
         text = self.family.describe_task() if hasattr(self.family, "describe_task") else f"task {self._task!r}"
         lines = (text.splitlines() + [""] * _TEXT_FRAME_LINES)[:_TEXT_FRAME_LINES]
-        black_on_white = {"foreground": rendering.FOREGROUND, "background": rendering.BACKGROUND}
-        return rendering.text_panel(lines, MIN_FRAME_WIDTH, scale=1, **black_on_white)
+        return rendering.text_panel(  # black on white
+            lines, MIN_FRAME_WIDTH, scale=1, foreground=rendering.FOREGROUND, background=rendering.BACKGROUND
+        )
 
     def _frame_panels(self, width: int) -> list[np.ndarray]:
         """Panels drawn below the family's picture (subclasses add their own), each ``width`` wide."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -53,10 +53,11 @@ def trial_frames(
         def policy(_obs: Any) -> Any:
             return env.action_space.sample()
 
-    frames = [env.render()]
+    # render_mode "rgb_array": render() returns one frame
+    frames = [cast(np.ndarray, env.render())]
     while True:
         obs, _, terminated, truncated, _ = env.step(policy(obs))
-        frames.append(env.render())
+        frames.append(cast(np.ndarray, env.render()))
         if terminated or truncated:
             return frames
 
@@ -97,7 +98,7 @@ def film_trial(
     ``env_kwargs`` (and closed afterwards). ``policy``, ``seed``, ``options``: as :func:`trial_frames`.
     """
     made = isinstance(env, str)
-    if made:
+    if isinstance(env, str):
         env = gym.make(env, render_mode="rgb_array", **env_kwargs)
     elif env_kwargs:
         raise ValueError(f"env_kwargs are for an env id only, got an env and {sorted(env_kwargs)}")

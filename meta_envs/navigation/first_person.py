@@ -219,6 +219,7 @@ class FirstPersonMaze(MazeNavigation):
 
     def set_task(self, task: Any) -> None:
         super().set_task(task)
+        assert self.task is not None  # set (or refused) by super().set_task
         self._solid = self.task.grid == WALL
         self._solid[self.task.goal] = True
         self._colours = self._wall_colours.copy()
@@ -240,6 +241,7 @@ class FirstPersonMaze(MazeNavigation):
         if self.render_mode != "rgb_array":
             return super().render()
         frame = self._view()
+        assert self.task is not None, "call set_task() first"
         scale = max(RENDER_SHAPE[0] // (3 * self.grid_size), 1)
         view = minimap(self.task.grid, self.task.goal, self.pose, scale)
         frame[1 : 1 + view.shape[0], 1 : 1 + view.shape[1]] = view

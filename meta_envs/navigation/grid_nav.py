@@ -189,6 +189,7 @@ class MazeNavigation(gym.Env):
         return self._observe(), {}
 
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+        assert self.task is not None  # reset() refuses to start without one
         self.pose, bumped = next_pose(self.task.grid, self.pose, int(action))
         self.t += 1
         square = self.pose[:2]
@@ -203,6 +204,7 @@ class MazeNavigation(gym.Env):
 
     def describe_task(self) -> str:
         """The maze as text: ``#`` wall, ``G`` goal, ``^ > v <`` the agent facing N, E, S, W."""
+        assert self.task is not None, "call set_task() first"
         chars = np.where(self.task.grid == WALL, "#", " ").astype("<U1")
         chars[self.task.goal] = "G"
         row, col, heading = self.pose
@@ -286,6 +288,7 @@ class GridNav(MazeNavigation):
 
     def set_task(self, task: Any) -> None:
         super().set_task(task)
+        assert self.task is not None  # set (or refused) by super().set_task
         margin = self.view_size // 2
         types = np.where(self.task.grid == WALL, _VIEW_WALL, _VIEW_FREE)
         types[self.task.goal] = _VIEW_GOAL

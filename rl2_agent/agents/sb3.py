@@ -42,7 +42,7 @@ def _channels_first(space: gym.Space) -> gym.Space:
 
     if isinstance(space, spaces.Dict):
         return spaces.Dict({key: _channels_first(sub) for key, sub in space.spaces.items()})
-    if is_image_space(space) and not is_image_space_channels_first(space):
+    if isinstance(space, spaces.Box) and is_image_space(space) and not is_image_space_channels_first(space):
         return VecTransposeImage.transpose_space(space)
     return space
 

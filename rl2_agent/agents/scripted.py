@@ -42,7 +42,7 @@ class ShortestPathAgent:
         self.tasks = list(tasks)
         self.episodes_per_trial = episodes_per_trial
         self._next = 0
-        self._plans: list[list[int]] = []
+        self._plans: list[list[int] | None] = []
         self._steps = np.zeros(0, dtype=np.int64)
         self._running = np.zeros(0, dtype=bool)
 
@@ -59,6 +59,7 @@ class ShortestPathAgent:
         actions = np.full(n, FORWARD, dtype=np.int64)
         for i in np.flatnonzero(self._running):
             plan = self._plans[i]
+            assert plan is not None  # a maze connects all its squares: every goal has a path
             actions[i] = plan[self._steps[i] % len(plan)]
             self._steps[i] += 1
             if self._steps[i] == self.episodes_per_trial * len(plan):

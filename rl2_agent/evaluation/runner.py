@@ -167,8 +167,8 @@ def run_trials(
         done_trials += n
     width = max(len(r) for r in rows)
     table = np.full((n_trials, width), np.nan)
-    for i, r in enumerate(rows):
-        table[i, : len(r)] = r
+    for row, r in enumerate(rows):
+        table[row, : len(r)] = r
     steps = min((a.shape[0] for a in actions), default=0)
     return TrialResults(
         env_id,

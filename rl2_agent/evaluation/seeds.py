@@ -14,11 +14,12 @@ Three disjoint uses:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 
 import meta_envs  # noqa: F401  (registers the ids)
+from meta_envs.trial import TrialEnv
 from meta_envs.validation import check_positive_int
 
 __all__ = ["EVAL_SEED", "VALIDATION_SEED", "check_held_out_args", "held_out_tasks"]
@@ -37,7 +38,7 @@ def held_out_tasks(env_id: str, env_kwargs: dict[str, Any], n_trials: int, seed:
     tasks = []
     for i in range(n_trials):
         env.reset(seed=seed + i)
-        tasks.append(env.unwrapped.task)
+        tasks.append(cast(TrialEnv, env.unwrapped).task)  # every id of meta_envs is a TrialEnv
     env.close()
     return tasks
 

@@ -29,12 +29,13 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 
 import meta_envs  # noqa: F401  (registers the ids)
 from meta_envs.gridworld import VARIANTS, GridWorld
+from meta_envs.trial import TrialEnv
 from rl2_agent.agents.baselines.gridworld import (
     BEHAVIOUR_KEYS,
     ConstantAgent,
@@ -62,11 +63,12 @@ DEFAULT_SIZE = inspect.signature(GridWorld).parameters["size"].default
 
 def reference_plays(env_kwargs: dict[str, Any], trials: int, seed: int = EVAL_SEED) -> dict[str, tuple[str, dict[str, Any], TrialAgent]]:
     """agent name -> (env id, env kwargs, agent) of the reference policies on the grid ``env_kwargs``."""
-    env = gym.make("RL2GridWorld-v0", **env_kwargs).unwrapped
+    env = cast(TrialEnv, gym.make("RL2GridWorld-v0", **env_kwargs).unwrapped)
     steps, layout = env.steps_per_trial, env.obs_layout
     env.close()
+    assert steps is not None  # the RL2GridWorld-v0 entry point always gives steps_per_trial
     rl3_kwargs = {**env_kwargs, "time_inputs": False}
-    rl3_layout = gym.make("RL3GridWorld-v0", **rl3_kwargs).unwrapped.obs_layout
+    rl3_layout = cast(TrialEnv, gym.make("RL3GridWorld-v0", **rl3_kwargs).unwrapped).obs_layout
     tasks = held_out_tasks("RL2GridWorld-v0", env_kwargs, trials, seed)
     return {
         "stay": ("RL2GridWorld-v0", env_kwargs, ConstantAgent()),
@@ -79,7 +81,7 @@ def reference_plays(env_kwargs: dict[str, Any], trials: int, seed: int = EVAL_SE
 def model_plays(models: dict[str, str], env_kwargs: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any], TrialAgent]]:
     """``"<label> greedy"`` / ``"<label> sampled"`` -> (env id, env kwargs, agent) of each trained model
     (label -> run folder) on the grid ``env_kwargs``."""
-    plays = {}
+    plays: dict[str, tuple[str, dict[str, Any], TrialAgent]] = {}
     for label, run_dir in models.items():
         model, config = load_run(run_dir)
         kwargs = {k: v for k, v in config["env_kwargs"].items() if k not in ("size", "variant")} | env_kwargs

@@ -216,6 +216,7 @@ def ensure_trained(config: TrainConfig, retrain: bool = False) -> dict[str, Any]
         train(config, resume=resume, progress=False)
         cpu_path.write_text(json.dumps({"cpu_seconds": before + time.process_time() - start}))
     state = run_folder.read_checkpoint_state(out)
+    assert state is not None  # the run's training (now or before, reused) wrote its checkpoint
     saved = run_folder.read_config(out)
     steps, seconds = int(state["num_timesteps"]), float(state["train_seconds"])
     return {

@@ -46,14 +46,16 @@ import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
 
 import meta_envs  # noqa: F401  (registers the ids)
-from meta_envs.navigation.grid_nav import MazeTask, episode_stats, paired_steps_saved, scaling_metrics
+from meta_envs.navigation.grid_nav import MazeNavigation, MazeTask, episode_stats, paired_steps_saved, scaling_metrics
 from meta_envs.navigation.maze import FORWARD, TURN_LEFT, TURN_RIGHT, Pose, shortest_actions
+from meta_envs.trial import TrialEnv
 from rl2_agent.agents.sb3 import SB3RecurrentAgent, check_observation_space
 from rl2_agent.agents.scripted import ShortestPathAgent, UniformRandomAgent
 from rl2_agent.arguments import non_negative_float, non_negative_int, parse_kwargs, positive_float, positive_int, run_command
@@ -105,11 +107,11 @@ def split_episodes(start: Pose, poses: Sequence[Any], inner_done: Sequence[Any])
     """
     if len(poses) != len(inner_done):
         raise ValueError(f"got {len(poses)} poses and {len(inner_done)} inner_done flags")
-    start = tuple(int(x) for x in start)
+    start = cast(Pose, tuple(int(x) for x in start))  # a pose: 3 numbers
     episodes: list[list[Pose]] = []
     current: list[Pose] = [start]
     for pose, done in zip(poses, inner_done):
-        current.append(tuple(int(x) for x in pose))
+        current.append(cast(Pose, tuple(int(x) for x in pose)))
         if done:
             episodes.append(current)
             current = [start]
@@ -192,6 +194,7 @@ def evaluate_agent(
     """Run ``agent`` on the held-out mazes with :func:`run_trials`, keeping every step's pose."""
     tasks = held_out_tasks(env_id, env_kwargs, n_trials, seed) if tasks is None else tasks
     res = run_trials(agent, env_id, env_kwargs, n_trials, seed, batch_size=batch_size, info_keys=INFO_KEYS)
+    assert res.step_infos is not None  # kept for the info_keys
     episodes = []
     for task, infos in zip(tasks, res.step_infos):
         episodes.append(split_episodes((*task.start, task.heading), infos["pose"], infos["inner_done"]))
@@ -200,7 +203,12 @@ def evaluate_agent(
 
 def optimal_lengths(tasks: Sequence[MazeTask]) -> np.ndarray:
     """Steps of a shortest path from each task's start pose to its goal."""
-    return np.array([len(shortest_actions(t.grid, (*t.start, t.heading), t.goal)) for t in tasks])
+    lengths = []
+    for t in tasks:
+        path = shortest_actions(t.grid, (*t.start, t.heading), t.goal)
+        assert path is not None  # a maze connects all its squares: every goal has a path
+        lengths.append(len(path))
+    return np.array(lengths)
 
 
 # ----------------------------------------------------------------------------- report
@@ -292,7 +300,7 @@ def episode_frames(
     """
     kwargs = {k: v for k, v in result.env_kwargs.items() if k != "render_mode"}
     env = gym.make(result.env_id, render_mode="rgb_array", **kwargs)
-    family = env.unwrapped.family
+    family = cast(MazeNavigation, cast(TrialEnv, env.unwrapped).family)  # the maze ids' family
     family.set_task(result.tasks[trial])
     rows: dict[str, list[np.ndarray]] = {}
     captions: dict[str, list[str]] = {}
@@ -408,11 +416,12 @@ def run(args: argparse.Namespace) -> int:
         source = f"--env {env_id}" if args.env else f"--run {args.run} was trained on {env_id}"
         raise ValueError(f"the scaling experiment needs a maze id ({', '.join(MAZE_IDS)}): {source}")
     env_kwargs = parse_kwargs(args.env_kwargs) if args.env_kwargs is not None else dict(saved["env_kwargs"]) if saved else {}
-    trial_env = gym.make(env_id, **env_kwargs).unwrapped
+    trial_env = cast(TrialEnv, gym.make(env_id, **env_kwargs).unwrapped)
     episodes_per_trial = trial_env.episodes_per_trial
     if episodes_per_trial is None or episodes_per_trial < 2:
         raise ValueError(f"--env-kwargs: the scaling experiment needs trials of >= 2 episodes, got {env_kwargs}")
-    size, num_actions = trial_env.family.size, int(trial_env.action_space.n)
+    # a maze id: a MazeNavigation family and Discrete actions
+    size, num_actions = cast(MazeNavigation, trial_env.family).size, int(cast(spaces.Discrete, trial_env.action_space).n)
     agents = list(dict.fromkeys(args.agents or ([*(["rl2"] if args.run else []), "random", "oracle"])))
     if "rl2" in agents and not args.train_minutes and saved is None:
         run_folder.read_config(args.run)  # FileNotFoundError: not a training output folder

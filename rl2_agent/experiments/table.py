@@ -29,7 +29,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -161,12 +161,14 @@ def _arm_probs(env_id: str, env_kwargs: dict[str, Any], n_trials: int, seed: int
     """True arm probabilities of the held-out bandit tasks (for regret only; agents never see them)."""
     import gymnasium as gym
 
+    from meta_envs.trial import TrialEnv
+
     env = gym.make(env_id, **env_kwargs)
     try:
         probs = []
         for i in range(n_trials):
             env.reset(seed=seed + i)
-            probs.append(np.asarray(env.unwrapped.task, dtype=np.float64))
+            probs.append(np.asarray(cast(TrialEnv, env.unwrapped).task, dtype=np.float64))  # a bandit id's TrialEnv
     finally:
         env.close()
     return np.stack(probs)
@@ -189,7 +191,8 @@ def evaluate_cell(family: str, cell: Any, entries: list[Entry], n_trials: int, s
             agent = make_agent(family, entry.label, spec, seed=seed)
             result = run_trials(agent, env_id, env_kwargs, n_trials, seed, record=record)
         out.returns[entry.label] = result.trial_returns
-        if record:
+        if probs is not None:  # i.e. record
+            assert result.actions is not None  # kept by record=True
             chosen = np.take_along_axis(probs, result.actions.T, axis=1)  # (n_trials, pulls)
             out.regret[entry.label] = np.cumsum((probs.max(axis=1, keepdims=True) - chosen).mean(axis=0))
         out.seconds[entry.label] = time.perf_counter() - start

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping, Sequence, TypedDict
 
 from rl2_agent.training.run_folder import EvalLog, eval_log_file, read_eval_log
 
@@ -29,12 +29,32 @@ logger = logging.getLogger(__name__)
 __all__ = ["draw_learning_curves", "markdown_summary", "run_labels", "summarize"]
 
 
-def summarize(logs: Mapping[str, EvalLog], target: float | None = None) -> list[dict[str, float | str | None]]:
+class _RunSummary(TypedDict):
+    run: str
+    evaluations: int
+    steps: float
+    minutes: float
+    final_mean: float
+    final_se: float
+    best_mean: float
+    best_se: float
+    best_steps: float
+    best_minutes: float
+
+
+class RunSummary(_RunSummary, total=False):
+    """A row of :func:`summarize`; the ``target_*`` keys only when it is given a target (None: not reached)."""
+
+    target_steps: float | None
+    target_minutes: float | None
+
+
+def summarize(logs: Mapping[str, EvalLog], target: float | None = None) -> list[RunSummary]:
     """One row per run: steps and minutes trained, final and best mean (+- s.e.), time to ``target``."""
     rows = []
     for label, log in logs.items():
         b = log.best
-        row: dict[str, float | str | None] = {
+        row: RunSummary = {
             "run": label,
             "evaluations": len(log.mean),
             "steps": float(log.timesteps[-1]),
@@ -54,7 +74,7 @@ def summarize(logs: Mapping[str, EvalLog], target: float | None = None) -> list[
     return rows
 
 
-def markdown_summary(rows: Sequence[Mapping[str, float | str | None]], target: float | None = None) -> str:
+def markdown_summary(rows: Sequence[RunSummary], target: float | None = None) -> str:
     """The rows of :func:`summarize` as a markdown table."""
     head = ["run", "steps", "minutes", "final (validation)", "best (validation) at"]
     if target is not None:
@@ -69,8 +89,8 @@ def markdown_summary(rows: Sequence[Mapping[str, float | str | None]], target: f
             f"{r['best_mean']:.2f} ± {r['best_se']:.2f} ({r['best_steps'] / 1e6:.2f}M steps, {r['best_minutes']:.1f} min)",
         ]
         if target is not None:
-            reached = r["target_steps"] is not None
-            cells.append(f"{r['target_steps'] / 1e6:.2f}M steps, {r['target_minutes']:.1f} min" if reached else "not reached")
+            steps = r["target_steps"]
+            cells.append(f"{steps / 1e6:.2f}M steps, {r['target_minutes']:.1f} min" if steps is not None else "not reached")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

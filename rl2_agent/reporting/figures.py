@@ -94,7 +94,7 @@ def plot_cell_bars(row: Mapping[str, Mapping[str, Any]], path: str | Path, title
     paper = [row[k].get("paper") for k in labels]
     if any(p is not None for p in paper):
         px = [i for i, p in enumerate(paper) if p is not None]
-        ax.scatter(px, [paper[i] for i in px], marker="_", s=400, color="k", zorder=3, label="paper")
+        ax.scatter(px, [p for p in paper if p is not None], marker="_", s=400, color="k", zorder=3, label="paper")
         ax.legend(fontsize=8, loc="lower right")
     low = min(np.min(means - 2 * ses), min((p for p in paper if p is not None), default=np.inf))
     ax.set_ylim(bottom=max(0.0, low - 0.15 * (np.max(means) - low + 1e-9)))
