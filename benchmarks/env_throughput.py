@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
@@ -70,14 +70,24 @@ def main(argv: list[str] | None = None) -> None:
     for env_id, kwargs in CASES.items():
         n_actions = gym.make(env_id, **kwargs).action_space.n
         single = bench_single(env_id, kwargs, args.seconds)
-        dummy = bench_vec(DummyVecEnv([lambda: gym.make(env_id, **kwargs)] * 64), 64, n_actions, args.seconds, sb3=True)
-        b64 = bench_vec(gym.make_vec(env_id, 64, vectorization_mode="vector_entry_point", **kwargs), 64, n_actions, args.seconds, False)
+        dummy = bench_vec(
+            DummyVecEnv([lambda env_id=env_id, kwargs=kwargs: gym.make(env_id, **kwargs)] * 64),
+            64,
+            n_actions,
+            args.seconds,
+            sb3=True,
+        )
+        b64 = bench_vec(
+            gym.make_vec(env_id, 64, vectorization_mode="vector_entry_point", **kwargs), 64, n_actions, args.seconds, False
+        )
         b1024 = bench_vec(
             gym.make_vec(env_id, 1024, vectorization_mode="vector_entry_point", **kwargs), 1024, n_actions, args.seconds, False
         )
         sb3_64 = bench_vec(make_vec_env(env_id, 64, kwargs, monitor=True), 64, n_actions, args.seconds, sb3=True)
         rows.append((env_id, single, dummy, b64, b1024, sb3_64, b64 / dummy, sb3_64 / dummy))
-    print("| env | single env | SB3 DummyVecEnv x64 | batched x64 | batched x1024 | batched x64 via SB3 adapter+VecMonitor | batched/Dummy (x64) | adapter/Dummy (x64) |")
+    print(
+        "| env | single env | SB3 DummyVecEnv x64 | batched x64 | batched x1024 | batched x64 via SB3 adapter+VecMonitor | batched/Dummy (x64) | adapter/Dummy (x64) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for env_id, *vals, r1, r2 in rows:
         cells = " | ".join(f"{v:,.0f}" for v in vals)

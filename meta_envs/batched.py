@@ -275,8 +275,11 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
             self._t_episode += 1
             self._t_episode[ep_end] = 0
         infos: dict[str, Any] = {
-            "episode_index": ep_index.copy(), "inner_done": ep_end, "_episode_index": self._every_env, "_inner_done": self._every_env,
-        }  # fmt: skip
+            "episode_index": ep_index.copy(),
+            "inner_done": ep_end,
+            "_episode_index": self._every_env,
+            "_inner_done": self._every_env,
+        }
         n_ended = np.count_nonzero(ep_end)  # count_nonzero is much cheaper than .any()/.all() on small arrays
         if n_ended == self.num_envs:  # e.g. bandits: every step ends an inner episode
             self._returns[self._rows, ep_index] = ep_return
@@ -308,10 +311,13 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
                     self._returns[i, ep_index[i]] = ep_return[i]
                 trial_returns[i] = tuple(self._returns[i, : ep_index[i] + (0 if ep_end[i] else 1)].tolist())
             final_info = {  # the final step's info of each finished trial, masked as gymnasium's vector infos
-                "episode_index": infos["episode_index"], "_episode_index": trial_over,
-                "inner_done": ep_end, "_inner_done": trial_over,
-                "trial_returns": trial_returns, "_trial_returns": trial_over,
-            }  # fmt: skip
+                "episode_index": infos["episode_index"],
+                "_episode_index": trial_over,
+                "inner_done": ep_end,
+                "_inner_done": trial_over,
+                "trial_returns": trial_returns,
+                "_trial_returns": trial_over,
+            }
             infos.update(
                 final_obs=final_obs,
                 _final_obs=trial_over,

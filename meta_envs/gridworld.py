@@ -355,7 +355,7 @@ class GridWorld(gym.Env):
         for episode in earlier:
             draw.draw_polyline(image, pixels([self.centre] + [s.next_obs for s in episode]), EARLIER_PATH_COLOUR, 1)
         draw.draw_polyline(image, pixels([self.centre] + [s.next_obs for s in current]), PATH_COLOUR, 3)
-        (row, col), = pixels([self.state])
+        ((row, col),) = pixels([self.state])
         draw.fill_circle(image, row, col, cell * 0.34 + 1.5, (255, 255, 255))
         draw.fill_circle(image, row, col, cell * 0.34, AGENT_COLOUR)
         legend_top = top + n * cell + 6

@@ -109,9 +109,13 @@ class MDPTask:
         T = check_array("task.transitions", self.transitions, (None, None, None), low=0.0, high=1.0, what=probabilities)
         S, A = T.shape[:2]
         if T.shape[2] != S or S == 0 or A == 0:
-            raise ValueError(f"task.transitions must be {probabilities} (an array of shape (S, A, S), S, A >= 1), got shape {T.shape}")
+            raise ValueError(
+                f"task.transitions must be {probabilities} (an array of shape (S, A, S), S, A >= 1), got shape {T.shape}"
+            )
         if not np.abs(T.sum(-1) - 1.0).max() <= 1e-5:  # np.allclose's tolerance, faster
-            raise ValueError(f"task.transitions must be {probabilities} (an array of shape (S, A, S)), got rows summing to {short_repr(T.sum(-1))}")
+            raise ValueError(
+                f"task.transitions must be {probabilities} (an array of shape (S, A, S)), got rows summing to {short_repr(T.sum(-1))}"
+            )
         R = check_array("task.rewards", self.rewards, (S, A), what="finite mean rewards")
         for name, array in (("transitions", T), ("rewards", R)):
             view = array.view()  # read-only: a task stays valid once checked (the caller's own array stays writeable)
@@ -120,7 +124,12 @@ class MDPTask:
 
 
 def sample_mdp(
-    rng: np.random.Generator, num_states: int, num_actions: int, dirichlet_alpha: float, reward_kind: str, size: int | None = None
+    rng: np.random.Generator,
+    num_states: int,
+    num_actions: int,
+    dirichlet_alpha: float,
+    reward_kind: str,
+    size: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw transitions ``(..., S, A, S)`` and mean rewards ``(..., S, A)``; ``...`` is ``(size,)`` if given."""
     lead = () if size is None else (size,)
@@ -199,7 +208,10 @@ class TabularMDP(gym.Env):
 
     def describe_task(self) -> str:
         best = self.task.rewards.max(1)
-        return f"{self.num_states}-state MDP, state {self.state}, step {self.t}/{self.episode_length}, max_a R(s,a) " + np.array2string(best, precision=2)
+        return (
+            f"{self.num_states}-state MDP, state {self.state}, step {self.t}/{self.episode_length}, max_a R(s,a) "
+            + np.array2string(best, precision=2)
+        )
 
     def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[int, dict]:
         super().reset(seed=seed)

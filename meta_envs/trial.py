@@ -416,9 +416,7 @@ class TrialEnv(gym.Env):
         ``"ansi"``: the task summary, step, last action and reward, as text.
         """
         if self.render_mode is None:
-            gym.logger.warn(
-                "render() called without a render_mode; pass render_mode='rgb_array' (or 'ansi') to gym.make"
-            )
+            gym.logger.warn("render() called without a render_mode; pass render_mode='rgb_array' (or 'ansi') to gym.make")
             return None
         if self.render_mode == "rgb_array":
             return self._render_rgb()

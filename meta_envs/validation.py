@@ -104,7 +104,11 @@ def check_number(name: str, value: Any, low: float = -np.inf, high: float = np.i
     """Return ``value`` as a float if it is a real number (not a bool) in ``[low, high]`` (``(low, high]`` with
     ``open_low``), else raise ``ValueError`` naming ``name`` and the range. NaN is refused."""
     try:
-        number = float(value) if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)) else None
+        number = (
+            float(value)
+            if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+            else None
+        )
     except OverflowError:  # an int too large for a float
         number = None
     ok = number is not None and (low < number if open_low else low <= number) and number <= high
@@ -116,7 +120,11 @@ def check_number(name: str, value: Any, low: float = -np.inf, high: float = np.i
 def check_positive_float(name: str, value: Any) -> float:
     """Return ``value`` as a float, or raise ``ValueError`` if it is not a finite number > 0."""
     try:
-        number = float(value) if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)) else None
+        number = (
+            float(value)
+            if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+            else None
+        )
     except OverflowError:
         number = None
     if number is None or not np.isfinite(number) or number <= 0:
@@ -148,7 +156,9 @@ def check_memory(params: Mapping[str, Any], nbytes: int, what: str) -> None:
 def check_episode_length(name: str, value: Any) -> int:
     """An inner episode's length (or time limit) ``name``: an integer in ``[1, MAX_TRIAL_STEPS]`` (no episode
     outlasts the longest trial), else ``ValueError`` naming it and the range."""
-    return check_int_range(name, value, 1, MAX_TRIAL_STEPS, "no longer than the longest trial, meta_envs.validation.MAX_TRIAL_STEPS")
+    return check_int_range(
+        name, value, 1, MAX_TRIAL_STEPS, "no longer than the longest trial, meta_envs.validation.MAX_TRIAL_STEPS"
+    )
 
 
 def check_trial_steps(episodes_per_trial: int | None, steps_per_trial: int | None, longest_episode: int | None = None) -> int:
@@ -158,7 +168,13 @@ def check_trial_steps(episodes_per_trial: int | None, steps_per_trial: int | Non
     ``max_episode_length``), None when unbounded (then each episode counts as one step at least).
     """
     if steps_per_trial is not None:
-        check_int_range("steps_per_trial", steps_per_trial, 1, MAX_TRIAL_STEPS, "the trial-length limit, meta_envs.validation.MAX_TRIAL_STEPS")
+        check_int_range(
+            "steps_per_trial",
+            steps_per_trial,
+            1,
+            MAX_TRIAL_STEPS,
+            "the trial-length limit, meta_envs.validation.MAX_TRIAL_STEPS",
+        )
         return int(steps_per_trial)
     longest = 1 if longest_episode is None else int(longest_episode)
     steps = int(episodes_per_trial) * longest  # type: ignore[arg-type]
@@ -197,7 +213,9 @@ def strict_kwargs(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         unknown = sorted(set(kwargs) - set(allowed))
         if unknown:
-            raise UnknownKwargError(f"unknown env kwarg(s) {unknown} for {fn.__module__}.{fn.__name__}; allowed kwargs: {allowed}")
+            raise UnknownKwargError(
+                f"unknown env kwarg(s) {unknown} for {fn.__module__}.{fn.__name__}; allowed kwargs: {allowed}"
+            )
         return fn(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -230,9 +248,7 @@ def default_trial_length(
 def check_options(options: dict[str, Any] | None, allowed: tuple[str, ...], what: str) -> None:
     """Raise ``ValueError`` naming the allowed keys if ``options`` (of ``reset``) holds any other."""
     if options is not None and not isinstance(options, Mapping):
-        raise ValueError(
-            f"reset options must be None or a dict with keys among {list(allowed)}, got {short_repr(options)}"
-        )
+        raise ValueError(f"reset options must be None or a dict with keys among {list(allowed)}, got {short_repr(options)}")
     unknown = sorted(map(str, set(options or {}) - set(allowed)))
     if unknown:
         hint = ""
@@ -266,7 +282,9 @@ def check_seeds(seed: Any, num_envs: int) -> list[int] | None:
         first = check_seed(seed)
         return [first + i for i in range(num_envs)]  # type: ignore[operator]
     forms = f"None, an integer >= 0 or a sequence of {num_envs} integers >= 0 (one per env)"
-    sequence = (isinstance(seed, np.ndarray) and seed.ndim == 1) or (isinstance(seed, Sequence) and not isinstance(seed, (str, bytes)))
+    sequence = (isinstance(seed, np.ndarray) and seed.ndim == 1) or (
+        isinstance(seed, Sequence) and not isinstance(seed, (str, bytes))
+    )
     if sequence and len(seed) == num_envs and all(_is_int(s) and s >= 0 for s in seed):
         return [int(s) for s in seed]
     raise ValueError(f"seed must be {forms}, got {short_repr(seed)}")

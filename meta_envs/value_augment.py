@@ -321,7 +321,9 @@ class ValueAugmentedTrialEnv(TrialEnv):
         try:
             trial_length = self.trial_length
         except AttributeError:
-            raise ValueError("RL^3 needs a fixed trial length: give steps_per_trial for a family without episode_length") from None
+            raise ValueError(
+                "RL^3 needs a fixed trial length: give steps_per_trial for a family without episode_length"
+            ) from None
         num_actions, num_states = int(act_space.n), int(obs_space.n)
         family_bytes = int(getattr(task_family, "memory_bytes", 0))
         check_memory(
@@ -382,7 +384,9 @@ def _short(value: float) -> str:
     return f"{value:+.2f}" if abs(value) < 100 else f"{value:+.0f}" if abs(value) < 1e5 else f"{value:+.0e}"
 
 
-def make_rl3_env(rl2_env: TrialEnv, gamma: float = 1.0, vi_tolerance: float = 0.01, time_inputs: bool = True) -> ValueAugmentedTrialEnv:
+def make_rl3_env(
+    rl2_env: TrialEnv, gamma: float = 1.0, vi_tolerance: float = 0.01, time_inputs: bool = True
+) -> ValueAugmentedTrialEnv:
     """The RL^3 version of an RL^2 trial env: same task family, trial length and render mode.
 
     ``rl2_env`` (a :class:`TrialEnv`, or ``gym.make``'s wrapper of one) hands its task family over and
@@ -406,7 +410,9 @@ def rl3_entry_point(rl2_make_env: Callable[..., TrialEnv]) -> Callable[..., Valu
     """The RL^3 twin of an RL^2 entry point: its kwargs (same defaults, same validation) plus ``gamma``,
     ``vi_tolerance`` and ``time_inputs``; unknown kwargs are rejected by :func:`strict_kwargs`."""
 
-    def make_env(*, gamma: float = 1.0, vi_tolerance: float = 0.01, time_inputs: bool = True, **rl2_kwargs: Any) -> ValueAugmentedTrialEnv:
+    def make_env(
+        *, gamma: float = 1.0, vi_tolerance: float = 0.01, time_inputs: bool = True, **rl2_kwargs: Any
+    ) -> ValueAugmentedTrialEnv:
         return make_rl3_env(rl2_make_env(**rl2_kwargs), gamma=gamma, vi_tolerance=vi_tolerance, time_inputs=time_inputs)
 
     own = [p for p in inspect.signature(make_env).parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]

@@ -39,7 +39,11 @@ def test_a_refused_value_is_argparses_error_naming_the_flag(capsys):
 
 def test_parse_kwargs_reads_literals_strings_and_dotted_keys():
     assert parse_kwargs(["num_arms=5", "arm_prior=normal", "policy_kwargs.gru_hidden_size=64", "x=1e-3"]) == {
-        "num_arms": 5, "arm_prior": "normal", "policy_kwargs": {"gru_hidden_size": 64}, "x": 1e-3}  # fmt: skip
+        "num_arms": 5,
+        "arm_prior": "normal",
+        "policy_kwargs": {"gru_hidden_size": 64},
+        "x": 1e-3,
+    }
     assert parse_kwargs(None) == {}
     with pytest.raises(ValueError, match="expected KEY=VALUE, got 'oops'"):
         parse_kwargs(["oops"])

@@ -235,8 +235,10 @@ def test_registry_and_clear_errors():
 
 
 def test_baselines_do_not_import_torch():
-    code = ("import sys, rl2_agent.agents.baselines, rl2_agent.experiments.table, rl2_agent.experiments.tune, "
-            "rl2_agent.experiments.paper, rl2_agent.evaluation; assert 'torch' not in sys.modules")
+    code = (
+        "import sys, rl2_agent.agents.baselines, rl2_agent.experiments.table, rl2_agent.experiments.tune, "
+        "rl2_agent.experiments.paper, rl2_agent.evaluation; assert 'torch' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -246,8 +248,23 @@ def test_baselines_do_not_import_torch():
 def test_table_cli(tmp_path, capsys):
     out = tmp_path / "res" / "bandit.json"
     code = main(
-        ["table", "--family", "bandit", "--cells", "10,5 20,3", "--trials", "60", "--agents", "random,greedy,gittins,ucb1",
-         "--json", str(out), "--plot-dir", str(tmp_path / "plots"), "--seed", "0"]
+        [
+            "table",
+            "--family",
+            "bandit",
+            "--cells",
+            "10,5 20,3",
+            "--trials",
+            "60",
+            "--agents",
+            "random,greedy,gittins,ucb1",
+            "--json",
+            str(out),
+            "--plot-dir",
+            str(tmp_path / "plots"),
+            "--seed",
+            "0",
+        ]
     )
     assert code == 0
     data = json.loads(out.read_text())
@@ -263,14 +280,29 @@ def test_table_cli(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "| n, k | random | greedy | gittins | ucb1 |" in printed and "**" in printed and "(6.6)" in printed
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
-        "bandit_10_5_bars.png", "bandit_10_5_regret.png", "bandit_20_3_bars.png", "bandit_20_3_regret.png",
+        "bandit_10_5_bars.png",
+        "bandit_10_5_regret.png",
+        "bandit_20_3_bars.png",
+        "bandit_20_3_regret.png",
     ]
 
 
 def test_table_paired_differences_are_trial_by_trial(tmp_path, capsys):
     from rl2_agent.experiments.table import mean_se
 
-    argv = ["table", "--family", "bandit", "--cells", "10,5", "--trials", "200", "--agents", "random,greedy,ucb1", "--seed", "0"]
+    argv = [
+        "table",
+        "--family",
+        "bandit",
+        "--cells",
+        "10,5",
+        "--trials",
+        "200",
+        "--agents",
+        "random,greedy,ucb1",
+        "--seed",
+        "0",
+    ]
     assert main([*argv, "--paired", "ucb1,greedy", "greedy,random"]) == 0
     printed = capsys.readouterr().out
     assert "| cell | ucb1 - greedy | greedy - random |" in printed
@@ -322,8 +354,19 @@ def test_tune_cli(capsys):
 
 def test_table_run_dir_template_is_filled_per_cell(tmp_path, caplog):
     (tmp_path / "b_10_5").mkdir()  # the (10,5) folder exists, the (10,3) one does not
-    code = main(["table", "--family", "bandit", "--cells", "10,5 10,3", "--agents", f"random,rl2={tmp_path}/b_{{n}}_{{k}}",
-                 "--trials", "5"])
+    code = main(
+        [
+            "table",
+            "--family",
+            "bandit",
+            "--cells",
+            "10,5 10,3",
+            "--agents",
+            f"random,rl2={tmp_path}/b_{{n}}_{{k}}",
+            "--trials",
+            "5",
+        ]
+    )
     assert code == 2
     assert f"run folder {tmp_path}/b_10_3 of rl2=" in caplog.text and "(cell 10,3)" in caplog.text
 
@@ -335,8 +378,10 @@ def test_table_refuses_a_run_trained_for_another_cell(tmp_path, caplog):
     (run / "config.json").write_text(json.dumps(config))
     with caplog.at_level(logging.ERROR):
         assert main(["table", "--family", "bandit", "--cells", "10,5 100,5", "--agents", f"rl2={run}", "--trials", "5"]) == 2
-    assert ("was trained on RL2Bandit-v0 {'num_arms': 5, 'episodes_per_trial': 10} (episodes_per_trial=10, the cell's 100), "
-            "cell 100,5 is RL2Bandit-v0") in caplog.text  # fmt: skip
+    assert (
+        "was trained on RL2Bandit-v0 {'num_arms': 5, 'episodes_per_trial': 10} (episodes_per_trial=10, the cell's 100), "
+        "cell 100,5 is RL2Bandit-v0"
+    ) in caplog.text
     assert "with {n} (pulls) and {k} (arms) in the path, e.g. rl2=runs/bandit_{n}_{k}" in caplog.text
 
 
@@ -356,25 +401,40 @@ def test_table_compares_runs_and_cells_as_the_env_builds_them(tmp_path):
     check_runs("bandit", bandit, [Entry("rl2", _fake_run(tmp_path / "b", "RL2Bandit-v0", {"time_inputs": True}))])
     check_runs("mdp", mdp, [Entry("rl2", _fake_run(tmp_path / "c", "RL2TabularMDP-v0", {}))])
     # another task distribution with the cell's n and k is refused
-    normal = Entry("rl2", _fake_run(tmp_path / "d", "RL2Bandit-v0", {"num_arms": 5, "episodes_per_trial": 10, "arm_prior": "normal"}))
+    normal = Entry(
+        "rl2", _fake_run(tmp_path / "d", "RL2Bandit-v0", {"num_arms": 5, "episodes_per_trial": 10, "arm_prior": "normal"})
+    )
     with pytest.raises(ValueError, match=r"\(arm_prior='normal', the cell's 'uniform'\)"):
         check_runs("bandit", bandit, [normal])
     ood = Entry("rl2", _fake_run(tmp_path / "e", "RL2TabularMDP-v0", {"reward_kind": "deterministic_uniform"}))
-    with pytest.raises(ValueError, match=r"reward_kind='deterministic_uniform', the cell's 'gaussian'.*e.g. rl2=runs/mdp_\{n\}"):
+    with pytest.raises(
+        ValueError, match=r"reward_kind='deterministic_uniform', the cell's 'gaussian'.*e.g. rl2=runs/mdp_\{n\}"
+    ):
         check_runs("mdp", mdp, [ood])
 
 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--family", "bandit", "--agents", "rl2=runs/b_{x}"], "unknown placeholder(s) {x}; bandit cells fill {n} (pulls) and {k} (arms)"),
-        (["--family", "mdp", "--agents", "rl2=runs/m_{n}_{k}"], "unknown placeholder(s) {k}; mdp cells fill {n} (episodes), e.g. rl2=runs/mdp_{n}"),
+        (
+            ["--family", "bandit", "--agents", "rl2=runs/b_{x}"],
+            "unknown placeholder(s) {x}; bandit cells fill {n} (pulls) and {k} (arms)",
+        ),
+        (
+            ["--family", "mdp", "--agents", "rl2=runs/m_{n}_{k}"],
+            "unknown placeholder(s) {k}; mdp cells fill {n} (episodes), e.g. rl2=runs/mdp_{n}",
+        ),
         (["--family", "bandit", "--agents", "rl2=runs/b_{n"], "bad run path in 'rl2=runs/b_{n'"),
         (["--family", "bandit", "--json", "out.csv"], "--json must be a JSON file path (the CSV is written next to it)"),
         (["--family", "bandit", "--seed", "-5"], "--seed must be an integer >= 0"),
-        (["--family", "bandit", "--agents", "greedy,ucb1", "--paired", "ucb1"], "--paired: expected A,B (two agent labels), got 'ucb1'"),
-        (["--family", "bandit", "--agents", "greedy,ucb1", "--paired", "ucb1,gittins"],
-         "--paired ucb1,gittins: unknown agent label(s) ['gittins']; labels of --agents: ['greedy', 'ucb1']"),
+        (
+            ["--family", "bandit", "--agents", "greedy,ucb1", "--paired", "ucb1"],
+            "--paired: expected A,B (two agent labels), got 'ucb1'",
+        ),
+        (
+            ["--family", "bandit", "--agents", "greedy,ucb1", "--paired", "ucb1,gittins"],
+            "--paired ucb1,gittins: unknown agent label(s) ['gittins']; labels of --agents: ['greedy', 'ucb1']",
+        ),
     ],
 )
 def test_table_refuses_bad_paths_and_flags_up_front(argv, message, caplog, tmp_path, monkeypatch):
@@ -413,7 +473,7 @@ def test_trial_spec_uses_only_documented_env_information(monkeypatch):
     with pytest.raises(ValueError, match="fixed-length episodes"):
         TrialSpec.from_env("RL2GridNav-v0")
     with pytest.raises(AssertionError, match="read env.unwrapped.family"):  # the guard works
-        gym.make("RL2Bandit-v0").unwrapped.family
+        _ = gym.make("RL2Bandit-v0").unwrapped.family
 
 
 # ----------------------------------------------------------------------------- the table's bolding rule
@@ -470,7 +530,9 @@ def test_bold_agents_constant_returns():
 def test_the_table_experiment_runs_as_a_module():
     """``python -m rl2_agent.experiments.table`` is ``rl2 table``; a user error is one line with exit code 2."""
     command = [sys.executable, "-m", "rl2_agent.experiments.table", "--family", "bandit", "--cells", "10,5"]
-    done = subprocess.run([*command, "--agents", "random,greedy", "--trials", "5"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [*command, "--agents", "random,greedy", "--trials", "5"], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert "| n, k | random | greedy |" in done.stdout and "| 10,5 |" in done.stdout
     bad = subprocess.run([*command, "--agents", "rl2=no/such/run"], capture_output=True, text=True, timeout=120)

@@ -48,8 +48,25 @@ def test_summary_final_best_and_time_to_target(two_runs):
 
 def test_curves_cli_prints_the_table_and_writes_the_plot(two_runs, tmp_path, capsys):
     out = tmp_path / "c.png"
-    assert main(["curves", str(two_runs[0]), str(two_runs[1]), "--labels", "A", "B", "--x", "minutes",
-                 "--target", "6.6", "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "curves",
+                str(two_runs[0]),
+                str(two_runs[1]),
+                "--labels",
+                "A",
+                "B",
+                "--x",
+                "minutes",
+                "--target",
+                "6.6",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "| A |" in printed and "| B |" in printed and "first >= 6.6 at" in printed
     assert out.stat().st_size > 10_000

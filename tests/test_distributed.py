@@ -51,8 +51,9 @@ def _model(
     if normalize:
         env = VecNormalize(env, norm_obs=False, norm_reward=True)
     policy_kwargs = {"gru_hidden_size": 16, **kwargs.pop("policy_kwargs", {})}
-    model = RecurrentPPO(RL2GRUPolicy, env, n_steps=N_STEPS, batch_size=batch_size, seed=seed, policy_kwargs=policy_kwargs,
-                         **kwargs)  # fmt: skip
+    model = RecurrentPPO(
+        RL2GRUPolicy, env, n_steps=N_STEPS, batch_size=batch_size, seed=seed, policy_kwargs=policy_kwargs, **kwargs
+    )
     return use_fast_rollout_buffer(model)
 
 
@@ -139,8 +140,20 @@ def test_two_workers_hold_identical_weights_after_several_updates_on_different_d
 
 
 # ----------------------------------------------------------------------------- union equivalence
-_ENV_AXIS = {"observations": 1, "actions": 1, "rewards": 1, "returns": 1, "episode_starts": 1, "values": 1, "log_probs": 1,
-             "advantages": 1, "hidden_states_pi": 2, "cell_states_pi": 2, "hidden_states_vf": 2, "cell_states_vf": 2}  # fmt: skip
+_ENV_AXIS = {
+    "observations": 1,
+    "actions": 1,
+    "rewards": 1,
+    "returns": 1,
+    "episode_starts": 1,
+    "values": 1,
+    "log_probs": 1,
+    "advantages": 1,
+    "hidden_states_pi": 2,
+    "cell_states_pi": 2,
+    "hidden_states_vf": 2,
+    "cell_states_vf": 2,
+}
 
 
 def _seed_splitting_at_an_env_boundary(n_samples: int) -> int:
@@ -156,8 +169,14 @@ def _seed_splitting_at_an_env_boundary(n_samples: int) -> int:
 def _one_update_each_way(ctx: DistributedContext) -> dict[str, Any]:
     """One update of this worker on its half of a rollout, and of one worker on the whole rollout."""
     k = 2  # envs per worker
-    settings: dict[str, Any] = {"n_epochs": 1, "normalize_advantage": False, "learning_rate": 0.5, "ent_coef": 0.01,
-                                "max_grad_norm": 0.05, "policy_kwargs": {"optimizer_class": th.optim.SGD}}  # fmt: skip
+    settings: dict[str, Any] = {
+        "n_epochs": 1,
+        "normalize_advantage": False,
+        "learning_rate": 0.5,
+        "ent_coef": 0.01,
+        "max_grad_norm": 0.05,
+        "policy_kwargs": {"optimizer_class": th.optim.SGD},
+    }
     single = DistributedContext()
     reference = _model(single, k * ctx.world_size, k * ctx.world_size * N_STEPS, **settings)
     _, callback = reference._setup_learn(k * ctx.world_size * N_STEPS)
@@ -348,8 +367,23 @@ def test_the_context_reads_torchrun_variables_and_refuses_bad_ones(monkeypatch: 
 def test_two_torchrun_nodes_meeting_through_a_c10d_rendezvous_end_with_identical_weights() -> None:
     torchrun = Path(sys.executable).with_name("torchrun")
     port = _free_port()
-    command = [str(torchrun), "--nnodes", "2", "--nproc-per-node", "1", "--rdzv-backend", "c10d", "--rdzv-endpoint",
-               f"127.0.0.1:{port}", "--rdzv-id", "lockstep", "-m", "rl2_agent.training.distributed", "--updates", "2"]  # fmt: skip
+    command = [
+        str(torchrun),
+        "--nnodes",
+        "2",
+        "--nproc-per-node",
+        "1",
+        "--rdzv-backend",
+        "c10d",
+        "--rdzv-endpoint",
+        f"127.0.0.1:{port}",
+        "--rdzv-id",
+        "lockstep",
+        "-m",
+        "rl2_agent.training.distributed",
+        "--updates",
+        "2",
+    ]
     nodes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
     try:
         outputs = [node.communicate(timeout=120)[0] for node in nodes]

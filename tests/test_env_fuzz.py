@@ -59,14 +59,52 @@ GOOD: dict[str, list[Any]] = {
 
 # bad values: wrong types, out of range, over the memory and trial-length limits
 BAD: list[Any] = [
-    -1, 0, -(10**30), 10**9, 10**30, 2**63, 1.5, -0.0, float("nan"), float("inf"), -float("inf"), 1e308, True,
-    None, "3", "", "rgb_array", b"x", [], [1, 2], (3,), {}, {"a": 1}, object(), 1 + 2j, np.int64(-5), np.float32(2.0),
-    np.array([3]), np.array(4), np.bool_(True),
+    -1,
+    0,
+    -(10**30),
+    10**9,
+    10**30,
+    2**63,
+    1.5,
+    -0.0,
+    float("nan"),
+    float("inf"),
+    -float("inf"),
+    1e308,
+    True,
+    None,
+    "3",
+    "",
+    "rgb_array",
+    b"x",
+    [],
+    [1, 2],
+    (3,),
+    {},
+    {"a": 1},
+    object(),
+    1 + 2j,
+    np.int64(-5),
+    np.float32(2.0),
+    np.array([3]),
+    np.array(4),
+    np.bool_(True),
 ]
 # sizes over every limit whatever the other kwargs (memory: at least 10^8 arms, pixels, env copies...; trial length)
 OVER_LIMIT: list[Any] = [10**8 + 1, 10**9, 10**12, 2**62, 10**30, np.int64(2**40)]
-SIZES = ["num_arms", "num_states", "num_actions", "num_envs", "view_size", "height", "width", "episode_length",
-         "max_episode_length", "episodes_per_trial", "steps_per_trial"]  # fmt: skip
+SIZES = [
+    "num_arms",
+    "num_states",
+    "num_actions",
+    "num_envs",
+    "view_size",
+    "height",
+    "width",
+    "episode_length",
+    "max_episode_length",
+    "episodes_per_trial",
+    "steps_per_trial",
+]
 
 
 def _bad(rng: np.random.Generator) -> Any:
@@ -230,14 +268,22 @@ def fuzz_one(rng: np.random.Generator, counts: Counter) -> None:
             elif ok:
                 options = {"task": task}
         elif r < 0.5:
-            options = _pick(rng, [{"task": None}, {"tasks": None}, {"taks": 1}, [], "task", {}, {"tasks": "abc"}, 7, {"tasks": np.array(4)}])
+            options = _pick(
+                rng,
+                [{"task": None}, {"tasks": None}, {"taks": 1}, [], "task", {}, {"tasks": "abc"}, 7, {"tasks": np.array(4)}],
+            )
         elif r < 0.6 and not vector:  # the family's own set_task, then a reset to use it
             counts["inputs"] += 1
             task = family.sample_task(sample_rng)
             _call(counts, f"set_task on {label}", [], lambda task=task: family.set_task(_mutate_task(rng, task)))
         seed = _seed(rng, num_envs)
         counts["inputs"] += 1
-        reset, _ = _call(counts, f"reset(seed={seed!r}, options={options!r}) of {label}", [], lambda seed=seed, options=options: env.reset(seed=seed, options=options))
+        reset, _ = _call(
+            counts,
+            f"reset(seed={seed!r}, options={options!r}) of {label}",
+            [],
+            lambda seed=seed, options=options: env.reset(seed=seed, options=options),
+        )
         running, over = running or reset, over and not reset
         if not running:
             continue

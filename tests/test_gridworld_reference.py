@@ -163,7 +163,11 @@ def test_the_experiment_plays_trained_models(capsys: pytest.CaptureFixture[str],
     header = next(line for line in out.splitlines() if line.startswith("| grid |"))
     assert "| tiny greedy | tiny sampled |" in header
     assert any(line.startswith("| grid11 | tiny sampled |") for line in out.splitlines())
-    for bad in (["--models", "tiny"], ["--models", f"tiny={tmp_path / 'missing'}"], ["--grids", "grid13", "--models", f"tiny={run}"]):
+    for bad in (
+        ["--models", "tiny"],
+        ["--models", f"tiny={tmp_path / 'missing'}"],
+        ["--grids", "grid13", "--models", f"tiny={run}"],
+    ):
         with pytest.raises((SystemExit, ValueError)):
             module.main(["--trials", "2", *bad])
 
@@ -198,12 +202,18 @@ def test_the_experiment_checks_its_models_up_front(tmp_path, refused):
     untrained = _fake_run(tmp_path / "untrained", "RL2GridWorld-v0", {"size": 11}, model=False)
     (tmp_path / "empty").mkdir()
     cases = [
-        ([f"X={bandit}"], "trained on RL2Bandit-v0 {'num_arms': 5, 'episodes_per_trial': 10}, not on a gridworld; "
-                          "allowed ids: ['RL2GridWorld-v0', 'RL3GridWorld-v0']"),
+        (
+            [f"X={bandit}"],
+            "trained on RL2Bandit-v0 {'num_arms': 5, 'episodes_per_trial': 10}, not on a gridworld; "
+            "allowed ids: ['RL2GridWorld-v0', 'RL3GridWorld-v0']",
+        ),
         ([f"X={tmp_path / 'empty'}"], "config.json not found"),
         ([f"X={untrained}"], "no model.zip or checkpoint"),
-        ([f"X={grid11}", "--grids", "grid11,grid13_dense"], "trained on RL2GridWorld-v0 size 11, cannot play the grids "
-                                                            "['grid13_dense'] of another size; --grids it can play: ['grid11']"),
+        (
+            [f"X={grid11}", "--grids", "grid11,grid13_dense"],
+            "trained on RL2GridWorld-v0 size 11, cannot play the grids "
+            "['grid13_dense'] of another size; --grids it can play: ['grid11']",
+        ),
         ([f"X={grid13}"], "trained on RL3GridWorld-v0 size 13, cannot play the grids ['grid11'] of another size"),
         ([f"X={grid11}", f"X={grid13}", "--grids", "grid11"], "the label 'X' is given twice"),
         ([f"X={tmp_path / 'missing'}"], "is not a run folder"),

@@ -145,7 +145,12 @@ def test_mdp_follows_given_deterministic_task():
     T[0, 0, 0] = T[1, 0, 1] = T[0, 1, 1] = T[1, 1, 0] = 1.0
     R = np.array([[0.0, 0.0], [1.0, 0.0]])
     env = gym.make(
-        "RL2TabularMDP-v0", num_states=2, num_actions=2, episode_length=4, episodes_per_trial=2, reward_kind="deterministic_uniform"
+        "RL2TabularMDP-v0",
+        num_states=2,
+        num_actions=2,
+        episode_length=4,
+        episodes_per_trial=2,
+        reward_kind="deterministic_uniform",
     )
     it = iter([1, 0, 0, 0] * 2)
     _, rewards, infos = run_trial(env, policy=lambda o: next(it), options={"task": MDPTask(T, R)})
@@ -361,8 +366,11 @@ def test_sb3_adapter_applies_attributes_and_options_to_the_whole_vector():
     venv = GymVectorToSB3(gym.make_vec("RL2Bandit-v0", num_envs=2, num_arms=3, vectorization_mode="vector_entry_point"))
     venv.set_attr("note", 1)
     assert venv.get_attr("note") == [1, 1] and venv.get_attr("note", indices=[1]) == [1]
-    with pytest.raises(ValueError, match=r"set_attr\('note'\) applies to the whole batched vector of 2 envs: indices must be "
-                                         r"None or all of them, got \[0\]"):  # fmt: skip
+    with pytest.raises(
+        ValueError,
+        match=r"set_attr\('note'\) applies to the whole batched vector of 2 envs: indices must be "
+        r"None or all of them, got \[0\]",
+    ):
         venv.set_attr("note", 2, indices=[0])
     with pytest.raises(ValueError, match=r"env_method\('close'\) applies to the whole batched vector"):
         venv.env_method("close", indices=1)
@@ -397,8 +405,9 @@ def test_sync_vector_env_batches_trials_with_different_episode_counts():
     """Trials of one batch may hold different numbers of episodes (here: steps_per_trial cuts)."""
     from gymnasium.vector import AutoresetMode
 
-    venv = gym.make_vec("RL2GridWorld-v0", num_envs=3, vectorization_mode="sync",
-                        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP})
+    venv = gym.make_vec(
+        "RL2GridWorld-v0", num_envs=3, vectorization_mode="sync", vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}
+    )
     venv.reset(seed=0)
     rng = np.random.default_rng(0)
     while True:
@@ -498,7 +507,9 @@ def test_unknown_reset_options_are_refused():
     with pytest.raises(ValueError, match=r"unknown keys \['taks'\]"):
         env.reset(seed=0, options={"taks": [0, 0, 1]})
     vec = gym.make_vec("RL2Bandit-v0", num_envs=2, vectorization_mode="vector_entry_point", num_arms=3)
-    with pytest.raises(ValueError, match=r"may hold only \['tasks'\].*\['task'\] \(a vector env takes 'tasks', one task per env\)"):
+    with pytest.raises(
+        ValueError, match=r"may hold only \['tasks'\].*\['task'\] \(a vector env takes 'tasks', one task per env\)"
+    ):
         vec.reset(seed=0, options={"task": [0, 0, 1]})
     obs, _ = vec.reset(seed=0, options={"tasks": [[0, 0, 1], [1, 0, 0]]})
     np.testing.assert_array_equal(vec.unwrapped.family.probs, [[0, 0, 1], [1, 0, 0]])
@@ -672,16 +683,43 @@ LIMIT = r"over the 1.0 GiB memory limit of one env \(meta_envs.validation.MEMORY
 @pytest.mark.parametrize(
     "make, match",
     [
-        (lambda: gym.make("RL2Bandit-v0", num_arms=10**9), r"^num_arms=1000000000 would allocate about 44.7 GiB \(48 bytes per arm\), " + LIMIT),
+        (
+            lambda: gym.make("RL2Bandit-v0", num_arms=10**9),
+            r"^num_arms=1000000000 would allocate about 44.7 GiB \(48 bytes per arm\), " + LIMIT,
+        ),
         (lambda: gym.make("RL3Bandit-v0", num_arms=10**9), r"^num_arms=1000000000 would allocate about 44.7 GiB"),
-        (lambda: gym.make("RL2Bandit-v0", num_arms=10**5, render_mode="rgb_array"), r"^num_arms=100000, render_mode='rgb_array' would allocate about 6.0 GiB"),
-        (lambda: gym.make("RL2TabularMDP-v0", num_states=10**9), r"^num_states=1000000000, num_actions=5 would allocate about .* PiB \(56 bytes per entry"),
-        (lambda: gym.make("RL3TabularMDP-v0", num_actions=10**9), r"^num_states=10, num_actions=1000000000 would allocate about 5.1 TiB"),
-        (lambda: make_vec("RL2Bandit-v0", 4, episodes_per_trial=10**9), r"^episodes_per_trial=1000000000 \(inner episodes of up to 1 steps\) makes trials of up to 1000000000 steps, over the limit of 1000000"),
-        (lambda: make_vec("RL2Bandit-v0", 1024, steps_per_trial=10**6), r"^num_envs=1024, steps_per_trial=1000000 would allocate about 7.6 GiB \(7.6 GiB for the per-episode returns \(num_envs x 1000001 float64\)"),
-        (lambda: make_vec("RL2Bandit-v0", 10**8), r"^num_arms=5, num_envs=100000000 would allocate about 22.4 GiB \(48 bytes per arm per env\), " + LIMIT),
-        (lambda: make_vec("RL2TabularMDP-v0", 10**6), r"^num_envs=1000000, num_states=10, num_actions=5 would allocate about 22.4 GiB"),
-        (lambda: gym.make("RL2TabularMDP-v0", episode_length=10**7), r"^episode_length must be an integer in \[1, 1000000\] \(no longer than the longest trial"),
+        (
+            lambda: gym.make("RL2Bandit-v0", num_arms=10**5, render_mode="rgb_array"),
+            r"^num_arms=100000, render_mode='rgb_array' would allocate about 6.0 GiB",
+        ),
+        (
+            lambda: gym.make("RL2TabularMDP-v0", num_states=10**9),
+            r"^num_states=1000000000, num_actions=5 would allocate about .* PiB \(56 bytes per entry",
+        ),
+        (
+            lambda: gym.make("RL3TabularMDP-v0", num_actions=10**9),
+            r"^num_states=10, num_actions=1000000000 would allocate about 5.1 TiB",
+        ),
+        (
+            lambda: make_vec("RL2Bandit-v0", 4, episodes_per_trial=10**9),
+            r"^episodes_per_trial=1000000000 \(inner episodes of up to 1 steps\) makes trials of up to 1000000000 steps, over the limit of 1000000",
+        ),
+        (
+            lambda: make_vec("RL2Bandit-v0", 1024, steps_per_trial=10**6),
+            r"^num_envs=1024, steps_per_trial=1000000 would allocate about 7.6 GiB \(7.6 GiB for the per-episode returns \(num_envs x 1000001 float64\)",
+        ),
+        (
+            lambda: make_vec("RL2Bandit-v0", 10**8),
+            r"^num_arms=5, num_envs=100000000 would allocate about 22.4 GiB \(48 bytes per arm per env\), " + LIMIT,
+        ),
+        (
+            lambda: make_vec("RL2TabularMDP-v0", 10**6),
+            r"^num_envs=1000000, num_states=10, num_actions=5 would allocate about 22.4 GiB",
+        ),
+        (
+            lambda: gym.make("RL2TabularMDP-v0", episode_length=10**7),
+            r"^episode_length must be an integer in \[1, 1000000\] \(no longer than the longest trial",
+        ),
         (lambda: gym.make("RL3GridWorld-v0", steps_per_trial=10**7), r"^steps_per_trial must be an integer in \[1, 1000000\]"),
     ],
 )
@@ -772,7 +810,10 @@ def test_an_env_at_its_memory_limit_allocates_less_than_the_budget(monkeypatch, 
 def test_single_and_vector_envs_refuse_the_same_seeds(seed):
     with pytest.raises(ValueError, match=r"^seed must be None or an integer >= 0, got "):
         gym.make("RL2Bandit-v0").reset(seed=seed)
-    with pytest.raises(ValueError, match=r"^seed must be None(, an integer >= 0 or a sequence of 2 integers >= 0 \(one per env\)| or an integer >= 0), got "):
+    with pytest.raises(
+        ValueError,
+        match=r"^seed must be None(, an integer >= 0 or a sequence of 2 integers >= 0 \(one per env\)| or an integer >= 0), got ",
+    ):
         make_vec("RL2Bandit-v0", 2).reset(seed=seed if not isinstance(seed, list) else [1])
 
 
@@ -800,9 +841,15 @@ def test_a_refused_vector_reset_changes_nothing_and_the_trials_go_on():
     undisturbed = trials([])
     disturbed = trials(
         [
-            ({"seed": 5, "options": {"tasks": [[0, 0, 1]] * 3 + ["bad"]}}, r"^options\['tasks'\]\[3\]: task must be 3 arm probabilities in \[0, 1\] \(an array of shape \(3,\)\), got 'bad'"),
+            (
+                {"seed": 5, "options": {"tasks": [[0, 0, 1]] * 3 + ["bad"]}},
+                r"^options\['tasks'\]\[3\]: task must be 3 arm probabilities in \[0, 1\] \(an array of shape \(3,\)\), got 'bad'",
+            ),
             ({"options": {"tasks": None}}, r"^options\['tasks'\] must be a sequence of 4 tasks, one per env, got None"),
-            ({"options": {"tasks": [[0, 0, 1]] * 3}}, r"^options\['tasks'\] must be a sequence of 4 tasks, one per env, got 3 tasks"),
+            (
+                {"options": {"tasks": [[0, 0, 1]] * 3}},
+                r"^options\['tasks'\] must be a sequence of 4 tasks, one per env, got 3 tasks",
+            ),
             ({"options": [("tasks", None)]}, r"^reset options must be None or a dict with keys among \['tasks'\]"),
             ({"seed": 1.5}, r"^seed must be None, an integer >= 0 or a sequence of 4 integers"),
             ({"seed": "3"}, r"^seed must be None, an integer >= 0 or a sequence of 4 integers"),
@@ -852,11 +899,23 @@ def test_mdp_tasks_built_from_lists_work_in_the_single_and_vector_envs():
 @pytest.mark.parametrize(
     "transitions, rewards, match",
     [
-        ("abc", np.ones((2, 1)), r"^task.transitions must be probabilities: finite, in \[0, 1\], each row summing to 1 \(an array of shape \(n, n, n\)\), got 'abc'"),
-        (np.ones((2, 1, 3)) / 3, np.ones((2, 1)), r"^task.transitions must be .* \(an array of shape \(S, A, S\), S, A >= 1\), got shape \(2, 1, 3\)"),
+        (
+            "abc",
+            np.ones((2, 1)),
+            r"^task.transitions must be probabilities: finite, in \[0, 1\], each row summing to 1 \(an array of shape \(n, n, n\)\), got 'abc'",
+        ),
+        (
+            np.ones((2, 1, 3)) / 3,
+            np.ones((2, 1)),
+            r"^task.transitions must be .* \(an array of shape \(S, A, S\), S, A >= 1\), got shape \(2, 1, 3\)",
+        ),
         (np.full((2, 1, 2), 0.3), np.ones((2, 1)), r"^task.transitions must be .* got rows summing to"),
         ([[[1, 0]], [[0, 1]]], [[1], ["x"]], r"^task.rewards must be finite mean rewards \(an array of shape \(2, 1\)\)"),
-        ([[[1, 0]], [[0, 1]]], np.ones(2), r"^task.rewards must be finite mean rewards \(an array of shape \(2, 1\)\), got shape \(2,\)"),
+        (
+            [[[1, 0]], [[0, 1]]],
+            np.ones(2),
+            r"^task.rewards must be finite mean rewards \(an array of shape \(2, 1\)\), got shape \(2,\)",
+        ),
     ],
 )
 def test_mdp_tasks_refuse_bad_fields_by_name(transitions, rewards, match):
@@ -873,7 +932,10 @@ def test_gridworld_tasks_convert_integral_tiles_and_refuse_the_rest_by_field():
     env.reset(options={"task": task})
     np.testing.assert_array_equal(env.task.tiles, tiles)
     for fields, match in [
-        ({"tiles": np.where(tiles == 0, 0.5, tiles)}, r"^task.tiles must be finite integers in \[0, 5\] \(an array of shape \(n, n\)\), got non-integer values"),
+        (
+            {"tiles": np.where(tiles == 0, 0.5, tiles)},
+            r"^task.tiles must be finite integers in \[0, 5\] \(an array of shape \(n, n\)\), got non-integer values",
+        ),
         ({"tiles": np.where(tiles == 0, 7, tiles)}, r"^task.tiles must be finite integers in \[0, 5\]"),
         ({"tiles": tiles[:, :5]}, r"^task.tiles must be a square array of tile codes 0..5, got shape \(11, 5\)"),
         ({"slip_prob": "0.2"}, r"^task.slip_prob must be a number in \[0.0, 1.0\], got '0.2'"),
@@ -881,5 +943,8 @@ def test_gridworld_tasks_convert_integral_tiles_and_refuse_the_rest_by_field():
     ]:
         with pytest.raises(ValueError, match=match):
             GridTask(**{"tiles": tiles, "slip_prob": 0.2, **fields})
-    with pytest.raises(ValueError, match=r"^task must be a GridTask\(tiles, slip_prob\) with tiles of shape \(11, 11\), got tiles of shape \(13, 13\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"^task must be a GridTask\(tiles, slip_prob\) with tiles of shape \(11, 11\), got tiles of shape \(13, 13\)",
+    ):
         env.reset(options={"task": GridTask(np.zeros((13, 13)), 0.2)})

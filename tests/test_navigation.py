@@ -379,7 +379,11 @@ def test_same_seed_same_observations(env_id: str) -> None:
         ("RL2PointNav-v0", {"render_mode": "video"}, "render_mode"),
         ("RL2PointNav-v0", {"render_mode": ["rgb_array"]}, "render_mode"),  # not a string: gym.make passes it on
         # over the limits (meta_envs.validation): refused before anything is allocated
-        ("RL2GridNav-v0", {"view_size": 10**5 + 1}, r"view_size=100001 would allocate about 2.3 TiB \(256 bytes per square of the view\)"),
+        (
+            "RL2GridNav-v0",
+            {"view_size": 10**5 + 1},
+            r"view_size=100001 would allocate about 2.3 TiB \(256 bytes per square of the view\)",
+        ),
         ("RL2Maze-v0", {"height": 10**5, "width": 10**5}, r"height=100000, width=100000 would allocate about .* GiB"),
         ("RL2Maze-v0", {"max_episode_length": 10**7}, r"max_episode_length must be an integer in \[1, 1000000\]"),
         ("RL2Maze-v0", {"episodes_per_trial": 10**4}, r"episodes_per_trial=10000 \(inner episodes of up to 250 steps\)"),
@@ -426,7 +430,9 @@ def test_maze_tasks_accept_array_likes_and_name_the_field_they_refuse() -> None:
     ]:
         with pytest.raises(ValueError, match=match):
             MazeTask(**{"grid": task.grid, "start": task.start, "heading": task.heading, "goal": task.goal, **fields})
-    with pytest.raises(ValueError, match=r"task must be a MazeTask\(grid, start, heading, goal\) with a grid of shape \(7, 7\)"):
+    with pytest.raises(
+        ValueError, match=r"task must be a MazeTask\(grid, start, heading, goal\) with a grid of shape \(7, 7\)"
+    ):
         gym.make("RL2GridNav-v0").reset(options={"task": task.grid})
 
 
@@ -435,7 +441,9 @@ def test_point_goals_accept_array_likes_inside_the_reachable_square_only() -> No
     env.reset(options={"task": [0.5, 0.25]})
     np.testing.assert_array_equal(env.unwrapped.task, [0.5, 0.25])
     for goal in ([1e300, 0.0], [10.5, 0.0], ["a", "b"], [0.1], [[0.1, 0.2]], None):
-        with pytest.raises(ValueError, match=r"task must be a goal position \(x, y\) in \[-10, 10\]\^2 \(the reachable square\)"):
+        with pytest.raises(
+            ValueError, match=r"task must be a goal position \(x, y\) in \[-10, 10\]\^2 \(the reachable square\)"
+        ):
             env.reset(options={"task": goal})
 
 
@@ -445,7 +453,9 @@ def test_a_task_set_on_the_family_mid_episode_keeps_the_paths_until_the_next_res
     env.reset(seed=0)
     family = env.unwrapped.family
     env.step(TURN_LEFT)
-    family.set_task(MazeTask(generate_maze(np.random.default_rng(1), family.cells), (1, 1), 0, (5, 5)))  # the agent is at (3, 3)
+    family.set_task(
+        MazeTask(generate_maze(np.random.default_rng(1), family.cells), (1, 1), 0, (5, 5))
+    )  # the agent is at (3, 3)
     env.step(TURN_LEFT)  # the episode under way goes on, recorded
     assert [len(path) for path in family.episode_paths] == [3]
     env.reset(seed=1)

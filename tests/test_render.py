@@ -279,18 +279,52 @@ def test_rl_zoo_record_video_films_a_trained_agent(tmp_path: Path) -> None:
     from rl_zoo3.train import train
 
     with argv(
-        "train", "--algo", "ppo_lstm", "--env", "RL2Bandit-v0", "--gym-packages", "meta_envs",
-        "--conf-file", REPO / "zoo_configs" / "ppo_lstm.yml", "-n", 32, "-f", tmp_path / "logs", "--seed", 0,
-        "--verbose", 0, "--num-threads", 1, "--eval-freq", -1, "-params", "n_envs:2", "n_steps:16", "batch_size:32",
-    ):  # fmt: skip
+        "train",
+        "--algo",
+        "ppo_lstm",
+        "--env",
+        "RL2Bandit-v0",
+        "--gym-packages",
+        "meta_envs",
+        "--conf-file",
+        REPO / "zoo_configs" / "ppo_lstm.yml",
+        "-n",
+        32,
+        "-f",
+        tmp_path / "logs",
+        "--seed",
+        0,
+        "--verbose",
+        0,
+        "--num-threads",
+        1,
+        "--eval-freq",
+        -1,
+        "-params",
+        "n_envs:2",
+        "n_steps:16",
+        "batch_size:32",
+    ):
         train()
     out = tmp_path / "videos"
     # record_video has no --gym-packages: the documented launcher imports meta_envs, then runs it as here:
     # python -c "import meta_envs, runpy; runpy.run_module('rl_zoo3.record_video', run_name='__main__')" --algo ...
     with argv(
-        "record_video", "--algo", "ppo_lstm", "--env", "RL2Bandit-v0", "-f", tmp_path / "logs",
-        "-o", out, "-n", 12, "--stochastic", "--seed", 0,
-    ):  # fmt: skip
+        "record_video",
+        "--algo",
+        "ppo_lstm",
+        "--env",
+        "RL2Bandit-v0",
+        "-f",
+        tmp_path / "logs",
+        "-o",
+        out,
+        "-n",
+        12,
+        "--stochastic",
+        "--seed",
+        0,
+    ):
         runpy.run_module("rl_zoo3.record_video", run_name="__main__")
     videos = list(out.glob("*.mp4"))
     assert len(videos) == 1 and videos[0].stat().st_size > 1000

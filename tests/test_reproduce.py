@@ -22,8 +22,29 @@ MINUTES = 0.03  # 1.8 s of training per run
 
 
 def reproduce_command(out: Path, *extra: str) -> list[str]:
-    return ["reproduce", "--table", "bandit", "--cells", "10,5", "--minutes", str(MINUTES), "--seeds", "2", "--trials", "40",
-            "--eval-every", "400", "--eval-trials", "10", "--out", str(out), "--no-progress", *extra, "--hyperparams", *TINY]  # fmt: skip
+    return [
+        "reproduce",
+        "--table",
+        "bandit",
+        "--cells",
+        "10,5",
+        "--minutes",
+        str(MINUTES),
+        "--seeds",
+        "2",
+        "--trials",
+        "40",
+        "--eval-every",
+        "400",
+        "--eval-trials",
+        "10",
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+        "--hyperparams",
+        *TINY,
+    ]
 
 
 def read_report(out: Path) -> dict[str, Any]:
@@ -126,8 +147,17 @@ def test_a_killed_reproduction_resumes_the_unfinished_run_from_its_checkpoint(
 
 def test_a_run_folder_trained_with_other_settings_is_refused(reproduction: tuple[Path, dict[str, Any]]) -> None:
     out, _ = reproduction
-    config = ReproduceConfig("bandit", out, MINUTES, cells="10,5", seeds=1, trials=40, eval_trials=10, eval_every=400,
-                             hyperparams={"n_envs": 8, "n_steps": 10, "batch_size": 40, "learning_rate": 1e-4})  # fmt: skip
+    config = ReproduceConfig(
+        "bandit",
+        out,
+        MINUTES,
+        cells="10,5",
+        seeds=1,
+        trials=40,
+        eval_trials=10,
+        eval_every=400,
+        hyperparams={"n_envs": 8, "n_steps": 10, "batch_size": 40, "learning_rate": 1e-4},
+    )
     with pytest.raises(ValueError, match=r"seed0 holds a run trained with other hyperparams"):
         reproduce(config, progress=False)
 
@@ -162,8 +192,11 @@ def test_rl3_cells_train_both_agents_per_setting_with_the_same_hyperparameters(t
     )
     runs = config.runs()  # the OOD experiment evaluates the bandit_h500 models: 2 agents x 2 seeds in all
     assert [r.run_dir.relative_to(tmp_path).as_posix() for r in runs] == [
-        "runs/bandit_h500/rl2/seed0", "runs/bandit_h500/rl2/seed1", "runs/bandit_h500/rl3/seed0", "runs/bandit_h500/rl3/seed1",
-    ]  # fmt: skip
+        "runs/bandit_h500/rl2/seed0",
+        "runs/bandit_h500/rl2/seed1",
+        "runs/bandit_h500/rl3/seed0",
+        "runs/bandit_h500/rl3/seed1",
+    ]
     rl2, rl3 = config.train_config(runs[0]), config.train_config(runs[2])
     assert (rl2.env_id, rl3.env_id) == ("RL2Bandit-v0", "RL3Bandit-v0")
     assert rl2.hyperparams == rl3.hyperparams and rl2.hyperparams["learning_rate"] == 3e-4
@@ -176,6 +209,7 @@ def test_every_cell_of_the_paper_is_the_default(tmp_path: Path) -> None:
 
 
 def test_workers_reach_every_runs_training_config(tmp_path: Path) -> None:
-    config = ReproduceConfig("bandit", tmp_path, 1.0, cells="10,5", workers=2,
-                             hyperparams={"n_envs": 8, "n_steps": 10, "batch_size": 40})  # fmt: skip
+    config = ReproduceConfig(
+        "bandit", tmp_path, 1.0, cells="10,5", workers=2, hyperparams={"n_envs": 8, "n_steps": 10, "batch_size": 40}
+    )
     assert config.train_config(config.runs()[0]).workers == 2

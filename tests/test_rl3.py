@@ -116,7 +116,12 @@ def test_env_q_matches_value_iteration_on_the_true_model_once_explored():
     rewards = np.array([[0.5, -1.0], [2.0, 0.0], [1.0, 3.0]])
     task = MDPTask(transitions, rewards)
     env = gym.make(
-        "RL3TabularMDP-v0", num_states=S, num_actions=A, episode_length=10, reward_kind="deterministic_uniform", steps_per_trial=40
+        "RL3TabularMDP-v0",
+        num_states=S,
+        num_actions=A,
+        episode_length=10,
+        reward_kind="deterministic_uniform",
+        steps_per_trial=40,
     )
     lay = env.unwrapped.obs_layout
     q_true, _, _ = value_iteration(transitions.reshape(S * A, S), rewards.reshape(-1), A, 10)
@@ -340,7 +345,9 @@ def test_variants_differ_from_standard_as_specified():
     counts = {}
     for variant, tile in [("standard", OBSTACLE), ("dense", OBSTACLE), ("standard", WET), ("watery", WET)]:
         rng = np.random.default_rng(0)
-        counts[variant, tile] = np.mean([(sample_grid(rng, 13, variant_spec(13, variant)).tiles == tile).sum() for _ in range(8)])
+        counts[variant, tile] = np.mean(
+            [(sample_grid(rng, 13, variant_spec(13, variant)).tiles == tile).sum() for _ in range(8)]
+        )
     assert counts["dense", OBSTACLE] > counts["standard", OBSTACLE]
     assert counts["watery", WET] > counts["standard", WET]
     (goal,) = np.argwhere(sample_grid(np.random.default_rng(0), 13, variant_spec(13, "corner")).tiles == GOAL)
@@ -465,5 +472,7 @@ def test_unsupported_inner_spaces_are_named(family_with_spaces):
     from meta_envs.trial import TrialEnv
 
     family = family_with_spaces(spaces.MultiDiscrete([2, 3]), spaces.Discrete(2))
-    with pytest.raises(TypeError, match=r"unsupported space MultiDiscrete\(\[2 3\]\): a task family's spaces must be Discrete or Box"):
+    with pytest.raises(
+        TypeError, match=r"unsupported space MultiDiscrete\(\[2 3\]\): a task family's spaces must be Discrete or Box"
+    ):
         TrialEnv(family, episodes_per_trial=2)

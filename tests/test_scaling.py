@@ -97,8 +97,14 @@ def test_actions_from_poses_replays_a_random_walk() -> None:
 
 # ----------------------------------------------------------------------------- run_trials and the agents
 def test_run_trials_keeps_step_infos_of_each_trial_batched_env() -> None:
-    res = run_trials(UniformRandomAgent(3), "RL2Bandit-v0", {"num_arms": 3, "episodes_per_trial": 5}, 7, batch_size=3,
-                     info_keys=("inner_done", "episode_index", "no_such_key"))  # fmt: skip
+    res = run_trials(
+        UniformRandomAgent(3),
+        "RL2Bandit-v0",
+        {"num_arms": 3, "episodes_per_trial": 5},
+        7,
+        batch_size=3,
+        info_keys=("inner_done", "episode_index", "no_such_key"),
+    )
     assert len(res.step_infos) == 7
     for infos in res.step_infos:
         assert [bool(x) for x in infos["inner_done"]] == [True] * 5
@@ -148,10 +154,33 @@ def test_maze_model_passes_the_observation_check() -> None:
 def test_cli_trains_a_tiny_run_then_evaluates_it(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     run, out = tmp_path / "run", tmp_path / "out"
     argv = [
-        "scaling", "--env", "RL2GridNav-v0", "--env-kwargs", "size=small", "max_episode_length=30", "--run", str(run),
-        "--train-minutes", "1", "--timesteps", "256", "--n-envs", "2", "--hyperparams", *TINY,
-        "--eval-every", "128", "--eval-trials", "2", "--trials", "8", "--draw", "2", "--out", str(out),
-    ]  # fmt: skip
+        "scaling",
+        "--env",
+        "RL2GridNav-v0",
+        "--env-kwargs",
+        "size=small",
+        "max_episode_length=30",
+        "--run",
+        str(run),
+        "--train-minutes",
+        "1",
+        "--timesteps",
+        "256",
+        "--n-envs",
+        "2",
+        "--hyperparams",
+        *TINY,
+        "--eval-every",
+        "128",
+        "--eval-trials",
+        "2",
+        "--trials",
+        "8",
+        "--draw",
+        "2",
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "| metric | paper (small maze, ViZDoom) | rl2 | random | oracle |" in printed and "| 91.7 % |" in printed
@@ -176,8 +205,21 @@ def test_cli_trains_a_tiny_run_then_evaluates_it(tmp_path: Path, capsys: pytest.
 
 
 def test_cli_maze_draws_first_person_frames(tmp_path: Path) -> None:
-    argv = ["scaling", "--env", "RL2Maze-v0", "--env-kwargs", "max_episode_length=40", "--trials", "3", "--frames", "3",
-            "--draw", "2", "--out", str(tmp_path)]  # fmt: skip
+    argv = [
+        "scaling",
+        "--env",
+        "RL2Maze-v0",
+        "--env-kwargs",
+        "max_episode_length=40",
+        "--trials",
+        "3",
+        "--frames",
+        "3",
+        "--draw",
+        "2",
+        "--out",
+        str(tmp_path),
+    ]
     assert main(argv) == 0
     for name in ("random", "oracle"):
         assert (tmp_path / f"frames_{name}.png").stat().st_size > 1000
@@ -198,11 +240,13 @@ def test_cli_rejects_non_maze_ids_and_rl2_without_run(tmp_path: Path, capsys: py
     cases = [
         (["--agents", "rl2"], "--agents rl2 needs --run"),
         (["--train-minutes", "1"], "--train-minutes needs --run"),
-        (["--run", str(bandit_run), "--agents", "random"],
-         f"maze id (RL2GridNav-v0, RL2Maze-v0): --run {bandit_run} was trained on RL2Bandit-v0"),
+        (
+            ["--run", str(bandit_run), "--agents", "random"],
+            f"maze id (RL2GridNav-v0, RL2Maze-v0): --run {bandit_run} was trained on RL2Bandit-v0",
+        ),
         (["--env-kwargs", "episodes_per_trial=1"], "--env-kwargs: the scaling experiment needs trials of >= 2 episodes"),
         (["--run", str(tmp_path / "no_run"), "--agents", "random", "rl2"], "config.json not found"),
-    ]  # fmt: skip
+    ]
     for extra, message in cases:
         assert cli(["scaling", *extra, "--trials", "2", "--out", str(tmp_path / "out")]) == 2
         err = capsys.readouterr().err
@@ -223,12 +267,18 @@ def test_cli_rejects_non_maze_ids_and_rl2_without_run(tmp_path: Path, capsys: py
         (["--run", "RUN", "--train-minutes", "-1"], "argument --train-minutes: must be a finite number >= 0, got '-1'"),
         (["--run", "RUN", "--train-minutes", "nan"], "argument --train-minutes: must be a finite number >= 0, got 'nan'"),
         (["--run", "RUN", "--train-minutes", "1", "--timesteps", "0"], "argument --timesteps: must be a finite number > 0"),
-        (["--run", "RUN", "--train-minutes", "1", "--timesteps", "0.5"], "--timesteps must be a number of steps >= 1, got 0.5"),
+        (
+            ["--run", "RUN", "--train-minutes", "1", "--timesteps", "0.5"],
+            "--timesteps must be a number of steps >= 1, got 0.5",
+        ),
         (["--run", "RUN", "--train-minutes", "1", "--eval-trials", "0"], "argument --eval-trials: must be an integer >= 1"),
         (["--run", "RUN", "--train-minutes", "1", "--n-envs", "0"], "argument --n-envs: must be an integer >= 1"),
-        (["--run", "RUN", "--train-minutes", "1", "--eval-every", "-5"], "argument --eval-every: must be a finite number >= 0"),
+        (
+            ["--run", "RUN", "--train-minutes", "1", "--eval-every", "-5"],
+            "argument --eval-every: must be a finite number >= 0",
+        ),
     ],
-)  # fmt: skip
+)
 def test_cli_checks_numeric_options_before_training_or_evaluating(
     tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, extra: list[str], message: str
 ) -> None:
@@ -260,8 +310,19 @@ def test_cli_writes_scaling_json_before_the_figures(tmp_path: Path, monkeypatch:
         raise RuntimeError("the figure failed")
 
     monkeypatch.setattr(scaling, "draw_trajectories", failing_figure)
-    argv = ["scaling", "--env-kwargs", "size=small", "max_episode_length=20", "--agents", "oracle", "random",
-            "--trials", "2", "--out", str(tmp_path)]  # fmt: skip
+    argv = [
+        "scaling",
+        "--env-kwargs",
+        "size=small",
+        "max_episode_length=20",
+        "--agents",
+        "oracle",
+        "random",
+        "--trials",
+        "2",
+        "--out",
+        str(tmp_path),
+    ]
     with pytest.raises(RuntimeError, match="the figure failed"):
         main(argv)
     summary = json.loads((tmp_path / "scaling.json").read_text())

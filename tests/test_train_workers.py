@@ -26,8 +26,16 @@ ENV_KWARGS = {"num_arms": 3, "episodes_per_trial": 5}
 
 
 def tiny_config(out: Path, timesteps: int, workers: int) -> TrainConfig:
-    return TrainConfig("RL2Bandit-v0", ENV_KWARGS, total_timesteps=timesteps, out=str(out), hyperparams=TINY,
-                       eval_every=512, eval_trials=10, workers=workers)  # fmt: skip
+    return TrainConfig(
+        "RL2Bandit-v0",
+        ENV_KWARGS,
+        total_timesteps=timesteps,
+        out=str(out),
+        hyperparams=TINY,
+        eval_every=512,
+        eval_trials=10,
+        workers=workers,
+    )
 
 
 def test_two_workers_write_one_run_folder_whose_model_loads_as_a_plain_recurrent_ppo(tmp_path: Path) -> None:
@@ -68,12 +76,34 @@ def test_torchrun_runs_rl2_train_as_two_workers_and_only_worker_0_reports(tmp_pa
     out = tmp_path / "run"
     torchrun = Path(sys.executable).with_name("torchrun")
     command = [
-        str(torchrun), "--nnodes", "1", "--nproc-per-node", "2", "--rdzv-backend", "c10d",
-        "--rdzv-endpoint", f"127.0.0.1:{_free_port()}", "-m", "rl2_agent", "train", "--env", "RL2Bandit-v0",
-        "--env-kwargs", "num_arms=3", "episodes_per_trial=5", "--timesteps", "512", "--eval-trials", "10",
-        "--out", str(out), "--no-progress", "--hyperparams", *(f"{k}={v}" for k, v in TINY.items() if k != "policy_kwargs"),
+        str(torchrun),
+        "--nnodes",
+        "1",
+        "--nproc-per-node",
+        "2",
+        "--rdzv-backend",
+        "c10d",
+        "--rdzv-endpoint",
+        f"127.0.0.1:{_free_port()}",
+        "-m",
+        "rl2_agent",
+        "train",
+        "--env",
+        "RL2Bandit-v0",
+        "--env-kwargs",
+        "num_arms=3",
+        "episodes_per_trial=5",
+        "--timesteps",
+        "512",
+        "--eval-trials",
+        "10",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--hyperparams",
+        *(f"{k}={v}" for k, v in TINY.items() if k != "policy_kwargs"),
         "policy_kwargs.gru_hidden_size=16",
-    ]  # fmt: skip
+    ]
     env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}
     done = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -31,9 +31,27 @@ def tiny_run(out: Path, env_id: str, env_kwargs: dict[str, object]) -> Path:
     """A run folder trained for 128 steps: enough for a model.zip, a config.json and a policy that is not uniform."""
     kwargs = [f"{k}={v}" for k, v in env_kwargs.items()]
     argv = [
-        "train", "--env", env_id, "--env-kwargs", *kwargs, "--timesteps", "128", "--n-envs", "4", "--seed", "0",
-        "--hyperparams", *TINY, "--eval-trials", "4", "--eval-every", "128", "--out", str(out), "--no-progress",
-    ]  # fmt: skip
+        "train",
+        "--env",
+        env_id,
+        "--env-kwargs",
+        *kwargs,
+        "--timesteps",
+        "128",
+        "--n-envs",
+        "4",
+        "--seed",
+        "0",
+        "--hyperparams",
+        *TINY,
+        "--eval-trials",
+        "4",
+        "--eval-every",
+        "128",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     assert main(argv) == 0
     return out
 
@@ -73,8 +91,25 @@ def test_evaluate_video_writes_one_readable_mp4_per_filmed_trial_named_by_its_se
 
 def test_evaluate_video_gifs_show_the_held_out_tasks_that_evaluation_scores(bandit_run: Path, tmp_path: Path) -> None:
     out = tmp_path / "films"
-    assert main(["evaluate", str(bandit_run), "--trials", "3", "--video", "3", "--video-format", "gif",
-                 "--video-dir", str(out), "--out", str(tmp_path)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "evaluate",
+                str(bandit_run),
+                "--trials",
+                "3",
+                "--video",
+                "3",
+                "--video-format",
+                "gif",
+                "--video-dir",
+                str(out),
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     for i in range(3):
         frames = iio.imread(out / f"trial_{EVAL_SEED + i}.gif", index=None)
         # the first frame is the reset of the task of seed EVAL_SEED + i: its arms' true probabilities drawn exactly

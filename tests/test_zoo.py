@@ -104,11 +104,34 @@ def zoo_train(
 
     budget = BUDGET.get(env_id, DEFAULT_BUDGET)
     with argv(
-        "train", "--algo", "ppo_lstm", "--env", env_id, "--gym-packages", *gym_packages, "--conf-file", CONF,
-        "-n", n or budget["n"], "-f", log_folder, "--seed", 0, "--verbose", 0, "--num-threads", 1,
-        "--eval-freq", eval_freq or budget["eval_freq"], "--eval-episodes", budget["eval_episodes"],
-        "-params", *params, *env_kwargs_args(budget["env_kwargs"]), *extra,
-    ):  # fmt: skip
+        "train",
+        "--algo",
+        "ppo_lstm",
+        "--env",
+        env_id,
+        "--gym-packages",
+        *gym_packages,
+        "--conf-file",
+        CONF,
+        "-n",
+        n or budget["n"],
+        "-f",
+        log_folder,
+        "--seed",
+        0,
+        "--verbose",
+        0,
+        "--num-threads",
+        1,
+        "--eval-freq",
+        eval_freq or budget["eval_freq"],
+        "--eval-episodes",
+        budget["eval_episodes"],
+        "-params",
+        *params,
+        *env_kwargs_args(budget["env_kwargs"]),
+        *extra,
+    ):
         train()
     runs = sorted((log_folder / "ppo_lstm").glob(f"{env_id}_*"), key=lambda p: int(p.name.rsplit("_", 1)[1]))
     return runs[-1]
@@ -203,10 +226,26 @@ def test_zoo_train_enjoy_evaluate(env_id: str, trained: Callable[[str], Path], c
     # enjoy: loads the model, runs whole trials (stochastic actions, as RL^2 is evaluated)
     capsys.readouterr()
     with argv(
-        "enjoy", "--algo", "ppo_lstm", "--env", env_id, "--gym-packages", "meta_envs", "-f", run.parent.parent,
-        "--exp-id", run.name.rsplit("_", 1)[1], "--no-render", "--stochastic", "-n", budget["enjoy_steps"],
-        "--device", "cpu", "--num-threads", 1,
-    ):  # fmt: skip
+        "enjoy",
+        "--algo",
+        "ppo_lstm",
+        "--env",
+        env_id,
+        "--gym-packages",
+        "meta_envs",
+        "-f",
+        run.parent.parent,
+        "--exp-id",
+        run.name.rsplit("_", 1)[1],
+        "--no-render",
+        "--stochastic",
+        "-n",
+        budget["enjoy_steps"],
+        "--device",
+        "cpu",
+        "--num-threads",
+        1,
+    ):
         enjoy()
     out = capsys.readouterr().out
     trial_returns = [float(x) for x in re.findall(r"Episode Reward: (-?[\d.]+)", out)]
@@ -225,8 +264,23 @@ def test_env_kwargs_variant(tmp_path: Path, capsys: pytest.CaptureFixture) -> No
     rows = monitor_rows(run)
     assert rows and all(row["l"] == 100 for row in rows)
     capsys.readouterr()
-    with argv("enjoy", "--algo", "ppo_lstm", "--env", "RL2Bandit-v0", "--gym-packages", "meta_envs", "-f", tmp_path,
-              "--no-render", "--stochastic", "-n", 200, "--num-threads", 1):  # fmt: skip
+    with argv(
+        "enjoy",
+        "--algo",
+        "ppo_lstm",
+        "--env",
+        "RL2Bandit-v0",
+        "--gym-packages",
+        "meta_envs",
+        "-f",
+        tmp_path,
+        "--no-render",
+        "--stochastic",
+        "-n",
+        200,
+        "--num-threads",
+        1,
+    ):
         enjoy()
     assert "Mean episode length: 100.00" in capsys.readouterr().out
 
@@ -235,8 +289,19 @@ def test_env_kwargs_variant(tmp_path: Path, capsys: pytest.CaptureFixture) -> No
 def test_eval_env_kwargs_row_of_the_docs(tmp_path: Path) -> None:
     """docs/zoo.md's out-of-distribution row: --eval-env-kwargs repeats the trial's kwargs (the Zoo replaces, not
     merges), so the evaluations play 10-arm, 20-pull trials with the normal prior."""
-    run = zoo_train(tmp_path, "RL2Bandit-v0", "--env-kwargs", "num_arms:10", "episodes_per_trial:20", "--eval-env-kwargs",
-                    "num_arms:10", "episodes_per_trial:20", "arm_prior:'normal'", n=64, eval_freq=32)  # fmt: skip
+    run = zoo_train(
+        tmp_path,
+        "RL2Bandit-v0",
+        "--env-kwargs",
+        "num_arms:10",
+        "episodes_per_trial:20",
+        "--eval-env-kwargs",
+        "num_arms:10",
+        "episodes_per_trial:20",
+        "arm_prior:'normal'",
+        n=64,
+        eval_freq=32,
+    )
     lengths = np.load(run / "evaluations.npz")["ep_lengths"]
     assert lengths.size and (lengths == 20).all()
 
@@ -264,8 +329,21 @@ def test_plot_train_and_all_plots(trained: Callable[[str], Path], tmp_path: Path
     plt.close("all")
 
     out = tmp_path / "all_plots"
-    with argv("all_plots", "-a", "ppo_lstm", "-e", "RL2Bandit-v0", "-f", log_folder, "-l", "zoo", "--no-display",
-              "--no-million", "-o", out):  # fmt: skip
+    with argv(
+        "all_plots",
+        "-a",
+        "ppo_lstm",
+        "-e",
+        "RL2Bandit-v0",
+        "-f",
+        log_folder,
+        "-l",
+        "zoo",
+        "--no-display",
+        "--no-million",
+        "-o",
+        out,
+    ):
         all_plots()
     plt.close("all")
     with open(f"{out}.pkl", "rb") as f:
@@ -308,8 +386,21 @@ def test_plots_and_one_trial_optimize(env_id: str, tmp_path: Path) -> None:
     plt.gcf().savefig(tmp_path / "train.png")
     plt.close("all")
     out = tmp_path / "all_plots"
-    with argv("all_plots", "-a", "ppo_lstm", "-e", env_id, "-f", tmp_path / "logs", "-l", "zoo", "--no-display",
-              "--no-million", "-o", out):  # fmt: skip
+    with argv(
+        "all_plots",
+        "-a",
+        "ppo_lstm",
+        "-e",
+        env_id,
+        "-f",
+        tmp_path / "logs",
+        "-l",
+        "zoo",
+        "--no-display",
+        "--no-million",
+        "-o",
+        out,
+    ):
         all_plots()
     plt.close("all")
     with open(f"{out}.pkl", "rb") as f:
@@ -318,12 +409,49 @@ def test_plots_and_one_trial_optimize(env_id: str, tmp_path: Path) -> None:
 
     # -optimize, one worker, one trial of our sampler, in this process (the same entry point as the workers above)
     storage = tmp_path / "optuna" / "study.log"
-    with argv(
-        "train", "--algo", "ppo_lstm", "--env", env_id, "--gym-packages", "meta_envs", "rl2_agent.zoo.sampler",
-        "--conf-file", CONF, "-optimize", "--storage", storage, "--study-name", "tiny", "--n-trials", 1,
-        "--sampler", "random", "--pruner", "none", "--n-evaluations", 1, "--eval-episodes", 2, "-n", 32,
-        "-params", "n_envs:2", "--no-optim-plots", "--num-threads", 1, "--seed", 0, "--verbose", 0, "-f", tmp_path / "opt",
-    ), warnings.catch_warnings():  # fmt: skip
+    with (
+        argv(
+            "train",
+            "--algo",
+            "ppo_lstm",
+            "--env",
+            env_id,
+            "--gym-packages",
+            "meta_envs",
+            "rl2_agent.zoo.sampler",
+            "--conf-file",
+            CONF,
+            "-optimize",
+            "--storage",
+            storage,
+            "--study-name",
+            "tiny",
+            "--n-trials",
+            1,
+            "--sampler",
+            "random",
+            "--pruner",
+            "none",
+            "--n-evaluations",
+            1,
+            "--eval-episodes",
+            2,
+            "-n",
+            32,
+            "-params",
+            "n_envs:2",
+            "--no-optim-plots",
+            "--num-threads",
+            1,
+            "--seed",
+            0,
+            "--verbose",
+            0,
+            "-f",
+            tmp_path / "opt",
+        ),
+        warnings.catch_warnings(),
+    ):
         warnings.simplefilter("ignore")
         train()
     journal = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(storage)))
@@ -360,12 +488,43 @@ def test_two_workers_share_a_journal_file_study(tmp_path: Path) -> None:
 
     storage = tmp_path / "optuna" / "rl2_bandit.log"
     command = [
-        sys.executable, "-m", "rl_zoo3.train", "--algo", "ppo_lstm", "--env", "RL2Bandit-v0",
-        "--gym-packages", "meta_envs", "rl2_agent.zoo.sampler", "--conf-file", str(CONF),
-        "-optimize", "--storage", str(storage), "--study-name", "rl2-bandit", "--n-trials", "1",
-        "--sampler", "random", "--pruner", "none", "--n-evaluations", "1", "--eval-episodes", "2",
-        "-n", "32", "-params", "n_envs:2", "--no-optim-plots", "--num-threads", "1", "-f", str(tmp_path / "logs"),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "rl_zoo3.train",
+        "--algo",
+        "ppo_lstm",
+        "--env",
+        "RL2Bandit-v0",
+        "--gym-packages",
+        "meta_envs",
+        "rl2_agent.zoo.sampler",
+        "--conf-file",
+        str(CONF),
+        "-optimize",
+        "--storage",
+        str(storage),
+        "--study-name",
+        "rl2-bandit",
+        "--n-trials",
+        "1",
+        "--sampler",
+        "random",
+        "--pruner",
+        "none",
+        "--n-evaluations",
+        "1",
+        "--eval-episodes",
+        "2",
+        "-n",
+        "32",
+        "-params",
+        "n_envs:2",
+        "--no-optim-plots",
+        "--num-threads",
+        "1",
+        "-f",
+        str(tmp_path / "logs"),
+    ]
     env = {**os.environ, "MPLBACKEND": "Agg"}
     workers = [
         subprocess.Popen(
@@ -387,9 +546,19 @@ def test_two_workers_share_a_journal_file_study(tmp_path: Path) -> None:
 
     # train with a stored trial's hyperparameters (--trial-id; the Zoo ignores --trial-id 0)
     run = zoo_train(
-        tmp_path / "best", "RL2Bandit-v0", "--storage", str(storage), "--study-name", "rl2-bandit", "--trial-id", "1",
-        n=32, eval_freq=-1, params=("n_envs:2",), gym_packages=("meta_envs", "rl2_agent.zoo.sampler"),
-    )  # fmt: skip
+        tmp_path / "best",
+        "RL2Bandit-v0",
+        "--storage",
+        str(storage),
+        "--study-name",
+        "rl2-bandit",
+        "--trial-id",
+        "1",
+        n=32,
+        eval_freq=-1,
+        params=("n_envs:2",),
+        gym_packages=("meta_envs", "rl2_agent.zoo.sampler"),
+    )
     saved = yaml.unsafe_load((run / "RL2Bandit-v0" / "config.yml").read_text())
     assert saved["policy"] == POLICY
     assert saved["policy_kwargs"] == {"gru_hidden_size": study.trials[1].params["gru_hidden_size"]}

@@ -105,7 +105,9 @@ class MazeTask:
         grid = check_array("task.grid", self.grid, (None, None), integer=True, low=FREE, high=WALL)
         n = grid.shape[0]
         if grid.shape[1] != n or n < 3:
-            raise ValueError(f"task.grid must be a square array of squares {FREE} (free) and {WALL} (wall), at least 3 x 3, got shape {grid.shape}")
+            raise ValueError(
+                f"task.grid must be a square array of squares {FREE} (free) and {WALL} (wall), at least 3 x 3, got shape {grid.shape}"
+            )
         border = np.concatenate([grid[0], grid[-1], grid[:, 0], grid[:, -1]])
         if not (border == WALL).all():
             raise ValueError(f"task.grid must have a wall ({WALL}) all around its border")
@@ -168,7 +170,9 @@ class MazeNavigation(gym.Env):
         n = self.grid_size
         if not isinstance(task, MazeTask) or task.grid.shape != (n, n):
             got = f"a grid of shape {task.grid.shape}" if isinstance(task, MazeTask) else short_repr(task)
-            raise ValueError(f"task must be a MazeTask(grid, start, heading, goal) with a grid of shape {(n, n)} (size={self.size!r}), got {got}")
+            raise ValueError(
+                f"task must be a MazeTask(grid, start, heading, goal) with a grid of shape {(n, n)} (size={self.size!r}), got {got}"
+            )
         return task
 
     def set_task(self, task: Any) -> None:
@@ -278,7 +282,12 @@ class GridNav(MazeNavigation):
         self, size: str = "small", view_size: int = 3, max_episode_length: int | None = None, render_mode: str | None = None
     ) -> None:
         super().__init__(size, max_episode_length, render_mode)
-        if isinstance(view_size, (bool, np.bool_)) or not isinstance(view_size, (int, np.integer)) or view_size < 3 or view_size % 2 == 0:
+        if (
+            isinstance(view_size, (bool, np.bool_))
+            or not isinstance(view_size, (int, np.integer))
+            or view_size < 3
+            or view_size % 2 == 0
+        ):
             raise ValueError(f"view_size must be an odd integer >= 3, got {short_repr(view_size)}")
         self.view_size = k = int(view_size)
         check_memory({"view_size": k}, k * k * VIEW_BYTES_PER_SQUARE, f"{VIEW_BYTES_PER_SQUARE} bytes per square of the view")

@@ -98,7 +98,9 @@ class PointNavigation(gym.Env):
         """``task`` (the goal, an array-like ``(x, y)`` inside the reachable square ``[-L, L]^2``) as a float64
         array, or ``ValueError`` naming it."""
         L = self.limit
-        return check_array("task", task, (2,), low=-L, high=L, what=f"a goal position (x, y) in [-{L:g}, {L:g}]^2 (the reachable square)")
+        return check_array(
+            "task", task, (2,), low=-L, high=L, what=f"a goal position (x, y) in [-{L:g}, {L:g}]^2 (the reachable square)"
+        )
 
     def set_task(self, task: Any) -> None:
         self.goal = self.check_task(task)
@@ -138,16 +140,16 @@ class PointNavigation(gym.Env):
             return np.stack([middle - xy[:, 1] * scale, middle + xy[:, 0] * scale], axis=1)
 
         for v in (-1.0, 0.0, 1.0):  # axes and unit grid lines
-            (row, col), = pixels([v, v])
+            ((row, col),) = pixels([v, v])
             draw.draw_line(image, row, 0, row, size, AXIS_COLOUR)
             draw.draw_line(image, 0, col, size, col, AXIS_COLOUR)
         if self.reward_kind == "sparse":
             angles = np.linspace(0.0, np.pi, 90)
             draw.draw_polyline(image, pixels(np.stack([np.cos(angles), np.sin(angles)], axis=1)), PRIOR_COLOUR, 2)
         else:
-            (top, left), = pixels([-0.5, 0.5])
+            ((top, left),) = pixels([-0.5, 0.5])
             draw.outline_rect(image, top, left, scale + 1, scale + 1, PRIOR_COLOUR, 2)
-        (goal_row, goal_col), = pixels(self.goal)
+        ((goal_row, goal_col),) = pixels(self.goal)
         if self.reward_kind == "sparse":
             draw.fill_circle(image, goal_row, goal_col, self.goal_radius * scale, GOAL_DISC_COLOUR)
         draw.fill_circle(image, goal_row, goal_col, 4, GOAL_COLOUR)
@@ -156,7 +158,7 @@ class PointNavigation(gym.Env):
             draw.draw_polyline(image, pixels([np.zeros(2)] + [s.next_obs for s in episode]), EARLIER_PATH_COLOUR, 1)
         draw.draw_polyline(image, pixels([np.zeros(2)] + [s.next_obs for s in current]), PATH_COLOUR, 2)
         draw.outline_rect(image, middle - 4, middle - 4, 9, 9, draw.FOREGROUND, 2)  # the start
-        (row, col), = pixels(self.position)
+        ((row, col),) = pixels(self.position)
         inside = margin <= row <= size - margin and margin <= col <= size - margin
         row, col = np.clip([row, col], margin, size - margin)
         draw.fill_circle(image, row, col, 6, ROBOT_COLOUR)

@@ -6,7 +6,8 @@ paper's tables (which learn within a trial) are in :mod:`rl2_agent.agents.baseli
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

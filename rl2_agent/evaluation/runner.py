@@ -8,8 +8,9 @@ for the seed ranges), so every agent is scored on identical tasks.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -87,7 +88,11 @@ def make_eval_vector_env(env_id: str, env_kwargs: dict[str, Any], n_envs: int) -
     if gym.spec(env_id).vector_entry_point is not None:
         return gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="vector_entry_point", **env_kwargs)
     return gym.make_vec(
-        env_id, num_envs=n_envs, vectorization_mode="sync", vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **env_kwargs
+        env_id,
+        num_envs=n_envs,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+        **env_kwargs,
     )
 
 

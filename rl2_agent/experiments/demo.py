@@ -34,7 +34,9 @@ BASELINES = ("random", "greedy", "ucb1", "thompson", "gittins")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--minutes", type=float, default=4.5, help="wall-clock budget of the training (default 4.5)")
-    parser.add_argument("--timesteps", type=float, default=3e6, help="step cap of the training (about what 4.5 min give on 2 cores)")
+    parser.add_argument(
+        "--timesteps", type=float, default=3e6, help="step cap of the training (about what 4.5 min give on 2 cores)"
+    )
     parser.add_argument("--trials", type=int, default=1000, help="held-out trials of the final comparison")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--out", default="runs/demo", help="output folder")
@@ -83,7 +85,10 @@ def run(args: argparse.Namespace) -> int:
     (out / "demo.md").write_text(text + "\n")
     (out / "demo.json").write_text(json.dumps({"stats": table.stats, "train_seconds": train_seconds}, indent=1))
     _, curve = draw_learning_curves(
-        [run_dir], out / "learning_curve.png", labels=["RL^2"], target=6.6,
+        [run_dir],
+        out / "learning_curve.png",
+        labels=["RL^2"],
+        target=6.6,
         title=f"RL^2 on {ENV_ID}, k={ENV_KWARGS['num_arms']} n={ENV_KWARGS['episodes_per_trial']} (Gittins level: 6.6)",
     )
     print(f"\ntraining: {train_seconds / 60:.1f} min;  plots: {curve}, {', '.join(str(p) for p in table.plots)}")

@@ -117,14 +117,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=EVAL_SEED, help="first held-out task seed")
     parser.add_argument("--deterministic", action="store_true", help="greedy actions (default: sample, as RL^2)")
     parser.add_argument(
-        "--model", choices=list(run_folder.MODELS), default="final",
+        "--model",
+        choices=list(run_folder.MODELS),
+        default="final",
         help="final: model.zip; best: best_model.zip, the best validation score during training",
-    )  # fmt: skip
-    parser.add_argument("--env-kwargs", nargs="*", default=None, metavar="KEY=VALUE",
-                        help="override the run's env kwargs, e.g. arm_prior=normal (the others stay as trained)")  # fmt: skip
+    )
+    parser.add_argument(
+        "--env-kwargs",
+        nargs="*",
+        default=None,
+        metavar="KEY=VALUE",
+        help="override the run's env kwargs, e.g. arm_prior=normal (the others stay as trained)",
+    )
     parser.add_argument("--out", default=None, help="where to write eval.json / eval.png (default: the run folder)")
-    parser.add_argument("--video", type=non_negative_int, default=0, metavar="N",
-                        help="also film the first N held-out trials, one video each (needs moviepy; default 0)")  # fmt: skip
+    parser.add_argument(
+        "--video",
+        type=non_negative_int,
+        default=0,
+        metavar="N",
+        help="also film the first N held-out trials, one video each (needs moviepy; default 0)",
+    )
     parser.add_argument("--video-dir", default=None, help="folder of the videos (default: <run_dir>/videos)")
     parser.add_argument("--video-format", choices=list(VIDEO_FORMATS), default="mp4", help="video file format (default mp4)")
 
@@ -149,14 +161,29 @@ def run(args: argparse.Namespace) -> int:
     scored = run_folder.scored_model(args.run_dir, args.model)
     summary = results.summary() | {"deterministic": args.deterministic, "run_dir": str(args.run_dir), "model": scored}
     if args.video:
-        films = film_run(args.run_dir, args.video, args.video_dir, None, env_kwargs, args.seed, args.deterministic,
-                         args.model, args.video_format)  # fmt: skip
+        films = film_run(
+            args.run_dir,
+            args.video,
+            args.video_dir,
+            None,
+            env_kwargs,
+            args.seed,
+            args.deterministic,
+            args.model,
+            args.video_format,
+        )
         summary["videos"] = [
             film.to_json() | {"scored_return": float(results.trial_returns[i])} for i, film in enumerate(films)
         ]
         for film, scored_return in zip(films, results.trial_returns):
-            logger.info("wrote %s: held-out trial seed %d, return %.3f in %d steps (scored trial: %.3f)",
-                        film.path, film.seed, film.trial_return, film.steps, scored_return)  # fmt: skip
+            logger.info(
+                "wrote %s: held-out trial seed %d, return %.3f in %d steps (scored trial: %.3f)",
+                film.path,
+                film.seed,
+                film.trial_return,
+                film.steps,
+                scored_return,
+            )
     json_path, png_path = run_folder.evaluation_files(out, args.model)
     json_path.write_text(json.dumps(summary, indent=2))
     plot_episode_returns({"RL^2": results}, png_path)

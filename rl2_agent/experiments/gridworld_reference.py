@@ -61,7 +61,9 @@ DEFAULT_SIZE = inspect.signature(GridWorld).parameters["size"].default
 """The grid size of a gridworld id whose env kwargs give none."""
 
 
-def reference_plays(env_kwargs: dict[str, Any], trials: int, seed: int = EVAL_SEED) -> dict[str, tuple[str, dict[str, Any], TrialAgent]]:
+def reference_plays(
+    env_kwargs: dict[str, Any], trials: int, seed: int = EVAL_SEED
+) -> dict[str, tuple[str, dict[str, Any], TrialAgent]]:
     """agent name -> (env id, env kwargs, agent) of the reference policies on the grid ``env_kwargs``."""
     env = cast(TrialEnv, gym.make("RL2GridWorld-v0", **env_kwargs).unwrapped)
     steps, layout = env.steps_per_trial, env.obs_layout
@@ -91,7 +93,9 @@ def model_plays(models: dict[str, str], env_kwargs: dict[str, Any]) -> dict[str,
     return plays
 
 
-def play_all(plays: dict[str, tuple[str, dict[str, Any], TrialAgent]], trials: int, seed: int = EVAL_SEED) -> dict[str, TrialResults]:
+def play_all(
+    plays: dict[str, tuple[str, dict[str, Any], TrialAgent]], trials: int, seed: int = EVAL_SEED
+) -> dict[str, TrialResults]:
     """agent name -> its recorded held-out trials ``seed ..``."""
     return {
         name: run_trials(agent, env_id, kwargs, n_trials=trials, seed=seed, record=True)
@@ -140,16 +144,25 @@ def _check_models(models: dict[str, str], grids: list[str]) -> None:
 
 
 def _cell(key: str, value: float) -> str:
-    return f"{value:.0%}" if key in ("goal_trials", "stay_share") else f"{value:.2f}" if key.endswith("trial") else f"{value:.0f}"
+    return (
+        f"{value:.0%}" if key in ("goal_trials", "stay_share") else f"{value:.2f}" if key.endswith("trial") else f"{value:.0f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m rl2_agent.experiments.gridworld_reference", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m rl2_agent.experiments.gridworld_reference", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--grids", default="grid11", help=f"comma-separated names or 'all' (known: {list(GRIDS)})")
     parser.add_argument("--trials", type=positive_int, default=1000, help="held-out tasks per grid")
     parser.add_argument("--eval-seed", type=non_negative_int, default=EVAL_SEED, help="first held-out task seed")
-    parser.add_argument("--models", nargs="*", default=[], metavar="LABEL=RUN_DIR",
-                        help="trained models to play next to the reference policies (greedy and sampled)")  # fmt: skip
+    parser.add_argument(
+        "--models",
+        nargs="*",
+        default=[],
+        metavar="LABEL=RUN_DIR",
+        help="trained models to play next to the reference policies (greedy and sampled)",
+    )
     parser.add_argument("--out", default=None, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     names = parse_names(parser, "--grids", args.grids, GRIDS, "grids", everything="all")

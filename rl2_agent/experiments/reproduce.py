@@ -191,8 +191,10 @@ class ReproduceConfig:
         from rl2_agent.agents.baselines import ENV_IDS
 
         folder = self.out / RUNS_DIR / self.cell_folder(cell)
-        return [Run(self.cell_folder(cell), agent, s, ENV_IDS[self.table], cell.env_kwargs(), folder / f"seed{s}")
-                for s in range(self.seeds)]  # fmt: skip
+        return [
+            Run(self.cell_folder(cell), agent, s, ENV_IDS[self.table], cell.env_kwargs(), folder / f"seed{s}")
+            for s in range(self.seeds)
+        ]
 
     def runs(self) -> list[Run]:
         """Every training run, each once (rl3 experiments that share a setting share its runs)."""
@@ -240,8 +242,12 @@ def train_run(config: ReproduceConfig, run: Run, progress: bool = True) -> dict[
     status = "trained"
     if (out / run_folder.CONFIG_FILE).exists():
         saved = run_folder.read_config(out)
-        wanted = {"env_id": train_config.env_id, "env_kwargs": train_config.env_kwargs, "seed": train_config.seed,
-                  "hyperparams": train_config.hyperparams}  # fmt: skip
+        wanted = {
+            "env_id": train_config.env_id,
+            "env_kwargs": train_config.env_kwargs,
+            "seed": train_config.seed,
+            "hyperparams": train_config.hyperparams,
+        }
         differ = [k for k, v in wanted.items() if as_json(saved.get(k)) != as_json(v)]
         if differ:
             raise ValueError(
@@ -255,8 +261,15 @@ def train_run(config: ReproduceConfig, run: Run, progress: bool = True) -> dict[
         elif run_folder.has_checkpoint(out):
             status = "resumed"
     if status != "done":
-        logger.info("%s %s: %s on %s %s for %g min", "resuming" if status == "resumed" else "training", out,
-                    run.agent, run.env_id, run.env_kwargs, config.minutes)  # fmt: skip
+        logger.info(
+            "%s %s: %s on %s %s for %g min",
+            "resuming" if status == "resumed" else "training",
+            out,
+            run.agent,
+            run.env_id,
+            run.env_kwargs,
+            config.minutes,
+        )
         # no checkpoint: whatever a killed run left before its first checkpoint is replaced
         train(train_config, resume=status == "resumed", progress=progress, overwrite=status == "trained")
     state = run_folder.read_checkpoint_state(out) or {}
@@ -341,11 +354,13 @@ def evaluate_cell_returns(
             returns[name] = cache.get(name, None, _table_returns, config.table, cell, Entry(name), n, seed)
         for r in runs:
             entry = Entry(f"rl2 seed {r.seed}", r.run_dir)
-            returns[entry.label] = cache.get(entry.label, _model_file(r.run_dir, "final"), _table_returns, config.table,
-                                             cell, entry, n, seed)  # fmt: skip
+            returns[entry.label] = cache.get(
+                entry.label, _model_file(r.run_dir, "final"), _table_returns, config.table, cell, entry, n, seed
+            )
         best = runs[chosen["rl2"]].run_dir
-        returns["rl2 best"] = cache.get("rl2 best", _model_file(best, "best"), _run_returns, best, None, cell.env_kwargs(),
-                                        n, seed, False, "best")  # fmt: skip
+        returns["rl2 best"] = cache.get(
+            "rl2 best", _model_file(best, "best"), _run_returns, best, None, cell.env_kwargs(), n, seed, False, "best"
+        )
         return returns, cache
     from rl2_agent.experiments.rl3_vs_rl2 import EXPERIMENTS, SETTINGS, agent_env
 
@@ -356,8 +371,9 @@ def evaluate_cell_returns(
         runs = config.cell_runs(cell, agent)
         scored = [*((r, "final", f"{agent} seed {r.seed}") for r in runs), (runs[chosen[agent]], "best", f"{agent} best")]
         for r, which, label in scored:
-            returns[label] = cache.get(label, _model_file(r.run_dir, which), _run_returns, r.run_dir, env_id, env_kwargs, n,
-                                       seed, True, which)  # fmt: skip
+            returns[label] = cache.get(
+                label, _model_file(r.run_dir, which), _run_returns, r.run_dir, env_id, env_kwargs, n, seed, True, which
+            )
     return returns, cache
 
 
@@ -419,8 +435,12 @@ def protocol_rows(
                     mean, se = float(seed_means.mean()), float(seed_means.std(ddof=1) / np.sqrt(config.seeds))
                 else:
                     mean, se = mean_se(per_seed[0])
-                extra[agent] = {"mean": mean, "se": se, "se_over": "seeds" if config.seeds > 1 else "trials",
-                                "seed_means": seed_means.tolist()}  # fmt: skip
+                extra[agent] = {
+                    "mean": mean,
+                    "se": se,
+                    "se_over": "seeds" if config.seeds > 1 else "trials",
+                    "seed_means": seed_means.tolist(),
+                }
             else:
                 scored[agent] = returns[f"{agent} best"]
                 extra[agent] = {"seed": chosen[agent], "model": "best"}
@@ -428,8 +448,13 @@ def protocol_rows(
         row = {}
         for label, x in scored.items():
             mean, se = mean_se(x)
-            row[label] = {"mean": mean, "se": se, **extra.get(label, {}), "paper": paper_figure(config.table, key, label),
-                          "bold": label in bold}  # fmt: skip
+            row[label] = {
+                "mean": mean,
+                "se": se,
+                **extra.get(label, {}),
+                "paper": paper_figure(config.table, key, label),
+                "bold": label in bold,
+            }
         rows[protocol] = row
     return rows
 
@@ -451,8 +476,9 @@ def markdown(report: dict[str, Any]) -> str:
 
     cfg = report["config"]
     table = report["table"]
-    name = {"bandit": "RL^2 Table 1 (bandits)", "mdp": "RL^2 Table 2 (tabular MDPs)",
-            "rl3": "RL^3 vs RL^2 (the RL^3 paper)"}[table]  # fmt: skip
+    name = {"bandit": "RL^2 Table 1 (bandits)", "mdp": "RL^2 Table 2 (tabular MDPs)", "rl3": "RL^3 vs RL^2 (the RL^3 paper)"}[
+        table
+    ]
     actor = "greedy actor, as the RL^3 paper" if table == "rl3" else "stochastic actor, as the RL^2 paper"
     parts = [
         f"{name}: mean trial return ± s.e. over {cfg['trials']} held-out trials (seeds {cfg['eval_seed']}.."
@@ -487,8 +513,22 @@ def write_csv(path: Path, report: dict[str, Any]) -> None:
         for protocol, block in report["protocols"].items():
             for cell, row in block["stats"].items():
                 for label, s in row.items():
-                    writer.writerow([report["table"], protocol, cell, label, f"{s['mean']:.6g}", f"{s['se']:.6g}", s["paper"],
-                                     int(s["bold"]), cfg["trials"], cfg["eval_seed"], cfg["seeds"], cfg["minutes"]])  # fmt: skip
+                    writer.writerow(
+                        [
+                            report["table"],
+                            protocol,
+                            cell,
+                            label,
+                            f"{s['mean']:.6g}",
+                            f"{s['se']:.6g}",
+                            s["paper"],
+                            int(s["bold"]),
+                            cfg["trials"],
+                            cfg["eval_seed"],
+                            cfg["seeds"],
+                            cfg["minutes"],
+                        ]
+                    )
 
 
 def draw_figures(config: ReproduceConfig, cell: Any, rows: dict[str, dict[str, dict[str, Any]]]) -> list[Path]:
@@ -504,8 +544,12 @@ def draw_figures(config: ReproduceConfig, cell: Any, rows: dict[str, dict[str, d
         paths.append(plot_cell_bars(rows[protocol], folder / f"{config.table}_{name}_{protocol}_bars.png", f"{key}, {title}"))
     runs = [r for agent in config.agents() for r in config.cell_runs(cell, agent)]
     labels = [f"{r.agent} seed {r.seed}" for r in runs]
-    _, curves = draw_learning_curves([r.run_dir for r in runs], folder / f"{config.table}_{name}_curves.png", labels,
-                                     title=f"{key}: validation score during training")  # fmt: skip
+    _, curves = draw_learning_curves(
+        [r.run_dir for r in runs],
+        folder / f"{config.table}_{name}_curves.png",
+        labels,
+        title=f"{key}: validation score during training",
+    )
     return [*paths, curves]
 
 
@@ -550,7 +594,7 @@ def reproduce(config: ReproduceConfig, progress: bool = True, command: list[str]
                 "description": "the seed with the highest best validation score (eval_log.csv), its "
                 "best_model.zip scored on the test trials; s.e. over trials",
             },
-        },  # fmt: skip
+        },
         "seeds": {},
         "runs": [figures[r.run_dir] for r in runs],
         "evaluations": {},
@@ -594,19 +638,30 @@ def reproduce(config: ReproduceConfig, progress: bool = True, command: list[str]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     # numbers are read as text and checked by ReproduceConfig: a bad value is one line naming the flag
     parser.add_argument("--table", required=True, help=f"the table to reproduce: {', '.join(TABLES)}")
-    parser.add_argument("--cells", default=None,
-                        help='bandit: "10,5 100,5" (pulls,arms); mdp: "10 25" (episodes); rl3: experiment names, e.g. '
-                             '"bandit_h100 mdp_h100"; default: every cell of the paper\'s table')  # fmt: skip
+    parser.add_argument(
+        "--cells",
+        default=None,
+        help='bandit: "10,5 100,5" (pulls,arms); mdp: "10 25" (episodes); rl3: experiment names, e.g. '
+        '"bandit_h100 mdp_h100"; default: every cell of the paper\'s table',
+    )
     parser.add_argument("--minutes", required=True, help="training wall-clock per run (cell, agent and seed), e.g. 30")
     parser.add_argument("--seeds", default="1", help="training seeds per cell, 0..S-1 (default 1)")
     parser.add_argument("--workers", default="1", help="data-parallel workers of each training run (default 1)")
     parser.add_argument("--trials", default="1000", help="held-out test trials per cell (default 1000)")
     parser.add_argument("--eval-seed", default=str(EVAL_SEED), help=f"first held-out task seed (default {EVAL_SEED})")
-    parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="overrides of the default hyperparameters of every run (rl3: the RL^2 id's, both agents), "
-                             "e.g. policy_kwargs.gru_hidden_size=256")  # fmt: skip
-    parser.add_argument("--eval-every", default=str(TIME_BUDGET_EVAL_EVERY),
-                        help=f"steps between validation evaluations during training (default {TIME_BUDGET_EVAL_EVERY:,})")  # fmt: skip
+    parser.add_argument(
+        "--hyperparams",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="overrides of the default hyperparameters of every run (rl3: the RL^2 id's, both agents), "
+        "e.g. policy_kwargs.gru_hidden_size=256",
+    )
+    parser.add_argument(
+        "--eval-every",
+        default=str(TIME_BUDGET_EVAL_EVERY),
+        help=f"steps between validation evaluations during training (default {TIME_BUDGET_EVAL_EVERY:,})",
+    )
     parser.add_argument("--eval-trials", default="500", help="validation trials per evaluation during training (default 500)")
     parser.add_argument("--out", required=True, help="the reproduction folder: runs/, evals/, figures/, table.md/.json/.csv")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -654,8 +709,10 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     report = reproduce(config, progress=not args.no_progress)
     print(markdown(report))
-    print(f"\nwrote {config.out / MARKDOWN_FILE}, {config.out / JSON_FILE}, {config.out / CSV_FILE} and "
-          f"{len(report['figures'])} figures in {config.out / FIGURES_DIR}")  # fmt: skip
+    print(
+        f"\nwrote {config.out / MARKDOWN_FILE}, {config.out / JSON_FILE}, {config.out / CSV_FILE} and "
+        f"{len(report['figures'])} figures in {config.out / FIGURES_DIR}"
+    )
     return 0
 
 

@@ -90,8 +90,12 @@ SMOKE_SECONDS = 3.0
 SMOKE_TRIALS = 50
 MIN_TRIALS = 2  # a standard error needs two trials
 SMOKE_HYPERPARAMS: dict[str, Any] = {
-    "n_envs": 8, "n_steps": 32, "batch_size": 128, "n_epochs": 2, "policy_kwargs": {"gru_hidden_size": 32},
-}  # fmt: skip
+    "n_envs": 8,
+    "n_steps": 32,
+    "batch_size": 128,
+    "n_epochs": 2,
+    "policy_kwargs": {"gru_hidden_size": 32},
+}
 
 
 @dataclass(frozen=True)
@@ -143,8 +147,15 @@ EXPERIMENTS: dict[str, Experiment] = {
 """Experiment name (the keys of ``rl2_agent.experiments.paper.RL3_PAPER``) -> what it trains and evaluates."""
 
 DEFAULT_EXPERIMENTS = (
-    "bandit_h100", "bandit_h500", "bandit_h500_ood", "mdp_h100", "mdp_h500", "mdp_h500_ood", "mdp_h1000_from_500", "grid11",
-)  # fmt: skip
+    "bandit_h100",
+    "bandit_h500",
+    "bandit_h500_ood",
+    "mdp_h100",
+    "mdp_h500",
+    "mdp_h500_ood",
+    "mdp_h1000_from_500",
+    "grid11",
+)
 
 
 # ----------------------------------------------------------------------------- configuration
@@ -195,8 +206,11 @@ def ensure_trained(config: TrainConfig, retrain: bool = False) -> dict[str, Any]
     if (out / run_folder.CONFIG_FILE).exists():
         saved = run_folder.read_config(out)
         wanted = {
-            "env_id": config.env_id, "env_kwargs": config.env_kwargs, "seed": config.seed, "hyperparams": config.hyperparams,
-        }  # fmt: skip
+            "env_id": config.env_id,
+            "env_kwargs": config.env_kwargs,
+            "seed": config.seed,
+            "hyperparams": config.hyperparams,
+        }
         differs = [k for k, v in wanted.items() if as_json(saved.get(k)) != as_json(v)]
         if differs:
             raise SystemExit(
@@ -204,13 +218,23 @@ def ensure_trained(config: TrainConfig, retrain: bool = False) -> dict[str, Any]
                 "use --retrain or another --runs folder"
             )
         if reused and saved.get("max_seconds") != config.max_seconds:
-            logger.warning("reusing %s, trained with a budget of %.0f s (asked: %.0f s)",
-                           out, saved.get("max_seconds", 0), config.max_seconds)  # fmt: skip
+            logger.warning(
+                "reusing %s, trained with a budget of %.0f s (asked: %.0f s)",
+                out,
+                saved.get("max_seconds", 0),
+                config.max_seconds,
+            )
     cpu_path = out / CPU_FILE
     if not reused:
         resume = run_folder.has_checkpoint(out)
-        logger.info("training %s on %s %s for %.0f s%s", out, config.env_id, config.env_kwargs, config.max_seconds,
-                    " (resuming)" if resume else "")  # fmt: skip
+        logger.info(
+            "training %s on %s %s for %.0f s%s",
+            out,
+            config.env_id,
+            config.env_kwargs,
+            config.max_seconds,
+            " (resuming)" if resume else "",
+        )
         before = json.loads(cpu_path.read_text())["cpu_seconds"] if resume and cpu_path.exists() else 0.0
         start = time.process_time()
         train(config, resume=resume, progress=False)
@@ -257,8 +281,16 @@ def evaluate(
     check_observation_space(model, env_id, env_kwargs)
     th.manual_seed(seed)  # the stochastic actor's samples
     res = run_trials(SB3RecurrentAgent(model, deterministic), env_id, env_kwargs, n_trials, seed, batch_size=EVAL_BATCH)
-    logger.info("%s on %s %s (%s): %.2f +- %.2f in %.0f s", run_dir, env_id, env_kwargs,
-                "greedy" if deterministic else "stochastic", res.mean, res.se, res.wall_seconds)  # fmt: skip
+    logger.info(
+        "%s on %s %s (%s): %.2f +- %.2f in %.0f s",
+        run_dir,
+        env_id,
+        env_kwargs,
+        "greedy" if deterministic else "stochastic",
+        res.mean,
+        res.se,
+        res.wall_seconds,
+    )
     returns = res.trial_returns
     cache[key] = {"model_mtime_ns": stamp, "returns": returns.tolist()}
     tmp = cache_path.with_name(cache_path.name + ".tmp")
@@ -291,8 +323,9 @@ def run_experiment(args: argparse.Namespace, name: str, models: dict[str, dict[s
         returns = {}
         for agent in AGENTS:
             env_id, env_kwargs = agent_env(setting, agent, eval_kwargs, args.time_inputs)
-            returns[agent] = evaluate(models[exp.setting][agent]["run_dir"], env_id, env_kwargs, args.trials, args.eval_seed,
-                                      deterministic)  # fmt: skip
+            returns[agent] = evaluate(
+                models[exp.setting][agent]["run_dir"], env_id, env_kwargs, args.trials, args.eval_seed, deterministic
+            )
             row.setdefault(agent, {})[mode] = mean_se(returns[agent])
         row.setdefault("rl3_minus_rl2", {})[mode] = mean_se(returns["rl3"] - returns["rl2"])  # paired: same tasks
     return row
@@ -360,36 +393,63 @@ def write_report(report: dict[str, Any], out: Path) -> str:
 # ----------------------------------------------------------------------------- CLI
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m rl2_agent.experiments.rl3_vs_rl2", description=__doc__.split("\n\n")[0],
+        prog="python -m rl2_agent.experiments.rl3_vs_rl2",
+        description=__doc__.split("\n\n")[0],
         epilog="See the module docstring and docs/rl3.md for details.",
     )
-    parser.add_argument("--experiments", default=",".join(DEFAULT_EXPERIMENTS),
-                        help="comma or space separated experiment names, or 'all' (default: %(default)s)")  # fmt: skip
-    parser.add_argument("--minutes", type=positive_float, default=None,
-                        help="wall-clock training budget per model (default 20; --smoke: 0.05)")  # fmt: skip
-    parser.add_argument("--steps", type=non_negative_float, default=0,
-                        help="also cap training at this many env steps per model (0: no cap)")  # fmt: skip
     parser.add_argument(
-        "--runs", default=None, help="run folder cache (default runs/rl3_vs_rl2, --smoke: runs/rl3_vs_rl2_smoke)",
+        "--experiments",
+        default=",".join(DEFAULT_EXPERIMENTS),
+        help="comma or space separated experiment names, or 'all' (default: %(default)s)",
     )
     parser.add_argument(
-        "--out", default=None, help="output path without suffix: writes .json and .md (default <runs>/rl3_vs_rl2)",
+        "--minutes", type=positive_float, default=None, help="wall-clock training budget per model (default 20; --smoke: 0.05)"
     )
-    parser.add_argument("--trials", type=int_at_least(MIN_TRIALS), default=None,
-                        help="held-out tasks per evaluation (default 1000; --smoke: 50)")  # fmt: skip
+    parser.add_argument(
+        "--steps", type=non_negative_float, default=0, help="also cap training at this many env steps per model (0: no cap)"
+    )
+    parser.add_argument(
+        "--runs",
+        default=None,
+        help="run folder cache (default runs/rl3_vs_rl2, --smoke: runs/rl3_vs_rl2_smoke)",
+    )
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="output path without suffix: writes .json and .md (default <runs>/rl3_vs_rl2)",
+    )
+    parser.add_argument(
+        "--trials",
+        type=int_at_least(MIN_TRIALS),
+        default=None,
+        help="held-out tasks per evaluation (default 1000; --smoke: 50)",
+    )
     parser.add_argument("--eval-seed", type=non_negative_int, default=EVAL_SEED, help="first held-out task seed")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="training seed (both agents)")
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE", help="overrides, applied to both agents")
-    parser.add_argument("--time-inputs", action="store_true",
-                        help="give BOTH agents the time in trial and in episode, as the RL^3 paper")  # fmt: skip
-    parser.add_argument("--eval-every", type=non_negative_float, default=0,
-                        help="steps between in-training held-out evaluations (0: at the end only)")  # fmt: skip
-    parser.add_argument("--train-eval-trials", type=int_at_least(MIN_TRIALS), default=None,
-                        help="trials of the in-training evaluations (default 100; --smoke: 10)")  # fmt: skip
+    parser.add_argument(
+        "--time-inputs", action="store_true", help="give BOTH agents the time in trial and in episode, as the RL^3 paper"
+    )
+    parser.add_argument(
+        "--eval-every",
+        type=non_negative_float,
+        default=0,
+        help="steps between in-training held-out evaluations (0: at the end only)",
+    )
+    parser.add_argument(
+        "--train-eval-trials",
+        type=int_at_least(MIN_TRIALS),
+        default=None,
+        help="trials of the in-training evaluations (default 100; --smoke: 10)",
+    )
     parser.add_argument("--retrain", action="store_true", help="delete and retrain the run folders of the chosen experiments")
-    parser.add_argument("--train-only", choices=AGENTS, default=None,
-                        help="only train this agent's models and exit (no evaluation): run 'rl2' and 'rl3' as two "
-                             "processes to use two cores, then once more without it for the table")  # fmt: skip
+    parser.add_argument(
+        "--train-only",
+        choices=AGENTS,
+        default=None,
+        help="only train this agent's models and exit (no evaluation): run 'rl2' and 'rl3' as two "
+        "processes to use two cores, then once more without it for the table",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny budgets: 3 s per model, tiny network, 50 trials")
     parser.add_argument("--list", action="store_true", help="list the experiments and exit")
     args = parser.parse_args(argv)
@@ -421,8 +481,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for name, exp in EXPERIMENTS.items():
             s = SETTINGS[exp.setting]
-            print(f"{name:22s} {exp.label:47s} models {exp.setting} ({s.rl2_id} / {s.rl3_id} {s.env_kwargs}), "
-                  f"eval changes {exp.eval_changes}")  # fmt: skip
+            print(
+                f"{name:22s} {exp.label:47s} models {exp.setting} ({s.rl2_id} / {s.rl3_id} {s.env_kwargs}), "
+                f"eval changes {exp.eval_changes}"
+            )
         return 0
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     th.set_num_threads(1)
@@ -452,8 +514,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.train_only:
         for setting_name in dict.fromkeys(EXPERIMENTS[name].setting for name in args.experiments):
             figures = ensure_trained(train_config(args, setting_name, args.train_only), args.retrain)
-            print(f"{setting_name} {args.train_only}: {figures['steps']} steps in {figures['train_seconds']:.0f} s "
-                  f"({figures['run_dir']})")  # fmt: skip
+            print(
+                f"{setting_name} {args.train_only}: {figures['steps']} steps in {figures['train_seconds']:.0f} s "
+                f"({figures['run_dir']})"
+            )
         return 0
     text = ""
     for name in args.experiments:

@@ -44,9 +44,10 @@ import json
 import logging
 import math
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence, cast
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -283,9 +284,15 @@ def draw_trajectories(result: ScalingResult, path: Path, n_draw: int) -> Path:
     for i in range(min(n_draw, len(result.tasks))):
         task = result.tasks[i]
         trials.append(
-            {"grid": task.grid, "start": task.start, "heading": task.heading, "goal": task.goal, "paths": result.paths(i),
-             "label": f"held-out trial {i} (seed {result.seed + i})"}
-        )  # fmt: skip
+            {
+                "grid": task.grid,
+                "start": task.start,
+                "heading": task.heading,
+                "goal": task.goal,
+                "paths": result.paths(i),
+                "label": f"held-out trial {i} (seed {result.seed + i})",
+            }
+        )
     title = f"{result.agent} on {result.env_id} {result.env_kwargs}: the first {len(trials)} held-out trials"
     return plot_maze_trajectories(trials, path, title=title)
 
@@ -334,20 +341,35 @@ def draw_frames(result: ScalingResult, path: Path, n_frames: int) -> Path:
 # ----------------------------------------------------------------------------- CLI
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", default=None, choices=MAZE_IDS, help="maze id (default: the run's, else RL2GridNav-v0)")
-    parser.add_argument("--env-kwargs", nargs="*", default=None, metavar="KEY=VALUE",
-                        help="e.g. size=small (default: the run's)")
+    parser.add_argument(
+        "--env-kwargs", nargs="*", default=None, metavar="KEY=VALUE", help="e.g. size=small (default: the run's)"
+    )
     parser.add_argument("--run", default=None, help="RL^2 run folder to evaluate (and to train into with --train-minutes)")
-    parser.add_argument("--train-minutes", type=non_negative_float, default=0.0,
-                        help="first train RL^2 into --run for this long (0: no training)")
-    parser.add_argument("--timesteps", type=positive_float, default=TIME_BUDGET_STEP_CAP,
-                        help="training step cap (the time limit usually ends training first)")
-    parser.add_argument("--n-envs", type=positive_int, default=None, help="training: parallel trials (default: per-env default)")
+    parser.add_argument(
+        "--train-minutes",
+        type=non_negative_float,
+        default=0.0,
+        help="first train RL^2 into --run for this long (0: no training)",
+    )
+    parser.add_argument(
+        "--timesteps",
+        type=positive_float,
+        default=TIME_BUDGET_STEP_CAP,
+        help="training step cap (the time limit usually ends training first)",
+    )
+    parser.add_argument(
+        "--n-envs", type=positive_int, default=None, help="training: parallel trials (default: per-env default)"
+    )
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE", help="training: override the defaults")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="training seed")
-    parser.add_argument("--eval-every", type=non_negative_float, default=2e5, help="training: steps between validation evaluations")
+    parser.add_argument(
+        "--eval-every", type=non_negative_float, default=2e5, help="training: steps between validation evaluations"
+    )
     parser.add_argument("--eval-trials", type=positive_int, default=100, help="training: validation trials per evaluation")
     parser.add_argument("--resume", action="store_true", help="training: continue the checkpoint of --run")
-    parser.add_argument("--overwrite", action="store_true", help="training: replace the run already in --run (default: refuse)")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="training: replace the run already in --run (default: refuse)"
+    )
     parser.add_argument("--trials", type=positive_int, default=1000, help="held-out mazes")
     parser.add_argument("--eval-seed", type=non_negative_int, default=EVAL_SEED, help="first held-out task seed")
     parser.add_argument("--batch-size", type=positive_int, default=1000, help="trials run side by side")
@@ -387,8 +409,12 @@ def _run_info(run_dir: str) -> dict[str, Any]:
     info: dict[str, Any] = {"run_dir": str(run_dir), **(run_folder.read_checkpoint_state(run_dir) or {})}
     if run_folder.has_eval_log(run_dir):
         log = run_folder.read_eval_log(run_dir)
-        info["last_training_eval"] = {"timesteps": int(log.timesteps[-1]), "seconds": float(log.seconds[-1]),
-                                      "mean": float(log.mean[-1]), "se": float(log.se[-1])}
+        info["last_training_eval"] = {
+            "timesteps": int(log.timesteps[-1]),
+            "seconds": float(log.seconds[-1]),
+            "mean": float(log.mean[-1]),
+            "se": float(log.se[-1]),
+        }
     return info
 
 

@@ -63,8 +63,10 @@ class Entry:
 
 
 #: The placeholders a run path may hold, per family, and an example path.
-PLACEHOLDERS = {"bandit": ("{n} (pulls) and {k} (arms)", {"n", "k"}, "runs/bandit_{n}_{k}"),
-                "mdp": ("{n} (episodes)", {"n"}, "runs/mdp_{n}")}  # fmt: skip
+PLACEHOLDERS = {
+    "bandit": ("{n} (pulls) and {k} (arms)", {"n", "k"}, "runs/bandit_{n}_{k}"),
+    "mdp": ("{n} (episodes)", {"n"}, "runs/mdp_{n}"),
+}
 #: Env kwargs that do not change the tasks or their scoring (a run may differ from a cell in these).
 NON_TASK_KWARGS = frozenset({"time_inputs", "render_mode"})
 
@@ -131,7 +133,11 @@ def check_runs(family: str, cells: list[Any], entries: list[Entry]) -> None:
         wanted = cell.env_kwargs()
         if config["env_id"] == ENV_IDS[family]:
             trained, needed = task_kwargs(config["env_kwargs"]), task_kwargs(wanted)
-            differ = {k: (trained.get(k), needed.get(k)) for k in sorted(set(trained) | set(needed)) if trained.get(k) != needed.get(k)}
+            differ = {
+                k: (trained.get(k), needed.get(k))
+                for k in sorted(set(trained) | set(needed))
+                if trained.get(k) != needed.get(k)
+            }
             if not differ:
                 continue
             why = "; ".join(f"{k}={t!r}, the cell's {c!r}" for k, (t, c) in differ.items())
@@ -354,13 +360,22 @@ def compute_table(
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--family", choices=["bandit", "mdp"], required=True, help="bandit (RL^2 Table 1) or mdp (Table 2)")
     parser.add_argument("--cells", default=None, help='"10,5 100,5" (bandit: episodes,arms) or "10 25" (mdp); default: all')
-    parser.add_argument("--agents", default=None, help="baselines and label=run_dir entries, comma-separated ({n}, {k} in run_dir: each cell's); default: all")
+    parser.add_argument(
+        "--agents",
+        default=None,
+        help="baselines and label=run_dir entries, comma-separated ({n}, {k} in run_dir: each cell's); default: all",
+    )
     parser.add_argument("--trials", type=int, default=1000, help="held-out trials per cell (default 1000)")
     parser.add_argument("--seed", type=int, default=EVAL_SEED, help=f"first held-out seed (default {EVAL_SEED})")
     parser.add_argument("--json", type=Path, default=None, help="write the results to this JSON file (and a CSV next to it)")
     parser.add_argument("--plot-dir", type=Path, default=None, help="write a bar chart per cell (and bandit regret curves)")
-    parser.add_argument("--paired", nargs="*", default=None, metavar="A,B",
-                        help="also print the paired difference A - B of two agents' returns on the same trials (labels of --agents)")  # fmt: skip
+    parser.add_argument(
+        "--paired",
+        nargs="*",
+        default=None,
+        metavar="A,B",
+        help="also print the paired difference A - B of two agents' returns on the same trials (labels of --agents)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -383,9 +398,11 @@ def run(args: argparse.Namespace) -> int:
     table = compute_table(family, cells, entries, args.trials, args.seed, plot_dir=args.plot_dir)
     stats = table.stats
     labels = [e.label for e in entries]
-    print(f"\nRL^2 {'Table 1 (bandits)' if family == 'bandit' else 'Table 2 (tabular MDPs)'}: mean trial return ± s.e. over "
-          f"{args.trials} held-out trials (seeds {args.seed}..{args.seed + args.trials - 1}); the paper's figure in brackets; "
-          f"bold: not significantly below the best (one-sided Welch t-test, p = {SIGNIFICANCE}).\n")
+    print(
+        f"\nRL^2 {'Table 1 (bandits)' if family == 'bandit' else 'Table 2 (tabular MDPs)'}: mean trial return ± s.e. over "
+        f"{args.trials} held-out trials (seeds {args.seed}..{args.seed + args.trials - 1}); the paper's figure in brackets; "
+        f"bold: not significantly below the best (one-sided Welch t-test, p = {SIGNIFICANCE}).\n"
+    )
     print(markdown_table(family, stats, labels))
     if pairs:
         print(f"\nPaired differences on the same {args.trials} trials (mean ± s.e. of the per-trial difference):\n")

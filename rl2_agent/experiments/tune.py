@@ -61,8 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cells", default=None, help='cells, e.g. "10,5 100,5" (bandit) or "10 25" (mdp); default: all')
     parser.add_argument("--agents", default=None, help="comma-separated agents with a tunable parameter; default: all of them")
     parser.add_argument("--trials", type=int, default=1000, help="tuning trials per grid value (default 1000)")
-    parser.add_argument("--seed", type=int, default=VALIDATION_SEED,
-                        help=f"first tuning seed (default {VALIDATION_SEED}, the validation tasks)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=VALIDATION_SEED,
+        help=f"first tuning seed (default {VALIDATION_SEED}, the validation tasks)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write every score to this JSON file")
 
 

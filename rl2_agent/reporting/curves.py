@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence, TypedDict
+from typing import TypedDict
 
 from rl2_agent.training.run_folder import EvalLog, eval_log_file, read_eval_log
 

@@ -6,8 +6,9 @@ and experiments that compute the numbers call them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -51,13 +52,18 @@ def plot_episode_returns(results: Mapping[str, Any], path: str | Path, title: st
         ax.plot(x, mean, marker="o" if len(mean) <= 20 else None, ms=3, label=f"{label} ({res.mean:.2f})")
         ax.fill_between(x, mean - se, mean + se, alpha=0.2)
     first = next(iter(results.values()))
-    _label_line_plot(ax, "episode index within the trial", "mean episode return (held-out trials)",
-                     title or f"{first.env_id} {first.env_kwargs}")
+    _label_line_plot(
+        ax,
+        "episode index within the trial",
+        "mean episode return (held-out trials)",
+        title or f"{first.env_id} {first.env_kwargs}",
+    )
     return _save(fig, path)
 
 
-def plot_learning_curves(logs: Mapping[str, "EvalLog"], path: str | Path, x: str = "steps", target: float | None = None,
-                         title: str = "") -> Path:
+def plot_learning_curves(
+    logs: Mapping[str, EvalLog], path: str | Path, x: str = "steps", target: float | None = None, title: str = ""
+) -> Path:
     """Mean trial return on the validation tasks over training (+- s.e.), one line per run.
 
     :param logs: label -> :class:`~rl2_agent.training.run_folder.EvalLog`.
@@ -137,7 +143,7 @@ def plot_maze_trajectories(trials: Sequence[Mapping[str, Any]], path: str | Path
     cols = min(len(trials), 4)
     rows = -(-len(trials) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.1 * cols, 3.5 * rows), dpi=120, squeeze=False)
-    for ax in axes.flat[len(trials):]:
+    for ax in axes.flat[len(trials) :]:
         ax.axis("off")
     for ax, trial in zip(axes.flat, trials):
         grid = np.asarray(trial["grid"]) != 0

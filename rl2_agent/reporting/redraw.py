@@ -20,7 +20,6 @@ Each input is recognised by its content:
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,12 +40,19 @@ class SavedEpisodeReturns:
 
     @classmethod
     def from_summary(cls, summary: dict[str, Any]) -> SavedEpisodeReturns:
-        return cls(summary["env_id"], summary["env_kwargs"], float(summary["mean"]),
-                   np.asarray(summary["per_episode_mean"], dtype=float),
-                   np.asarray(summary["per_episode_se"], dtype=float))  # fmt: skip
+        return cls(
+            summary["env_id"],
+            summary["env_kwargs"],
+            float(summary["mean"]),
+            np.asarray(summary["per_episode_mean"], dtype=float),
+            np.asarray(summary["per_episode_se"], dtype=float),
+        )
 
     def per_episode(self) -> tuple[np.ndarray, np.ndarray]:
         return self.per_episode_mean, self.per_episode_se
+
+
+_EVAL_KEYS = ("env_id", "env_kwargs", "mean", "per_episode_mean", "per_episode_se")  # what from_summary reads
 
 
 def classify(path: Path) -> str:
@@ -60,11 +66,19 @@ def classify(path: Path) -> str:
     if path.is_dir() or path.suffix.lower() == ".csv":
         return "run"
     if path.suffix.lower() == ".json":
-        data = json.loads(path.read_text())
-        if isinstance(data, dict) and "per_episode_mean" in data:
+        from rl2_agent.training.run_folder import read_json
+
+        data = read_json(path, "result file")
+        if isinstance(data, dict) and all(key in data for key in _EVAL_KEYS):
             return "eval"
-        cells = data.values() if isinstance(data, dict) else []
-        if data and all(isinstance(row, dict) and all(isinstance(s, dict) and "mean" in s for s in row.values()) for row in cells):
+        if (
+            isinstance(data, dict)
+            and data
+            and all(
+                isinstance(row, dict) and all(isinstance(s, dict) and "mean" in s and "se" in s for s in row.values())
+                for row in data.values()
+            )
+        ):
             return "table"
     raise ValueError(
         f"{path}: not a result this command plots; allowed: an eval.json of 'rl2 evaluate', a table JSON of "
@@ -76,6 +90,7 @@ def plot_results(inputs: list[str | Path], out_dir: str | Path) -> list[Path]:
     """Draw the figures of ``inputs`` (see the module docstring) into ``out_dir``; the files written."""
     from rl2_agent.reporting.curves import draw_learning_curves
     from rl2_agent.reporting.figures import plot_cell_bars, plot_episode_returns
+    from rl2_agent.training.run_folder import read_json
 
     paths = [Path(p) for p in inputs]
     kinds = {p: classify(p) for p in paths}  # every input checked before anything is drawn
@@ -87,10 +102,10 @@ def plot_results(inputs: list[str | Path], out_dir: str | Path) -> list[Path]:
         labels = [p.parent.name + ("" if p.stem == "eval" else f" ({p.stem})") for p in evals]  # run folder (model)
         if len(set(labels)) < len(labels):
             labels = [str(p) for p in evals]
-        results = {label: SavedEpisodeReturns.from_summary(json.loads(p.read_text())) for label, p in zip(labels, evals)}
+        results = {label: SavedEpisodeReturns.from_summary(read_json(p)) for label, p in zip(labels, evals)}
         written.append(plot_episode_returns(results, out / "episode_returns.png"))
     for table in (p for p in paths if kinds[p] == "table"):
-        for cell, row in json.loads(table.read_text()).items():
+        for cell, row in read_json(table).items():
             name = f"{table.stem}_{cell.replace(',', '_').replace(' ', '')}.png"
             written.append(plot_cell_bars(row, out / name, title=f"{table.stem} {cell}"))
     runs = [str(p) for p in paths if kinds[p] == "run"]
@@ -100,9 +115,11 @@ def plot_results(inputs: list[str | Path], out_dir: str | Path) -> list[Path]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", nargs="+",
-                        help="eval.json files (rl2 evaluate), table JSON files (rl2 table --json), run folders or "
-                             "eval_log.csv files")  # fmt: skip
+    parser.add_argument(
+        "inputs",
+        nargs="+",
+        help="eval.json files (rl2 evaluate), table JSON files (rl2 table --json), run folders or eval_log.csv files",
+    )
     parser.add_argument("--out-dir", default="plots", help="folder for the PNG files (default: plots)")
 
 

@@ -33,7 +33,12 @@ import meta_envs  # noqa: F401  (registers the ids)
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "Agent", "EpsilonGreedy", "RandomAgent", "TrialObs", "TrialSpec", "argmax_random",
+    "Agent",
+    "EpsilonGreedy",
+    "RandomAgent",
+    "TrialObs",
+    "TrialSpec",
+    "argmax_random",
 ]
 
 
@@ -70,7 +75,7 @@ class TrialSpec:
         return self.episode_length * self.episodes_per_trial
 
     @classmethod
-    def from_env(cls, env_id: str, env_kwargs: dict[str, Any] | None = None) -> "TrialSpec":
+    def from_env(cls, env_id: str, env_kwargs: dict[str, Any] | None = None) -> TrialSpec:
         """Read the spec from documented env information only, never from the env's internals.
 
         * ``episodes_per_trial``: the env's kwargs as it is built with them,
@@ -131,7 +136,7 @@ class TrialObs:
     done: np.ndarray
 
     @classmethod
-    def parse(cls, obs: np.ndarray, layout: dict[str, slice]) -> "TrialObs":
+    def parse(cls, obs: np.ndarray, layout: dict[str, slice]) -> TrialObs:
         obs = np.asarray(obs)
         if obs.ndim != 2:
             raise ValueError(f"obs must be a batch of flat observations (n, obs_dim), got shape {obs.shape}")

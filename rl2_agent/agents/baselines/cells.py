@@ -38,7 +38,7 @@ class Cell:
         return {"episodes_per_trial": self.episodes}
 
     @classmethod
-    def parse(cls, family: str, text: str) -> "Cell":
+    def parse(cls, family: str, text: str) -> Cell:
         """Parse ``"n,k"`` (bandit) or ``"n"`` (mdp); ``ValueError`` with the expected form otherwise."""
         parts = text.strip().split(",")
         try:

@@ -32,7 +32,14 @@ from rl2_agent.evaluation.runner import TrialResults
 __all__ = ["BEHAVIOUR_KEYS", "ConstantAgent", "KnownGridOptimal", "ValueGreedyAgent", "grid_behaviour", "trial_optimal_policy"]
 
 #: The keys of :func:`grid_behaviour`, in table order.
-BEHAVIOUR_KEYS = ("goal_trials", "goals_per_trial", "goals_per_goal_trial", "first_goal_step", "dangers_per_trial", "stay_share")
+BEHAVIOUR_KEYS = (
+    "goal_trials",
+    "goals_per_trial",
+    "goals_per_goal_trial",
+    "first_goal_step",
+    "dangers_per_trial",
+    "stay_share",
+)
 
 
 class ConstantAgent:
@@ -60,7 +67,9 @@ class ValueGreedyAgent:
     def __init__(self, obs_layout: dict[str, slice], seed: int = 0) -> None:
         missing = {"q_values", "visit_counts"} - set(obs_layout)
         if missing:
-            raise ValueError(f"obs_layout must name 'q_values' and 'visit_counts' (an RL^3 id's layout); missing {sorted(missing)}")
+            raise ValueError(
+                f"obs_layout must name 'q_values' and 'visit_counts' (an RL^3 id's layout); missing {sorted(missing)}"
+            )
         self.q, self.n = obs_layout["q_values"], obs_layout["visit_counts"]
         self.rng = np.random.default_rng(seed)
 

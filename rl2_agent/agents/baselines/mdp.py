@@ -29,8 +29,8 @@ lower at short horizons (``docs/baselines.md``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -39,8 +39,18 @@ from rl2_agent.agents.baselines.base import Agent, EpsilonGreedy, TrialObs, Tria
 from rl2_agent.arguments import check_fraction, check_non_negative_float
 
 __all__ = [
-    "BEB", "EMPIRICAL", "PAPER_PRIOR", "TASK_PRIOR", "EpsGreedyMDP", "GreedyMDP", "ModelBasedAgent", "ModelPrior",
-    "OPSRL", "PSRL", "UCRL2", "q_values",
+    "BEB",
+    "EMPIRICAL",
+    "PAPER_PRIOR",
+    "TASK_PRIOR",
+    "EpsGreedyMDP",
+    "GreedyMDP",
+    "ModelBasedAgent",
+    "ModelPrior",
+    "OPSRL",
+    "PSRL",
+    "UCRL2",
+    "q_values",
 ]
 
 Expectation = Callable[[np.ndarray], np.ndarray]
