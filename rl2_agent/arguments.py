@@ -8,6 +8,12 @@
 * :func:`check_fraction` and :func:`check_non_negative_float`, the two number checks of the Python
   API (hyperparameters, agent parameters) that :mod:`meta_envs.validation` has no function for,
   both built on its :func:`~meta_envs.validation.check_positive_float`;
+* :func:`step_count` (argparse type: a whole number of steps, ``2e6`` allowed), :func:`check_device`
+  (a torch device that this machine has) and its argparse type :func:`device`;
+* :class:`UserError` and :func:`user_error_message`: what a user's input or machine causes (a bad value,
+  a missing, corrupt or misplaced file, a full disk, a read-only folder) as one line naming what to
+  change; anything else is a bug and keeps its traceback;
+* :class:`ArgumentParser`: argparse's parser with its refusals in one line (``prog: error: ...``);
 * :func:`run_command`: ``python -m rl2_agent.experiments.<name>`` for a module with a command.
 """
 
@@ -15,18 +21,28 @@ from __future__ import annotations
 
 import argparse
 import ast
+import errno
 import logging
+import math
+import re
 import sys
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any, NoReturn
 
 import numpy as np
 
 from meta_envs.validation import check_positive_float, check_positive_int
 
 __all__ = [
+    "MAX_STEPS",
+    "USER_ERRNOS",
     "USER_ERRORS",
+    "ArgumentParser",
+    "UserError",
+    "check_device",
     "check_fraction",
     "check_non_negative_float",
+    "device",
     "int_at_least",
     "non_negative_float",
     "non_negative_int",
@@ -35,10 +51,61 @@ __all__ = [
     "positive_float",
     "positive_int",
     "run_command",
+    "step_count",
+    "user_error_message",
 ]
 
+
+# ----------------------------------------------------------------------------- user errors
+class UserError(ValueError):
+    """An error of the user's input, whose message says what to change: a bad value, or a file (named in
+    the message) that is missing, corrupt or in the way. A ``ValueError``, as every argument check raises."""
+
+
 #: What a user's input causes (the message names the parameter or the file); anything else is a bug: traceback.
-USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError)
+#: OSErrors count only with an errno of :data:`USER_ERRNOS` (or none: a message of this package).
+USER_ERRORS = (ValueError, OSError)
+
+#: errno of an ``OSError`` that the user's machine or paths cause -> what to do about it.
+USER_ERRNOS: dict[int, str] = {
+    errno.ENOSPC: "the disk is full: free some space or write elsewhere",
+    errno.EDQUOT: "the disk quota is used up: free some space or write elsewhere",
+    errno.EROFS: "a read-only file system: write elsewhere",
+    errno.EACCES: "permission denied: write elsewhere, or give yourself the permission",
+    errno.EPERM: "operation not permitted: write elsewhere, or give yourself the permission",
+    errno.ENOTDIR: "a part of this path is a file, not a folder: give a path under a folder",
+    errno.EISDIR: "a folder, where a file is wanted: give a file path",
+    errno.EEXIST: "a file is in the way, where a folder is wanted: give another path, or move the file",
+    errno.ENOENT: "no such file or folder",
+    errno.ENAMETOOLONG: "the path is too long: give a shorter one",
+    errno.ELOOP: "too many symbolic links in the path",
+}
+
+
+def user_error_message(err: BaseException) -> str | None:
+    """The one line that tells a user what to change, for a user error (:data:`USER_ERRORS`); None for a bug.
+
+    An ``OSError`` with an errno names its path(s) and what to do (:data:`USER_ERRNOS`); one without
+    (raised by this package, with its own message) is shown as it is; any other errno is a bug.
+    """
+    if isinstance(err, OSError):
+        if err.errno is None:
+            return " ".join(str(err).split()) or type(err).__name__
+        if err.errno not in USER_ERRNOS:
+            return None
+        paths = " -> ".join(str(p) for p in (err.filename, err.filename2) if p is not None)
+        return f"{paths or 'a file'}: {USER_ERRNOS[err.errno]} ({err.strerror or errno.errorcode.get(err.errno, err.errno)})"
+    if isinstance(err, ValueError):
+        return " ".join(str(err).split()) or type(err).__name__
+    return None
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, whose refusals are one line, ``prog: error: message`` (exit code 2), without the
+    usage (``--help`` prints it); its subparsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
 
 
 # ----------------------------------------------------------------------------- number checks
@@ -94,12 +161,80 @@ def positive_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}") from None
 
 
+#: The most steps a count (``--timesteps``, ``--eval-every``) may name: years of training at any speed.
+MAX_STEPS = 10**15
+
+
+def step_count(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of steps in ``[minimum, MAX_STEPS]``, as an integer (``2000000``,
+    ``2_000_000``) or in scientific notation (``2e6``); ``1.5``, ``inf`` and ``nan`` are refused."""
+
+    def parse(text: str) -> int:
+        value: int | None
+        try:
+            value = int(text)
+        except ValueError:
+            try:
+                number = float(text)
+            except ValueError:
+                number = math.nan
+            value = int(number) if math.isfinite(number) and number.is_integer() else None
+        if value is None or not minimum <= value <= MAX_STEPS:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number of steps in [{minimum}, {MAX_STEPS:.0e}], e.g. 2e6 or 2000000, got {text!r}"
+            )
+        return value
+
+    parse.__name__ = f"step_count_{minimum}"
+    return parse
+
+
 def non_negative_float(text: str) -> float:
     """An argparse type: a finite number >= 0 (a step count given as ``1e6``, where 0 means "none")."""
     try:
         return check_non_negative_float("value", float(text))
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}") from None
+
+
+# ----------------------------------------------------------------------------- devices
+_DEVICE = re.compile(r"(cpu|cuda|mps|auto)(?::(\d+))?")
+DEVICES = "cpu, cuda, cuda:N, mps or auto"
+
+
+def check_device(name: str, value: Any) -> str:
+    """``value`` as the torch device it names, if this machine has it: ``cpu``, ``cuda``, ``cuda:N``, ``mps``,
+    or ``auto`` (``cuda`` when torch sees a GPU, else ``cpu``: the device a run really uses).
+
+    :raises UserError: naming ``name``, for another name, or a device that torch does not see here.
+    """
+    import torch as th
+
+    text = str(value) if isinstance(value, (str, th.device)) else None
+    match = _DEVICE.fullmatch(text or "")
+    if match is None or (match[2] is not None and match[1] != "cuda"):
+        raise UserError(f"{name} must be one of {DEVICES}, got {value!r}")
+    kind, index = match[1], match[2]
+    if kind == "auto":
+        return "cuda" if th.cuda.is_available() else "cpu"
+    if kind == "cuda":
+        count = th.cuda.device_count() if th.cuda.is_available() else 0
+        if count == 0:
+            why = "a torch built without CUDA" if th.version.cuda is None else "no CUDA GPU visible"
+            raise UserError(f"{name} {text!r}: this machine has no CUDA device ({why}); use cpu")
+        if index is not None and int(index) >= count:
+            raise UserError(f"{name} {text!r}: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}")
+    if kind == "mps" and not th.backends.mps.is_available():
+        raise UserError(f"{name} 'mps': this machine has no Apple MPS device; use cpu")
+    return text  # type: ignore[return-value]
+
+
+def device(text: str) -> str:
+    """An argparse type: a torch device that this machine has (:func:`check_device`)."""
+    try:
+        return check_device("device", text)
+    except UserError as err:
+        raise argparse.ArgumentTypeError(str(err).replace("device ", "", 1)) from None
 
 
 # ----------------------------------------------------------------------------- lists
@@ -143,8 +278,10 @@ def parse_names(
     ``none given``.
     """
     known = list(known)
-    names = [str(k) for k in known] if everything is not None and text.strip() == everything else list(
-        dict.fromkeys(text.replace(",", " ").split())
+    names = (
+        [str(k) for k in known]
+        if everything is not None and text.strip() == everything
+        else list(dict.fromkeys(text.replace(",", " ").split()))
     )
     unknown = [n for n in names if n not in {str(k) for k in known}]
     if unknown or not names:
@@ -162,10 +299,11 @@ def run_command(
 ) -> int:
     """Parse ``argv`` with the arguments of ``add_arguments`` and ``run`` them (``python -m <module>``).
 
-    As ``rl2 <command>``: a user error (:data:`USER_ERRORS`) is printed as ``<prog>: error: ...``
-    and gives exit code 2; argparse's own refusals exit with 2 too.
+    As ``rl2 <command>``: a user error (:func:`user_error_message`) is printed as one line,
+    ``<prog>: error: ...`` (its traceback too with ``-v``), and gives exit code 2; argparse's own
+    refusals exit with 2 too; a bug keeps its traceback.
     """
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = ArgumentParser(prog=prog, description=description)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     add_arguments(parser)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
@@ -173,5 +311,9 @@ def run_command(
     try:
         return int(run(args) or 0)
     except USER_ERRORS as err:
-        print(f"{prog}: error: {err}", file=sys.stderr)
+        message = user_error_message(err)
+        if message is None:
+            raise
+        logging.getLogger(__name__).debug("the error's traceback (a user error: %s)", message, exc_info=True)
+        print(f"{prog}: error: {message}", file=sys.stderr)
         return 2

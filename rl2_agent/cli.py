@@ -24,13 +24,22 @@ __all__ = ["COMMANDS", "cli", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("rl2_agent.training.command", "train RL^2 (RecurrentPPO + RL2GRUPolicy) on a meta_envs id"),
     "evaluate": ("rl2_agent.experiments.evaluate", "evaluate a trained run on held-out trials (JSON + plot)"),
-    "curves": ("rl2_agent.reporting.curves", "compare runs' learning curves (validation scores during training): table + plot"),
+    "curves": (
+        "rl2_agent.reporting.curves",
+        "compare runs' learning curves (validation scores during training): table + plot",
+    ),
     "plot": ("rl2_agent.reporting.redraw", "redraw figures from saved results: eval.json, table JSON, run folders"),
     "demo": ("rl2_agent.experiments.demo", "the main job: train on RL2Bandit-v0, evaluate, compare with baselines"),
     "table": ("rl2_agent.experiments.table", "the RL^2 paper's tables: every agent on the same held-out tasks"),
-    "reproduce": ("rl2_agent.experiments.reproduce", "train every RL^2 / RL^3 cell of a paper's table, then score it with the baselines"),
+    "reproduce": (
+        "rl2_agent.experiments.reproduce",
+        "train every RL^2 / RL^3 cell of a paper's table, then score it with the baselines",
+    ),
     "tune": ("rl2_agent.experiments.tune", "grid-search the classical baselines' parameters"),
-    "scaling": ("rl2_agent.experiments.scaling", "the RL^2 navigation scaling experiment: maze metrics vs the paper, trajectory plots"),
+    "scaling": (
+        "rl2_agent.experiments.scaling",
+        "the RL^2 navigation scaling experiment: maze metrics vs the paper, trajectory plots",
+    ),
 }
 
 

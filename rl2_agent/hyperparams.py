@@ -83,7 +83,12 @@ _PER_ENV: dict[str, dict[str, Any]] = {
     },
     # One rollout = one whole trial (3 episodes of 100 steps); returns of order 100: reward scaling.
     "RL2PointNav-v0": {
-        "n_envs": 32, "n_steps": 300, "batch_size": 2400, "gamma": 0.99, "gae_lambda": 0.99, **REWARD_SCALING,
+        "n_envs": 32,
+        "n_steps": 300,
+        "batch_size": 2400,
+        "gamma": 0.99,
+        "gae_lambda": 0.99,
+        **REWARD_SCALING,
     },
     # The RL^3 gridworlds: standing still (-1 per step) is a local optimum that ent_coef 0.01 and lambda 0.99
     # settled in; ent_coef 0.05 keeps the agents exploring and lambda 0.95 beat 0.99. Once they move,
@@ -132,7 +137,9 @@ def get_hyperparams(env_id: str, overrides: dict[str, Any] | None = None) -> dic
         kwargs["optimizer_class"] = optimizer_name(kwargs["optimizer_class"])
     for key, value in overrides.items():
         if key == "device":
-            raise ValueError("device is not a hyperparameter here: give it to TrainConfig(device=...) (rl2 train trains on the CPU)")
+            raise ValueError(
+                "device is not a hyperparameter here: give it to TrainConfig(device=...) (rl2 train trains on the CPU)"
+            )
         if key not in params and key not in RECURRENT_PPO_KEYS:
             raise ValueError(f"unknown hyperparameter {key!r}; allowed: {sorted(set(params) | RECURRENT_PPO_KEYS)}")
         if key == "policy_kwargs" and isinstance(value, dict) and isinstance(params.get(key), dict):
@@ -241,7 +248,7 @@ _NUMBERS = {
 _SCHEDULE_RANGES = {"learning_rate": 1.0, "clip_range": float("inf"), "clip_range_vf": float("inf")}
 _BOOLS = ("normalize_advantage", "use_sde")
 # RecurrentPPO passes these to the policy itself (use_sde from its own setting)
-_POLICY_ARGS_NOT_KWARGS = ("self", "observation_space", "action_space", "lr_schedule", "use_sde")
+_POLICY_ARGS_NOT_KWARGS = ("observation_space", "action_space", "lr_schedule", "use_sde")
 _POLICY_INTS = ("gru_hidden_size", "n_gru_layers", "lstm_hidden_size", "n_lstm_layers")
 _POLICY_BOOLS = ("ortho_init", "full_std", "use_expln", "squash_output", "share_features_extractor", "normalize_images",
                  "shared_lstm", "enable_critic_lstm", "gru_layer_norm")  # fmt: skip
@@ -312,11 +319,14 @@ def check_policy_kwargs(policy: str, kwargs: Any) -> None:
         raise ValueError(f"policy_kwargs must be a dict of the policy's keyword arguments (policy_kwargs.KEY=VALUE on "
                          f"the command line), got {kwargs!r}")  # fmt: skip
     cls = policy_class(policy)
-    allowed = _keyword_names(cls.__init__, _POLICY_ARGS_NOT_KWARGS)
+    allowed = _keyword_names(cls, _POLICY_ARGS_NOT_KWARGS)
     unknown = sorted(set(kwargs) - set(allowed))
     if policy == POLICY:  # RL2GRUPolicy takes its parent's LSTM kwargs only with the values its GRUs imply
-        lstm = {k: kwargs[k] for k in kwargs if k in ("shared_lstm", "enable_critic_lstm", "lstm_hidden_size", "n_lstm_layers", "lstm_kwargs")}
-        cls._check_lstm_kwargs(lstm)
+        from rl2_agent.policies import RL2GRUPolicy
+
+        lstm_keys = ("shared_lstm", "enable_critic_lstm", "lstm_hidden_size", "n_lstm_layers", "lstm_kwargs")
+        lstm = {k: v for k, v in kwargs.items() if k in lstm_keys}
+        RL2GRUPolicy._check_lstm_kwargs(lstm)
         unknown = [k for k in unknown if k not in lstm]
     if unknown:
         raise ValueError(f"unknown policy_kwargs key(s) {unknown} for {cls.__name__}; allowed: {sorted(allowed)}")
@@ -333,7 +343,7 @@ def check_policy_kwargs(policy: str, kwargs: Any) -> None:
         elif key == "net_arch":
             from rl2_agent.policies import RL2GRUPolicy
 
-            try:
+            try:  # the same forms for SB3's recurrent policies
                 RL2GRUPolicy._check_net_arch(value)
             except ValueError as err:
                 raise ValueError(f"policy_kwargs.{err}") from None
@@ -364,7 +374,9 @@ def check_hyperparams(params: dict[str, Any]) -> None:
     policy = params.get("policy", POLICY)
     aliases = sorted(RecurrentPPO.policy_aliases)
     if not isinstance(policy, str) or (policy != POLICY and policy not in aliases):
-        raise ValueError(f"policy must be {POLICY!r} (the default, RL2GRUPolicy) or one of sb3-contrib's {aliases}, got {policy!r}")
+        raise ValueError(
+            f"policy must be {POLICY!r} (the default, RL2GRUPolicy) or one of sb3-contrib's {aliases}, got {policy!r}"
+        )
     normalize = params.get("normalize", False)
     if normalize is not False and normalize != REWARD_SCALING_ONLY:
         raise ValueError(

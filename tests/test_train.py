@@ -207,7 +207,7 @@ def test_linear_schedules_follow_rl_zoo_and_resume(run_dir, tmp_path):
 
 @pytest.mark.parametrize("value", ["lin_fast", "lin_-1e-3", "fast", -1e-3, 0])
 def test_bad_learning_rate_is_refused_at_construction(value):
-    with pytest.raises(ValueError, match=r"learning_rate must be a positive number or 'lin_<positive number>'"):
+    with pytest.raises(ValueError, match=r"learning_rate must be a number in \(0, 1\] or 'lin_<a number in \(0, 1\]>'"):
         TrainConfig("RL2Bandit-v0", {"num_arms": 3}, hyperparams={"learning_rate": value})
 
 

@@ -37,8 +37,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "--hyperparams, keeping the defaults' number of minibatches per rollout")  # fmt: skip
     parser.add_argument("--seed", type=non_negative_int, default=None, help="training seed (default 0)")
     parser.add_argument("--out", default=None, help="output folder (default runs/<env>-s<seed>)")
-    parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="override defaults, e.g. learning_rate=3e-4 policy_kwargs.gru_hidden_size=256")
+    parser.add_argument(
+        "--hyperparams",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override defaults, e.g. learning_rate=3e-4 policy_kwargs.gru_hidden_size=256",
+    )
     parser.add_argument("--eval-every", type=step_count(0), default=None,
                         help="steps between evaluations on validation tasks (0: 20 per run; with --max-minutes and no "
                              f"--timesteps, every {TIME_BUDGET_EVAL_EVERY:,})")  # fmt: skip
@@ -46,7 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--eval-trials", type=positive_int, default=None,
         help="validation trials per evaluation (default 500; held out of training, not the test tasks of rl2 evaluate)",
     )  # fmt: skip
-    parser.add_argument("--checkpoint-every", type=step_count(0), default=None, help="steps between checkpoints (0, the default: at evaluations)")
+    parser.add_argument(
+        "--checkpoint-every",
+        type=step_count(0),
+        default=None,
+        help="steps between checkpoints (0, the default: at evaluations)",
+    )
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="stop training after this much wall-clock time, evaluations excluded, earlier sessions of "
                              "a resumed run included (0: none)")  # fmt: skip
@@ -99,7 +109,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         "workers": args.workers,
     }
     if args.resume and (Path(out) / run_folder.CONFIG_FILE).exists():
-        saved = run_folder.read_config(out)
+        saved = run_folder.read_config(out, to_resume=True)
         for key, value in given.items():
             if value is None:
                 given[key] = saved.get(key)  # a run folder without a setting: its default
@@ -141,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
         return 130
     if model is None:  # a torchrun worker other than 0: worker 0 reports
         return 0
-    print(f"model: {Path(config.out) / run_folder.MODEL_FILE} (best validation score: {run_folder.BEST_MODEL_FILE})   "
-          f"evaluate: python -m rl2_agent evaluate {config.out} --trials 1000 [--model best]")
+    print(
+        f"model: {Path(config.out) / run_folder.MODEL_FILE} (best validation score: {run_folder.BEST_MODEL_FILE})   "
+        f"evaluate: python -m rl2_agent evaluate {config.out} --trials 1000 [--model best]"
+    )
     return 0

@@ -73,8 +73,9 @@ class TrainConfig:
         self.hyperparams = plain(dict(self.hyperparams))
         env = gym.make(self.env_id, **self.env_kwargs)  # validates env_kwargs now, with the env's own errors
         env.close()
-        if isinstance(self.total_timesteps, float) and self.total_timesteps.is_integer():
-            self.total_timesteps = int(self.total_timesteps)  # 2e6
+        steps: Any = self.total_timesteps
+        if isinstance(steps, float) and steps.is_integer():
+            self.total_timesteps = int(steps)  # 2e6
         for name, minimum in (("total_timesteps", 1), ("eval_trials", 1), ("threads", 1), ("seed", 0), ("eval_every", 0),
                               ("checkpoint_every", 0), ("workers", 1)):  # fmt: skip
             setattr(self, name, check_positive_int(name, getattr(self, name), minimum))
@@ -121,7 +122,9 @@ def _check_policy_builds(hyperparams: dict[str, Any], env: gym.Env) -> None:
                                             use_sde=bool(hyperparams.get("use_sde")), **{**kwargs, "ortho_init": False})  # fmt: skip
     except (TypeError, ValueError, AssertionError, RuntimeError) as err:
         message = " ".join(str(err).split()) or type(err).__name__
-        raise ValueError(f"policy_kwargs {kwargs}: {hyperparams['policy'].rsplit('.', 1)[-1]} refuses them: {message}") from err
+        raise ValueError(
+            f"policy_kwargs {kwargs}: {hyperparams['policy'].rsplit('.', 1)[-1]} refuses them: {message}"
+        ) from err
 
 
 def with_n_envs(env_id: str, hyper: dict[str, Any], n_envs: int) -> dict[str, Any]:
@@ -141,7 +144,9 @@ def with_n_envs(env_id: str, hyper: dict[str, Any], n_envs: int) -> dict[str, An
     minibatches = max(1, round(int(default["n_envs"]) * int(default["n_steps"]) / int(default["batch_size"])))
     batch_size = max(1, n_envs * int(default["n_steps"]) // minibatches)
     if batch_size != default["batch_size"]:
-        logger.info("--n-envs %d: batch_size %d (%d minibatches per rollout, as the defaults)", n_envs, batch_size, minibatches)
+        logger.info(
+            "--n-envs %d: batch_size %d (%d minibatches per rollout, as the defaults)", n_envs, batch_size, minibatches
+        )
     return {**hyper, "batch_size": batch_size}
 
 

@@ -209,14 +209,18 @@ def train_worker(
     local = replace(config, hyperparams=hyper) if ctx.is_distributed else config
 
     # the run folder, on worker 0: refuse another run's folder; read a resumed run's state
-    resuming, state, saved = False, {}, {}
+    resuming, saved = False, {}
+    state: dict[str, Any] = {}
     if main:
         resuming = _check_folder(out, resume, overwrite)
         out.mkdir(parents=True, exist_ok=True)
         if resuming:
-            saved = run_folder.read_config(out)
+            saved = run_folder.read_config(out, to_resume=True)
             _check_same_env(config, saved, out)
-            state = run_folder.read_checkpoint_state(out)
+            checkpoint = run_folder.read_checkpoint_state(out)
+            # None only when checkpoint.json is missing and checkpoint.zip (there: has_checkpoint) unreadable
+            assert checkpoint is not None, f"{out}: {run_folder.CHECKPOINT_FILE} is unreadable"
+            state = checkpoint
     if ctx.is_distributed:
         resuming, state = broadcast_object((resuming, state), ctx)
     record = {**asdict(config), "versions": run_folder.versions(), "command": sys.argv}  # config.json

@@ -205,17 +205,18 @@ def write_config(out: str | Path, record: dict[str, Any]) -> None:
     atomic_write_text(Path(out) / CONFIG_FILE, json.dumps(record, indent=2, default=str))
 
 
-def read_config(run_dir: str | Path) -> dict[str, Any]:
-    """The ``config.json`` of a run folder.
+def read_config(run_dir: str | Path, to_resume: bool = False) -> dict[str, Any]:
+    """The ``config.json`` of a run folder (``to_resume``: of a run to resume, which needs its hyperparameters).
 
     :raises FileNotFoundError: when ``run_dir`` holds none (not a training output folder).
-    :raises UserError: naming the file, when it is not JSON or lacks the run's env and hyperparameters.
+    :raises UserError: naming the file, when it is not JSON, or lacks the run's env (or, ``to_resume``, its
+        hyperparameters).
     """
     path = Path(run_dir) / CONFIG_FILE
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: is {run_dir} a training output folder?")
     config = read_json(path, "run configuration")
-    kinds = {"env_id": str, "env_kwargs": dict, "hyperparams": dict}
+    kinds = {"env_id": str, "env_kwargs": dict, **({"hyperparams": dict} if to_resume else {})}
     wrong = [key for key, kind in kinds.items() if not isinstance(config, dict) or not isinstance(config.get(key), kind)]
     if wrong:
         raise UserError(f"{path} lacks {', '.join(wrong)} (a training run's config.json has them): the file is damaged "
@@ -297,19 +298,19 @@ def recover_checkpoint(run_dir: str | Path) -> None:
 
     A committed staging folder (named in ``checkpoint.json``) has its files renamed into place; any other
     staging folder and every temporary file of an interrupted write are deleted. A ``best_model.zip``
-    whose step is not that of ``checkpoint.json``'s best (a run folder written before the best model was
-    part of the checkpoint set, killed after a new best but before its checkpoint) holds weights of a
-    timeline that the resume discards: it is deleted, with a warning, and the resumed run keeps a new best.
+    whose step is not that of ``checkpoint.json``'s best (saved apart from its checkpoint set, and the run
+    killed before that checkpoint) holds weights of a timeline that the resume discards: it is deleted,
+    with a warning, and the resumed run saves a new best.
     """
     out = Path(run_dir)
     path = out / CHECKPOINT_STATE
-    state = read_json(path, "checkpoint state") if path.is_file() else None
-    committed = out / state["staging"] if isinstance(state, dict) and isinstance(state.get("staging"), str) else None
-    if committed is not None and committed.is_dir():
+    loaded = read_json(path, "checkpoint state") if path.is_file() else None
+    state: dict[str, Any] = loaded if isinstance(loaded, dict) else {}
+    if isinstance(state.get("staging"), str) and (out / state["staging"]).is_dir():
         logger.info("%s: finishing the checkpoint set at step %s that a crash interrupted", out, state.get("num_timesteps"))
-        _finish_staging(out, committed)
+        _finish_staging(out, out / state["staging"])
     _remove_leftovers(out)
-    best = state.get("best") if isinstance(state, dict) else None
+    best = state.get("best")
     best_file = out / BEST_MODEL_FILE
     if best_file.exists():
         step = model_step(best_file)
@@ -325,18 +326,25 @@ def read_checkpoint_state(run_dir: str | Path) -> dict[str, Any] | None:
     no checkpoint. A ``checkpoint.zip`` without it (the file was deleted) gives the model's step, a training
     clock at 0 and no best, with a warning.
 
-    :raises UserError: naming the file, when it is damaged.
+    :raises UserError: naming the file, when it is damaged (or, without ``checkpoint.json``, ``checkpoint.zip`` is).
     """
-    path = Path(run_dir) / CHECKPOINT_STATE
+    path, checkpoint = Path(run_dir) / CHECKPOINT_STATE, Path(run_dir) / CHECKPOINT_FILE
     if not path.is_file():
-        step = model_step(Path(run_dir) / CHECKPOINT_FILE)
-        if step is None:
+        if not checkpoint.exists():
             return None
+        step = model_step(checkpoint)
+        if step is None:
+            raise UserError(f"{checkpoint} is not a readable model and {path} is missing: the checkpoint is damaged; "
+                            "train again into this folder with --overwrite, or into a new --out")  # fmt: skip
         logger.warning("%s has no %s: resuming at %s's step %d with the training clock at 0", run_dir, CHECKPOINT_STATE,
                        CHECKPOINT_FILE, step)  # fmt: skip
         return {"num_timesteps": step, "train_seconds": 0.0, "best": None}
     state = read_json(path, "checkpoint state")
-    ok = isinstance(state, dict) and isinstance(state.get("num_timesteps"), int) and isinstance(state.get("train_seconds"), (int, float))
+    ok = (
+        isinstance(state, dict)
+        and isinstance(state.get("num_timesteps"), int)
+        and isinstance(state.get("train_seconds"), (int, float))
+    )
     if not ok:
         raise UserError(f"{path} lacks num_timesteps or train_seconds: the file is damaged; delete it to resume from "
                         f"{CHECKPOINT_FILE}'s step with the training clock at 0")  # fmt: skip
@@ -358,8 +366,10 @@ def load_model_file(path: str | Path, **kwargs: Any) -> Any:
         if isinstance(err, OSError) and err.errno is not None or "spaces do not match" in message:
             raise  # a file that cannot be opened (named by the error), or a model of another env
         first = message[:200] + ("..." if len(message) > 200 else "")
-        raise UserError(f"{path} is not a readable model ({type(err).__name__}: {first}): the file is damaged (e.g. "
-                        "truncated) or was not saved by SB3; use another model of the run, or train again") from err
+        raise UserError(
+            f"{path} is not a readable model ({type(err).__name__}: {first}): the file is damaged (e.g. "
+            "truncated) or was not saved by SB3; use another model of the run, or train again"
+        ) from err
 
 
 def load_vec_normalize(path: str | Path, venv: Any) -> Any:
@@ -376,8 +386,10 @@ def load_vec_normalize(path: str | Path, venv: Any) -> Any:
             raise
         message = " ".join(str(err).split())[:200]
         why = "another env's (other env kwargs?)" if "spaces" in message else "damaged"
-        raise UserError(f"{path}: cannot load these reward-scaling statistics ({type(err).__name__}: {message}): "
-                        f"the file is {why}; resume with the run's own env, or train again") from err
+        raise UserError(
+            f"{path}: cannot load these reward-scaling statistics ({type(err).__name__}: {message}): "
+            f"the file is {why}; resume with the run's own env, or train again"
+        ) from err
 
 
 def load_model(run_dir: str | Path, device: str = "cpu", which: str = "final") -> Any:
@@ -397,7 +409,9 @@ def load_model(run_dir: str | Path, device: str = "cpu", which: str = "final") -
     for name in names:
         if (run_dir / name).exists():
             if name == CHECKPOINT_FILE:
-                logger.warning("no %s in %s (training has not finished): using the latest checkpoint, %s", MODEL_FILE, run_dir, name)
+                logger.warning(
+                    "no %s in %s (training has not finished): using the latest checkpoint, %s", MODEL_FILE, run_dir, name
+                )
             return load_model_file(run_dir / name, device=device)
     raise FileNotFoundError(f"no {' or '.join(names)} in {run_dir}")
 
