@@ -462,6 +462,7 @@ class DataParallelRecurrentPPO(RecurrentPPO):
         """Save as one worker would have: the GLOBAL ``n_envs`` and ``batch_size`` (a worker holds its share)."""
         world = self._context().world_size
         n_envs, batch_size = self.n_envs, self.batch_size
+        assert n_envs is not None and batch_size is not None  # set at construction or load
         self.n_envs, self.batch_size = n_envs * world, batch_size * world
         try:
             super().save(path, exclude=exclude, include=include)
@@ -594,7 +595,12 @@ def make_data_parallel(model: RecurrentPPO, ctx: DistributedContext) -> Recurren
 
 # ----------------------------------------------------------------------------- launcher
 class WorkerError(RuntimeError):
-    """A worker started by :func:`launch` failed or died; the other workers were stopped."""
+    """A worker started by :func:`launch` failed or died; the other workers were stopped.
+
+    ``tracebacks`` maps the rank of each worker that raised to its traceback (text).
+    """
+
+    tracebacks: dict[int, str] = {}  # launch sets one per instance
 
 
 def _free_port() -> int:
@@ -771,8 +777,11 @@ def _supervise(processes: list[Any], readers: list[Any]) -> list[Any]:
     else:
         rank = min(errors, key=lambda r: errors[r][2])
         error = WorkerError(f"worker {rank} of {workers} failed: {errors[rank][0]}; the other workers were stopped")
-    for r in sorted(errors):
-        error.add_note(f"--- worker {r} traceback ---\n{errors[r][1]}")
+    error.tracebacks = {r: errors[r][1] for r in sorted(errors)}
+    add_note = getattr(error, "add_note", None)  # Python >= 3.11: shown under the error's own traceback
+    for r, text in error.tracebacks.items():
+        if add_note is not None:
+            add_note(f"--- worker {r} traceback ---\n{text}")
     raise error
 
 

@@ -254,13 +254,13 @@ def train_worker(
     else:
         if resume and main and not resuming:
             logger.warning("--resume: no checkpoint in %s, starting from scratch", out)
-        if main and not resuming:
-            run_folder.clear_run(out)  # an earlier run's files (overwrite=True)
         env = make_training_env(local, seed=seed)
         # the model's own seed (SB3 seeds numpy's global generator with it: < 2**32); it also reseeds the env,
         # so the env gets its seed back for the first reset
         model = build_model(replace(local, seed=ctx.worker_seed(config.seed, hyper["n_envs"])), env, tb)
         env.seed(seed)
+        if main and not resuming:  # an earlier run's files (overwrite=True), once the new run could be built
+            run_folder.clear_run(out)
     model = make_data_parallel(model, ctx)  # worker 0's weights, optimizer, counters and reward statistics everywhere
     if main:
         run_folder.write_config(out, record)
