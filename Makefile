@@ -1,12 +1,13 @@
 # make demo  : create .venv (first use), train RL^2 on RL2Bandit-v0 and compare it with baselines
 # make test  : create .venv (first use) and run the whole test suite
+# make lint  : create .venv (first use); ruff (format + lint) and mypy, configured in pyproject.toml
 # make bench : run the quick speed benchmarks (a few minutes; figures are recorded in docs/results.md)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench clean venv
+.PHONY: demo test lint format bench clean venv
 
 venv: $(STAMP)
 
@@ -25,6 +26,16 @@ demo: $(STAMP)
 # RL2_REQUIRE_ZOO=1: a missing rl_zoo3 / pyyaml fails tests/test_zoo.py instead of skipping it
 test: $(STAMP)
 	RL2_REQUIRE_ZOO=1 $(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+# rewrite the files as the formatter and the fixable lint rules want them
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/env_throughput.py

@@ -18,7 +18,7 @@ same, slower.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch as th
@@ -93,11 +93,13 @@ class _GatherPadding:
         )
 
 
-class GatherRecurrentRolloutBuffer(_GatherPadding, RecurrentRolloutBuffer):
+# the mixin's _get_samples returns the recurrent samples the recurrent buffers return; the base classes' stubs
+# declare the plain buffers' return type
+class GatherRecurrentRolloutBuffer(_GatherPadding, RecurrentRolloutBuffer):  # type: ignore[misc]
     """``RecurrentRolloutBuffer`` whose minibatches are padded in one gather per array."""
 
 
-class GatherRecurrentDictRolloutBuffer(_GatherPadding, RecurrentDictRolloutBuffer):
+class GatherRecurrentDictRolloutBuffer(_GatherPadding, RecurrentDictRolloutBuffer):  # type: ignore[misc]
     """``RecurrentDictRolloutBuffer`` whose minibatches are padded in one gather per array."""
 
 
@@ -106,8 +108,10 @@ def use_fast_rollout_buffer(model: RecurrentPPO) -> RecurrentPPO:
 
     Call it right after the model is built or loaded, before ``learn``.
     """
-    old = model.rollout_buffer
-    new_class = GatherRecurrentDictRolloutBuffer if isinstance(old, RecurrentDictRolloutBuffer) else GatherRecurrentRolloutBuffer
+    old = cast(RecurrentRolloutBuffer, model.rollout_buffer)  # RecurrentPPO builds a recurrent (dict) buffer
+    new_class = (
+        GatherRecurrentDictRolloutBuffer if isinstance(old, RecurrentDictRolloutBuffer) else GatherRecurrentRolloutBuffer
+    )
     model.rollout_buffer = new_class(
         old.buffer_size,
         old.observation_space,
@@ -131,8 +135,8 @@ class FastRolloutBufferCallback(BaseCallback):
     """
 
     def _init_callback(self) -> None:
-        if not isinstance(self.model.rollout_buffer, _GatherPadding):
-            use_fast_rollout_buffer(self.model)
+        if not isinstance(cast(RecurrentPPO, self.model).rollout_buffer, _GatherPadding):
+            use_fast_rollout_buffer(cast(RecurrentPPO, self.model))
 
     def _on_step(self) -> bool:
         return True

@@ -9,7 +9,8 @@ available vector env for an id: the batched one when the id has a vector entry p
 from __future__ import annotations
 
 import importlib
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -50,7 +51,8 @@ class GymVectorToSB3(VecEnv):
                 "give one task per env with set_options({'tasks': [...]}) instead"
             )
         options = self._options[0] if self._options and self._options[0] else None
-        obs, _ = self.venv.reset(seed=seeds, options=options)
+        # gymnasium's vector envs take a list of seeds (one per env) too; VectorEnv.reset's annotation says int
+        obs, _ = self.venv.reset(seed=seeds, options=options)  # type: ignore[arg-type]
         self._reset_seeds()
         self._reset_options()
         return obs
@@ -93,7 +95,9 @@ class GymVectorToSB3(VecEnv):
         self._whole_vector(indices, f"set_attr({attr_name!r})")
         setattr(self.venv, attr_name, value)
 
-    def env_method(self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any) -> list[Any]:
+    def env_method(
+        self, method_name: str, *method_args: Any, indices: VecEnvIndices = None, **method_kwargs: Any
+    ) -> list[Any]:
         self._whole_vector(indices, f"env_method({method_name!r})")
         result = getattr(self.venv, method_name)(*method_args, **method_kwargs)
         return [result for _ in self._get_indices(indices)]
@@ -136,7 +140,9 @@ def make_vec_env(
     if use_batched:
         if not has_batched_impl(env_id):
             raise ValueError(f"{env_id} has no batched implementation; use batched=False")
-        venv: VecEnv = GymVectorToSB3(gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="vector_entry_point", **env_kwargs))
+        venv: VecEnv = GymVectorToSB3(
+            gym.make_vec(env_id, num_envs=n_envs, vectorization_mode="vector_entry_point", **env_kwargs)
+        )
         if monitor:
             venv = VecMonitor(venv)
     else:

@@ -250,8 +250,17 @@ _BOOLS = ("normalize_advantage", "use_sde")
 # RecurrentPPO passes these to the policy itself (use_sde from its own setting)
 _POLICY_ARGS_NOT_KWARGS = ("observation_space", "action_space", "lr_schedule", "use_sde")
 _POLICY_INTS = ("gru_hidden_size", "n_gru_layers", "lstm_hidden_size", "n_lstm_layers")
-_POLICY_BOOLS = ("ortho_init", "full_std", "use_expln", "squash_output", "share_features_extractor", "normalize_images",
-                 "shared_lstm", "enable_critic_lstm", "gru_layer_norm")  # fmt: skip
+_POLICY_BOOLS = (
+    "ortho_init",
+    "full_std",
+    "use_expln",
+    "squash_output",
+    "share_features_extractor",
+    "normalize_images",
+    "shared_lstm",
+    "enable_critic_lstm",
+    "gru_layer_norm",
+)
 _POLICY_DICTS = ("features_extractor_kwargs", "optimizer_kwargs", "lstm_kwargs")
 
 
@@ -305,8 +314,10 @@ def _keyword_names(fn: Any, skip: tuple[str, ...] = ()) -> list[str]:
 
 def _check_class(key: str, value: Any, base: type, example: str) -> None:
     if not (isinstance(value, type) and issubclass(value, base)):
-        raise ValueError(f"{key} must be a subclass of {base.__module__}.{base.__qualname__} (given from Python, e.g. "
-                         f"{example}), got {value!r}")  # fmt: skip
+        raise ValueError(
+            f"{key} must be a subclass of {base.__module__}.{base.__qualname__} (given from Python, e.g. "
+            f"{example}), got {value!r}"
+        )
 
 
 def check_policy_kwargs(policy: str, kwargs: Any) -> None:
@@ -316,8 +327,10 @@ def check_policy_kwargs(policy: str, kwargs: Any) -> None:
     from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 
     if not isinstance(kwargs, dict):
-        raise ValueError(f"policy_kwargs must be a dict of the policy's keyword arguments (policy_kwargs.KEY=VALUE on "
-                         f"the command line), got {kwargs!r}")  # fmt: skip
+        raise ValueError(
+            f"policy_kwargs must be a dict of the policy's keyword arguments (policy_kwargs.KEY=VALUE on "
+            f"the command line), got {kwargs!r}"
+        )
     cls = policy_class(policy)
     allowed = _keyword_names(cls, _POLICY_ARGS_NOT_KWARGS)
     unknown = sorted(set(kwargs) - set(allowed))
@@ -406,5 +419,7 @@ def check_hyperparams(params: dict[str, Any]) -> None:
             f"batch_size={max(rollout // 4, 1)})"
         )
     if params.get("normalize_advantage", True) and int(params["batch_size"]) < 2:  # the std of one advantage is 0
-        raise ValueError(f"batch_size must be >= 2 with normalize_advantage=True (advantages are normalised per "
-                         f"minibatch), got {params['batch_size']}")  # fmt: skip
+        raise ValueError(
+            f"batch_size must be >= 2 with normalize_advantage=True (advantages are normalised per "
+            f"minibatch), got {params['batch_size']}"
+        )

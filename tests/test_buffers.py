@@ -29,8 +29,16 @@ DICT = spaces.Dict({"image": spaces.Box(0, 255, (4, 4, 3), np.uint8), "context":
 def filled(buffer_class: type, observation_space: spaces.Space, action_space: spaces.Space, seed: int) -> Any:
     """A full buffer of random transitions: the same ones for the same seed, episode starts anywhere."""
     rng = np.random.default_rng(seed)
-    buffer = buffer_class(N_STEPS, observation_space, action_space, (N_STEPS, LAYERS, N_ENVS, HIDDEN), "cpu",
-                          gae_lambda=0.9, gamma=0.95, n_envs=N_ENVS)  # fmt: skip
+    buffer = buffer_class(
+        N_STEPS,
+        observation_space,
+        action_space,
+        (N_STEPS, LAYERS, N_ENVS, HIDDEN),
+        "cpu",
+        gae_lambda=0.9,
+        gamma=0.95,
+        n_envs=N_ENVS,
+    )
     for _ in range(N_STEPS):
         if isinstance(observation_space, spaces.Dict):
             obs: Any = {k: rng.random((N_ENVS, *s.shape)).astype(np.float32) for k, s in observation_space.spaces.items()}
@@ -38,8 +46,15 @@ def filled(buffer_class: type, observation_space: spaces.Space, action_space: sp
             obs = rng.random((N_ENVS, *observation_space.shape)).astype(np.float32)
         actions = rng.integers(0, 3, (N_ENVS, 1)) if isinstance(action_space, spaces.Discrete) else rng.random((N_ENVS, 2))
         states = [th.as_tensor(rng.standard_normal((LAYERS, N_ENVS, HIDDEN)), dtype=th.float32) for _ in range(4)]
-        buffer.add(obs, actions, rng.random(N_ENVS), rng.random(N_ENVS) < 0.3, th.as_tensor(rng.random(N_ENVS)),
-                   th.as_tensor(rng.random(N_ENVS)), lstm_states=RNNStates(tuple(states[:2]), tuple(states[2:])))  # fmt: skip
+        buffer.add(
+            obs,
+            actions,
+            rng.random(N_ENVS),
+            rng.random(N_ENVS) < 0.3,
+            th.as_tensor(rng.random(N_ENVS)),
+            th.as_tensor(rng.random(N_ENVS)),
+            lstm_states=RNNStates(tuple(states[:2]), tuple(states[2:])),
+        )
     buffer.compute_returns_and_advantage(th.as_tensor(rng.random(N_ENVS)), rng.random(N_ENVS) < 0.3)
     return buffer
 
@@ -67,7 +82,9 @@ def assert_same(a: Any, b: Any) -> None:
         (RecurrentDictRolloutBuffer, GatherRecurrentDictRolloutBuffer, DICT, spaces.Discrete(3)),
     ],
 )
-def test_samples_equal_the_stock_buffer(stock: type, ours: type, observation_space: Any, action_space: Any, batch_size: int) -> None:
+def test_samples_equal_the_stock_buffer(
+    stock: type, ours: type, observation_space: Any, action_space: Any, batch_size: int
+) -> None:
     """Every field of every minibatch of two epochs, shuffled alike, is equal (values, dtypes, shapes)."""
     reference, fast = filled(stock, observation_space, action_space, 0), filled(ours, observation_space, action_space, 0)
     padded = 0
@@ -98,8 +115,14 @@ def test_sequence_index_cuts_at_starts_and_env_changes() -> None:
 
 
 def test_rl2_train_uses_the_gather_buffer_also_after_resume(tmp_path: Any) -> None:
-    config = TrainConfig("RL2Bandit-v0", {"num_arms": 3, "episodes_per_trial": 4}, 128, out=str(tmp_path), eval_trials=10,
-                         hyperparams={"n_envs": 4, "n_steps": 16, "batch_size": 32, "policy_kwargs": {"gru_hidden_size": 8}})  # fmt: skip
+    config = TrainConfig(
+        "RL2Bandit-v0",
+        {"num_arms": 3, "episodes_per_trial": 4},
+        128,
+        out=str(tmp_path),
+        eval_trials=10,
+        hyperparams={"n_envs": 4, "n_steps": 16, "batch_size": 32, "policy_kwargs": {"gru_hidden_size": 8}},
+    )
     model = train(config, progress=False)
     assert type(model.rollout_buffer) is GatherRecurrentRolloutBuffer
     assert model.rollout_buffer.buffer_size == 16 and model.rollout_buffer.n_envs == 4
@@ -120,8 +143,12 @@ def test_callback_swaps_the_buffer_for_code_that_builds_the_model_itself() -> No
 
     (callback,) = get_callback_list({"callback": zoo_config.CALLBACK})
     assert isinstance(callback, FastRolloutBufferCallback)
-    config = TrainConfig("RL2Bandit-v0", {"num_arms": 3, "episodes_per_trial": 4}, 64,
-                         hyperparams={"n_envs": 4, "n_steps": 8, "batch_size": 16, "policy_kwargs": {"gru_hidden_size": 8}})  # fmt: skip
+    config = TrainConfig(
+        "RL2Bandit-v0",
+        {"num_arms": 3, "episodes_per_trial": 4},
+        64,
+        hyperparams={"n_envs": 4, "n_steps": 8, "batch_size": 16, "policy_kwargs": {"gru_hidden_size": 8}},
+    )
     model = build_model(config, make_training_env(config), fast_buffer=False)
     model.learn(64, callback=callback)
     assert type(model.rollout_buffer) is GatherRecurrentRolloutBuffer and model.num_timesteps == 64

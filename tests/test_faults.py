@@ -91,8 +91,13 @@ def assert_consistent(out: Path) -> dict:
 
 @pytest.mark.parametrize(("point", "kill_at"), [("fsync", k) for k in range(1, 6)] + [("replace", k) for k in range(1, 6)])
 def test_a_process_killed_while_writing_a_checkpoint_set_leaves_the_old_set_or_the_new_one(point, kill_at, tmp_path):
-    result = subprocess.run([sys.executable, "-c", WRITER, str(tmp_path), point, str(kill_at)], cwd=REPO,
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", WRITER, str(tmp_path), point, str(kill_at)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode in (0, 9), result.stderr
     state = assert_consistent(tmp_path)
     assert state["num_timesteps"] == (200 if result.returncode == 0 else state["num_timesteps"])
@@ -102,8 +107,9 @@ def test_a_process_killed_while_writing_a_checkpoint_set_leaves_the_old_set_or_t
 
 
 def test_a_staging_folder_of_an_uncommitted_set_is_removed_and_a_committed_one_finished(tmp_path):
-    result = subprocess.run([sys.executable, "-c", WRITER, str(tmp_path), "replace", "2"], cwd=REPO,
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", WRITER, str(tmp_path), "replace", "2"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 9  # killed after the commit (the first rename), before the set's files were renamed
     staged = [p for p in tmp_path.iterdir() if p.name.startswith(run_folder.STAGING_PREFIX)]
     assert len(staged) == 1 and json.loads((tmp_path / run_folder.CHECKPOINT_STATE).read_text())["staging"] == staged[0].name
@@ -116,11 +122,35 @@ def test_a_staging_folder_of_an_uncommitted_set_is_removed_and_a_committed_one_f
 
 def train_argv(out: Path, timesteps: int) -> list[str]:
     return [
-        sys.executable, "-m", "rl2_agent", "train", "--env", "RL2Bandit-v0", "--env-kwargs", "num_arms=3",
-        "episodes_per_trial=5", "--timesteps", str(timesteps), "--n-envs", "8", "--hyperparams", "n_steps=16",
-        "batch_size=64", "n_epochs=1", "policy_kwargs.gru_hidden_size=8", "--eval-trials", "8", "--eval-every", "512",
-        "--checkpoint-every", "128", "--out", str(out), "--no-progress", "--resume",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "rl2_agent",
+        "train",
+        "--env",
+        "RL2Bandit-v0",
+        "--env-kwargs",
+        "num_arms=3",
+        "episodes_per_trial=5",
+        "--timesteps",
+        str(timesteps),
+        "--n-envs",
+        "8",
+        "--hyperparams",
+        "n_steps=16",
+        "batch_size=64",
+        "n_epochs=1",
+        "policy_kwargs.gru_hidden_size=8",
+        "--eval-trials",
+        "8",
+        "--eval-every",
+        "512",
+        "--checkpoint-every",
+        "128",
+        "--out",
+        str(out),
+        "--no-progress",
+        "--resume",
+    ]
 
 
 def newest_write(out: Path) -> float:

@@ -17,6 +17,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 from torch import nn
 
 import meta_envs  # noqa: F401  (registers the ids)
+import rl2_agent.policies as policies
 from rl2_agent.envs import make_vec_env
 from rl2_agent.policies import DEFAULT_NET_ARCH, LayerNormGRU, RL2CombinedExtractor, RL2GRUPolicy
 
@@ -222,9 +223,11 @@ def reference_step_loop(
     return th.flatten(th.cat(outputs).transpose(0, 1), 0, 1), hidden
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["fused GRU", "nn.GRU"])
 @pytest.mark.parametrize("n_gru_layers", [1, 2])
 @pytest.mark.parametrize("starts_at", ["first", "random"])
-def test_fast_sequence_matches_step_loop(starts_at: str, n_gru_layers: int) -> None:
+def test_fast_sequence_matches_step_loop(starts_at: str, n_gru_layers: int, fused: bool, monkeypatch: Any) -> None:
+    monkeypatch.setattr(policies, "FUSED_GRU", fused)
     n_seq, length, n_features, hidden_size = 7, 12, 9, 24
     gru = nn.GRU(n_features, hidden_size, num_layers=n_gru_layers)
     starts = th.zeros(n_seq, length)
@@ -249,9 +252,10 @@ def test_fast_sequence_matches_step_loop(starts_at: str, n_gru_layers: int) -> N
         return out.detach(), h.detach(), [x.grad, h0.grad, *(p.grad.clone() for p in gru.parameters())]
 
     calls = []
-    hook = gru.register_forward_hook(lambda *_: calls.append(1))
-    out_fast, h_fast, grads_fast = run(fast=True)
-    hook.remove()
+    run_gru = policies.run_gru
+    with monkeypatch.context() as patch:  # counts the GRU calls of _process_sequence (the fused one calls no module)
+        patch.setattr(policies, "run_gru", lambda *args: calls.append(1) or run_gru(*args))
+        out_fast, h_fast, grads_fast = run(fast=True)
     mid_columns = int(starts.reshape(n_seq, length)[:, 1:].any(dim=0).sum())
     assert len(calls) == 1 + mid_columns  # one GRU call per segment, no per-step loop
     if starts_at == "random":
@@ -417,7 +421,7 @@ def test_learns_two_armed_bandit() -> None:
 
 
 @pytest.mark.parametrize("fast_buffer", [False, True])
-def test_training_makes_one_gru_call_per_minibatch(fast_buffer: bool) -> None:
+def test_training_makes_one_gru_call_per_minibatch(fast_buffer: bool, monkeypatch: Any) -> None:
     """Inside a real ``RecurrentPPO.learn``, every minibatch is ONE actor and ONE critic GRU call (the fast path).
 
     10-pull trials in 20-step rollouts: every minibatch holds sequences that start an episode, which
@@ -434,14 +438,14 @@ def test_training_makes_one_gru_call_per_minibatch(fast_buffer: bool) -> None:
     calls = {"actor": 0, "critic": 0, "minibatches": 0}
     training = {"on": False}
 
-    def count(name: str) -> Any:
-        def hook(module: nn.Module, args: Any, output: Any) -> None:
-            calls[name] += training["on"]
+    names = {id(model.policy.lstm_actor): "actor", id(model.policy.lstm_critic): "critic"}
+    run_gru = policies.run_gru
 
-        return hook
+    def counted_run_gru(gru: nn.Module, *args: Any) -> Any:  # the fused GRU of training calls no module: no hook
+        calls[names[id(gru)]] += training["on"]
+        return run_gru(gru, *args)
 
-    model.policy.lstm_actor.register_forward_hook(count("actor"))
-    model.policy.lstm_critic.register_forward_hook(count("critic"))
+    monkeypatch.setattr(policies, "run_gru", counted_run_gru)
     evaluate_actions = model.policy.evaluate_actions
 
     def counted_evaluate_actions(*args: Any, **kwargs: Any) -> Any:
@@ -466,11 +470,21 @@ def test_training_makes_one_gru_call_per_minibatch(fast_buffer: bool) -> None:
 # recipe option: layer normalisation of the GRU outputs
 # ---------------------------------------------------------------------------------------------
 DEFAULT_STATE_DICT_KEYS = [
-    "mlp_extractor.value_net.0.weight", "mlp_extractor.value_net.0.bias", "action_net.weight", "action_net.bias",
-    "value_net.weight", "value_net.bias", "lstm_actor.weight_ih_l0", "lstm_actor.weight_hh_l0", "lstm_actor.bias_ih_l0",
-    "lstm_actor.bias_hh_l0", "lstm_critic.weight_ih_l0", "lstm_critic.weight_hh_l0", "lstm_critic.bias_ih_l0",
+    "mlp_extractor.value_net.0.weight",
+    "mlp_extractor.value_net.0.bias",
+    "action_net.weight",
+    "action_net.bias",
+    "value_net.weight",
+    "value_net.bias",
+    "lstm_actor.weight_ih_l0",
+    "lstm_actor.weight_hh_l0",
+    "lstm_actor.bias_ih_l0",
+    "lstm_actor.bias_hh_l0",
+    "lstm_critic.weight_ih_l0",
+    "lstm_critic.weight_hh_l0",
+    "lstm_critic.bias_ih_l0",
     "lstm_critic.bias_hh_l0",
-]  # fmt: skip
+]
 
 
 def test_default_policy_keeps_the_parameter_names_and_shapes_of_saved_models() -> None:
@@ -524,8 +538,15 @@ def test_gru_layer_norm_is_refused_unless_a_bool() -> None:
 
 def test_a_model_with_gru_layer_norm_trains_saves_and_loads(tmp_path: Any) -> None:
     env = make_vec_env(BANDIT, 8, dict(num_arms=3, episodes_per_trial=10), seed=0)
-    model = RecurrentPPO(RL2GRUPolicy, env, n_steps=20, batch_size=40, n_epochs=2, seed=0,
-                         policy_kwargs=dict(gru_hidden_size=8, gru_layer_norm=True))  # fmt: skip
+    model = RecurrentPPO(
+        RL2GRUPolicy,
+        env,
+        n_steps=20,
+        batch_size=40,
+        n_epochs=2,
+        seed=0,
+        policy_kwargs=dict(gru_hidden_size=8, gru_layer_norm=True),
+    )
     before = {k: v.clone() for k, v in model.policy.state_dict().items()}
     model.learn(480)  # 3 rollouts of 8 x 20 steps
     after = model.policy.state_dict()
@@ -546,9 +567,17 @@ def test_optimizer_class_is_recorded_by_name_and_built_as_the_torch_class(given:
     from rl2_agent.training.config import TrainConfig
     from rl2_agent.training.loop import build_model, make_training_env
 
-    config = TrainConfig(BANDIT, {"num_arms": 3, "episodes_per_trial": 5}, out=str(tmp_path),
-                         hyperparams={"n_envs": 4, "n_steps": 10, "batch_size": 20, "policy_kwargs": {
-                             "gru_hidden_size": 8, "optimizer_class": given, "optimizer_kwargs": {"weight_decay": 0.01}}})  # fmt: skip
+    config = TrainConfig(
+        BANDIT,
+        {"num_arms": 3, "episodes_per_trial": 5},
+        out=str(tmp_path),
+        hyperparams={
+            "n_envs": 4,
+            "n_steps": 10,
+            "batch_size": 20,
+            "policy_kwargs": {"gru_hidden_size": 8, "optimizer_class": given, "optimizer_kwargs": {"weight_decay": 0.01}},
+        },
+    )
     assert config.hyperparams["policy_kwargs"]["optimizer_class"] == "AdamW"  # what config.json records
     model = build_model(config, make_training_env(config))
     assert type(model.policy.optimizer) is th.optim.AdamW

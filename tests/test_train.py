@@ -26,10 +26,26 @@ TINY = ["n_steps=16", "batch_size=64", "n_epochs=2", "policy_kwargs.gru_hidden_s
 
 def tiny_train_args(out: Path, timesteps: int = 1024) -> list[str]:
     return [
-        "train", "--env", "RL2Bandit-v0", "--env-kwargs", "num_arms=3", "episodes_per_trial=5",
-        "--timesteps", str(timesteps), "--n-envs", "8", "--hyperparams", *TINY,
-        "--eval-trials", "20", "--eval-every", "512", "--out", str(out), "--no-progress",
-    ]  # fmt: skip
+        "train",
+        "--env",
+        "RL2Bandit-v0",
+        "--env-kwargs",
+        "num_arms=3",
+        "episodes_per_trial=5",
+        "--timesteps",
+        str(timesteps),
+        "--n-envs",
+        "8",
+        "--hyperparams",
+        *TINY,
+        "--eval-trials",
+        "20",
+        "--eval-every",
+        "512",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +142,9 @@ def test_resume_drops_evaluations_logged_after_the_checkpoint(run_dir, tmp_path,
     assert "checkpoint.zip is at step 1024 but checkpoint.json says 1280" in caplog.text
     rows = list(csv.DictReader((out / "eval_log.csv").open()))
     assert [float(r["mean"]) for r in rows].count(9.9) == 0
-    assert int(rows[-1]["timesteps"]) == 1536 and [int(r["timesteps"]) for r in rows] == sorted(int(r["timesteps"]) for r in rows)
+    assert int(rows[-1]["timesteps"]) == 1536 and [int(r["timesteps"]) for r in rows] == sorted(
+        int(r["timesteps"]) for r in rows
+    )
     assert not list(out.glob("*.tmp*"))  # no temporary file of the checkpoint set is left behind
 
 
@@ -160,8 +178,25 @@ def test_n_envs_scales_the_minibatch_with_the_rollout(env_id, n_envs, batch_size
 def test_train_with_fewer_envs_than_the_defaults_runs(tmp_path):
     """``--n-envs 32`` on the 5-armed 10-pull bandit (a tiny budget): the minibatches shrink with the rollout."""
     out = tmp_path / "x"
-    argv = ["train", "--env", "RL2Bandit-v0", "--env-kwargs", "num_arms=5", "episodes_per_trial=10", "--timesteps", "1280",
-            "--n-envs", "32", "--seed", "0", "--out", str(out), "--eval-trials", "20", "--no-progress"]  # fmt: skip
+    argv = [
+        "train",
+        "--env",
+        "RL2Bandit-v0",
+        "--env-kwargs",
+        "num_arms=5",
+        "episodes_per_trial=10",
+        "--timesteps",
+        "1280",
+        "--n-envs",
+        "32",
+        "--seed",
+        "0",
+        "--out",
+        str(out),
+        "--eval-trials",
+        "20",
+        "--no-progress",
+    ]
     assert main(argv) == 0
     model = load_model(out)
     assert model.num_timesteps == 1280 and model.n_envs == 32 and model.batch_size == 160
@@ -215,8 +250,13 @@ def test_linear_schedule_needs_a_step_budget():
     from rl2_agent.hyperparams import TIME_BUDGET_STEP_CAP
 
     with pytest.raises(ValueError, match=r"learning_rate='lin_1e-3': a 'lin_' schedule decays to 0 at total_timesteps"):
-        TrainConfig("RL2Bandit-v0", {"num_arms": 3}, total_timesteps=TIME_BUDGET_STEP_CAP, max_seconds=60,
-                    hyperparams={"learning_rate": "lin_1e-3"})  # fmt: skip
+        TrainConfig(
+            "RL2Bandit-v0",
+            {"num_arms": 3},
+            total_timesteps=TIME_BUDGET_STEP_CAP,
+            max_seconds=60,
+            hyperparams={"learning_rate": "lin_1e-3"},
+        )
 
 
 def test_lr_anneal_decays_over_the_last_fraction_of_either_budget(tmp_path, monkeypatch):
@@ -274,10 +314,12 @@ def test_lr_anneal_trains_with_a_decaying_rate_and_saves_the_configured_one(run_
         ({"lr_anneal": -0.1}, r"lr_anneal must be a number in \[0, 1\], got -0.1"),
         ({"lr_anneal": True}, r"lr_anneal must be a number in \[0, 1\], got True"),
         ({"max_seconds": -1.0}, r"max_seconds must be a finite number >= 0, got -1.0"),
-        ({"lr_anneal": 0.3, "hyperparams": {"learning_rate": "lin_1e-3"}},
-         r"lr_anneal=0.3 and learning_rate='lin_1e-3' are two learning-rate schedules"),
+        (
+            {"lr_anneal": 0.3, "hyperparams": {"learning_rate": "lin_1e-3"}},
+            r"lr_anneal=0.3 and learning_rate='lin_1e-3' are two learning-rate schedules",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_lr_anneal_is_refused_at_construction(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig("RL2Bandit-v0", {"num_arms": 3}, **kwargs)
@@ -295,13 +337,21 @@ def test_resume_without_arguments_takes_every_saved_setting(run_dir, tmp_path):
     assert config.env_kwargs == {"num_arms": 3, "episodes_per_trial": 5}
     assert (config.total_timesteps, config.eval_every, config.eval_trials) == (1024, 512, 20)
     assert config.hyperparams["n_steps"] == 16
-    config = config_from_args(parser.parse_args(["--env", "RL2Bandit-v0", "--out", str(out), "--resume", "--timesteps", "2048"]))
+    config = config_from_args(
+        parser.parse_args(["--env", "RL2Bandit-v0", "--out", str(out), "--resume", "--timesteps", "2048"])
+    )
     assert (config.total_timesteps, config.eval_trials) == (2048, 20)
     # the env id too: --resume --out <run> needs nothing else
     config = config_from_args(parser.parse_args(["--out", str(out), "--resume"]))
-    assert (config.env_id, config.env_kwargs, config.total_timesteps) == ("RL2Bandit-v0", {"num_arms": 3, "episodes_per_trial": 5}, 1024)
+    assert (config.env_id, config.env_kwargs, config.total_timesteps) == (
+        "RL2Bandit-v0",
+        {"num_arms": 3, "episodes_per_trial": 5},
+        1024,
+    )
     for argv in ([], ["--out", str(tmp_path / "empty"), "--resume"], ["--resume"]):
-        with pytest.raises(ValueError, match=r"--env is required \(an env id, e.g. RL2Bandit-v0\), except with --resume --out"):
+        with pytest.raises(
+            ValueError, match=r"--env is required \(an env id, e.g. RL2Bandit-v0\), except with --resume --out"
+        ):
             config_from_args(parser.parse_args(argv))
 
 
@@ -321,7 +371,9 @@ def test_a_new_run_refuses_a_folder_with_a_run_unless_overwrite(run_dir, tmp_pat
 
     out = tmp_path / "taken"
     shutil.copytree(run_dir, out)
-    with pytest.raises(FileExistsError, match=r"already holds a training run \(model.zip, checkpoint.zip\): continue it with --resume"):
+    with pytest.raises(
+        FileExistsError, match=r"already holds a training run \(model.zip, checkpoint.zip\): continue it with --resume"
+    ):
         main(tiny_train_args(out, timesteps=512))
     assert load_model(out).num_timesteps == 1024  # untouched
     assert main(tiny_train_args(out, timesteps=512) + ["--overwrite"]) == 0
@@ -340,8 +392,14 @@ def test_ctrl_c_leaves_a_usable_checkpoint(tmp_path, monkeypatch):
         return original(self)
 
     monkeypatch.setattr(ValidationCallback, "_on_step", interrupt_after_a_while)
-    config = TrainConfig("RL2Bandit-v0", {"num_arms": 3, "episodes_per_trial": 5}, 4096, out=str(tmp_path),
-                         hyperparams={"n_envs": 8, **parse_kwargs(TINY)}, eval_trials=10)
+    config = TrainConfig(
+        "RL2Bandit-v0",
+        {"num_arms": 3, "episodes_per_trial": 5},
+        4096,
+        out=str(tmp_path),
+        hyperparams={"n_envs": 8, **parse_kwargs(TINY)},
+        eval_trials=10,
+    )
     with pytest.raises(KeyboardInterrupt):
         train(config, progress=False)
     saved = load_model(tmp_path)  # the checkpoint (no model.zip yet)
@@ -372,9 +430,16 @@ def test_the_training_budget_defaults(extra, steps, eval_every):
 
 
 def test_a_time_limited_run_stops_on_time_with_a_time_progress_bar(tmp_path, capsys):
-    config = TrainConfig("RL2Bandit-v0", {"num_arms": 3, "episodes_per_trial": 5}, 10**9, out=str(tmp_path),
-                         hyperparams={"n_envs": 8, **parse_kwargs(TINY)}, eval_every=10**8, eval_trials=10,
-                         max_seconds=2.0)
+    config = TrainConfig(
+        "RL2Bandit-v0",
+        {"num_arms": 3, "episodes_per_trial": 5},
+        10**9,
+        out=str(tmp_path),
+        hyperparams={"n_envs": 8, **parse_kwargs(TINY)},
+        eval_every=10**8,
+        eval_trials=10,
+        max_seconds=2.0,
+    )
     model = train(config, progress=True)
     assert 0 < model.num_timesteps < 10**6
     state = json.loads((tmp_path / "checkpoint.json").read_text())
@@ -404,14 +469,24 @@ def test_plot_redraws_saved_results(run_dir, tmp_path, capsys):
     if not (run_dir / "eval.json").exists():
         assert main(["evaluate", str(run_dir), "--trials", "20"]) == 0
     table = tmp_path / "bandit.json"
-    table.write_text(json.dumps({"10,5": {"ucb1": {"mean": 6.5, "se": 0.1, "paper": 6.7, "bold": True},
-                                         "random": {"mean": 5.0, "se": 0.1, "paper": 5.0, "bold": False}}}))  # fmt: skip
+    table.write_text(
+        json.dumps(
+            {
+                "10,5": {
+                    "ucb1": {"mean": 6.5, "se": 0.1, "paper": 6.7, "bold": True},
+                    "random": {"mean": 5.0, "se": 0.1, "paper": 5.0, "bold": False},
+                }
+            }
+        )
+    )
     figs = tmp_path / "figs"
     assert main(["plot", str(run_dir / "eval.json"), str(table), str(run_dir), "--out-dir", str(figs)]) == 0
     written = sorted(p.name for p in figs.iterdir())
     assert written == ["bandit_10_5.png", "episode_returns.png", "learning_curves.png"]
     assert all((figs / name).stat().st_size > 1000 for name in written)
-    assert capsys.readouterr().out.split() == [str(figs / n) for n in ("episode_returns.png", "bandit_10_5.png", "learning_curves.png")]
+    assert capsys.readouterr().out.split() == [
+        str(figs / n) for n in ("episode_returns.png", "bandit_10_5.png", "learning_curves.png")
+    ]
     (tmp_path / "other.json").write_text('{"a": 1}')
     with pytest.raises(ValueError, match=r"other.json: not a result this command plots; allowed: an eval.json"):
         main(["plot", str(tmp_path / "other.json")])
@@ -436,7 +511,9 @@ def test_the_command_line_entry_points_run_as_programs():
         out = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60).stdout
         listed = re.findall(r"^ {4}(\w+) ", out, re.M)  # argparse lists each command indented by 4 spaces
         assert listed == list(COMMANDS) and "plot" in listed
-    err = subprocess.run([sys.executable, "-m", "rl2_agent", "evaluate", "no/such/run"], capture_output=True, text=True, timeout=60)
+    err = subprocess.run(
+        [sys.executable, "-m", "rl2_agent", "evaluate", "no/such/run"], capture_output=True, text=True, timeout=60
+    )
     assert err.returncode == 2 and err.stderr.startswith("rl2 evaluate: error: ") and "no/such/run" in err.stderr
 
 
@@ -469,8 +546,10 @@ def test_independent_evaluation_reproduces_the_score(run_dir):
         ({"threads": 0}, "threads must be an integer >= 1"),
         ({"hyperparams": {"n_envs": 0}}, "n_envs must be an integer >= 1, got 0"),
         ({"hyperparams": {"n_steps": 0}}, "n_steps must be an integer >= 1, got 0"),
-        ({"hyperparams": {"n_envs": 4, "n_steps": 100, "batch_size": 1600}},
-         r"batch_size \(1600\) must be <= one rollout, n_envs \* n_steps = 4 \* 100 = 400"),
+        (
+            {"hyperparams": {"n_envs": 4, "n_steps": 100, "batch_size": 1600}},
+            r"batch_size \(1600\) must be <= one rollout, n_envs \* n_steps = 4 \* 100 = 400",
+        ),
     ],
 )
 def test_bad_train_config_errors(kwargs, match):
@@ -514,7 +593,10 @@ def test_the_command_line_reports_user_errors_in_one_line(tmp_path, capsys):
         (["evaluate", "RUN", "--seed", "-5"], "--seed must be an integer >= 0 (the first held-out task seed), got -5"),
         (["demo", "--trials", "0", "--out", "DEMO"], "--trials must be an integer >= 2"),
         (["demo", "--minutes", "-1", "--out", "DEMO"], "--minutes must be a finite number > 0, got -1.0"),
-        (["train", "--env", "RL2Bandit-v0", "--max-minutes", "-1", "--out", "DEMO"], "--max-minutes must be a finite number >= 0"),
+        (
+            ["train", "--env", "RL2Bandit-v0", "--max-minutes", "-1", "--out", "DEMO"],
+            "--max-minutes must be a finite number >= 0",
+        ),
     ],
 )
 def test_counts_and_budgets_are_checked_before_any_work(argv, message, run_dir, tmp_path, capsys):
@@ -549,7 +631,6 @@ def test_demo_runs_end_to_end(tmp_path, capsys):
     assert set(stats) == {"random", "greedy", "ucb1", "thompson", "gittins", "rl2"}
 
 
-
 @pytest.mark.parametrize(
     "env_id,env_kwargs",
     [
@@ -574,6 +655,7 @@ def test_the_critic_learns_targets_of_order_one_with_the_defaults(env_id, env_kw
     env.reset()
     gamma, length = config.hyperparams["gamma"], gym.make(env_id, **env_kwargs).unwrapped.trial_length
     rng = np.random.default_rng(0)
+
     def random_actions() -> np.ndarray:
         space = env.action_space
         if hasattr(space, "n"):
@@ -587,12 +669,14 @@ def test_the_critic_learns_targets_of_order_one_with_the_defaults(env_id, env_kw
         returns[t] = np.abs(acc).max()
     assert returns.max() < 10, (env_id, returns.max())
 
+
 # --------------------------------------------------------------------------------------
 # the Python API refuses bad input at construction
 # --------------------------------------------------------------------------------------
 def test_numpy_scalars_in_a_config_read_back_as_given():
-    config = TrainConfig("RL2Bandit-v0", {"num_arms": np.int64(3), "time_inputs": np.bool_(True)}, seed=np.int64(2),
-                         total_timesteps=2e3)  # fmt: skip
+    config = TrainConfig(
+        "RL2Bandit-v0", {"num_arms": np.int64(3), "time_inputs": np.bool_(True)}, seed=np.int64(2), total_timesteps=2e3
+    )
     assert config.env_kwargs == {"num_arms": 3, "time_inputs": True} and type(config.env_kwargs["num_arms"]) is int
     assert type(config.seed) is int and config.total_timesteps == 2000
     assert json.loads(json.dumps(config.env_kwargs)) == config.env_kwargs
@@ -640,8 +724,10 @@ def test_make_vec_env_and_run_trials_name_their_own_arguments():
     venv = make_vec_env("meta_envs:RL2Bandit-v0", 2)  # the prefixed id of the README works here too
     assert venv.num_envs == 2
     agent = UniformRandomAgent(5)
-    for kwargs, match in (({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
-                          ({"n_trials": 2.5}, "n_trials must be an integer >= 1, got 2.5")):  # fmt: skip
+    for kwargs, match in (
+        ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0"),
+        ({"n_trials": 2.5}, "n_trials must be an integer >= 1, got 2.5"),
+    ):
         with pytest.raises(ValueError, match=match):
             run_trials(agent, "RL2Bandit-v0", {}, **{"n_trials": 4, **kwargs})
 
@@ -663,8 +749,24 @@ def test_every_env_id_trains_and_evaluates_through_the_cli(env_id, tmp_path):
     """``rl2 train`` + ``rl2 evaluate`` on every registered id (tiny: 20-step trials, a few updates)."""
     out = tmp_path / env_id
     tiny = ["n_steps=8", "batch_size=16", "n_epochs=1", "policy_kwargs.gru_hidden_size=8"]
-    argv = ["train", "--env", env_id, "--env-kwargs", "steps_per_trial=20", "--timesteps", "32", "--n-envs", "2",
-            "--hyperparams", *tiny, "--eval-trials", "2", "--out", str(out), "--no-progress"]  # fmt: skip
+    argv = [
+        "train",
+        "--env",
+        env_id,
+        "--env-kwargs",
+        "steps_per_trial=20",
+        "--timesteps",
+        "32",
+        "--n-envs",
+        "2",
+        "--hyperparams",
+        *tiny,
+        "--eval-trials",
+        "2",
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     assert main(argv) == 0
     assert load_model(out).num_timesteps == 32
     assert main(["evaluate", str(out), "--trials", "3"]) == 0

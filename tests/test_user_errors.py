@@ -30,10 +30,27 @@ TINY = ["n_steps=16", "batch_size=64", "n_epochs=2", "policy_kwargs.gru_hidden_s
 
 def tiny_train(out: Path, timesteps: int = 512, *extra: str) -> list[str]:
     return [
-        "train", "--env", "RL2Bandit-v0", "--env-kwargs", "num_arms=3", "episodes_per_trial=5", "--timesteps", str(timesteps),
-        "--n-envs", "8", "--hyperparams", *TINY, "--eval-trials", "10", "--eval-every", "256", "--out", str(out),
-        "--no-progress", *extra,
-    ]  # fmt: skip
+        "train",
+        "--env",
+        "RL2Bandit-v0",
+        "--env-kwargs",
+        "num_arms=3",
+        "episodes_per_trial=5",
+        "--timesteps",
+        str(timesteps),
+        "--n-envs",
+        "8",
+        "--hyperparams",
+        *TINY,
+        "--eval-trials",
+        "10",
+        "--eval-every",
+        "256",
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -84,10 +101,12 @@ def error_line(capsys: pytest.CaptureFixture[str], command: str) -> str:
         ({"policy_kwargs": {"optimizer_kwargs": {"eps": -1.0}}}, "RL2GRUPolicy refuses them: Invalid epsilon value: -1.0"),
         ({"policy": "MlpLstmPolicy", "policy_kwargs": {"lstm_hidden_size": -3}}, "policy_kwargs.lstm_hidden_size must be"),
         ({"use_sde": True}, "use_sde=True needs continuous (Box) actions; this env's actions are Discrete(3)"),
-        ({"normalize_advantage": True, "n_envs": 1, "n_steps": 1, "batch_size": 1},
-         "batch_size must be >= 2 with normalize_advantage=True"),
+        (
+            {"normalize_advantage": True, "n_envs": 1, "n_steps": 1, "batch_size": 1},
+            "batch_size must be >= 2 with normalize_advantage=True",
+        ),
     ],
-)  # fmt: skip
+)
 def test_every_hyperparameter_is_checked_when_the_config_is_built(hyper, message):
     with pytest.raises(ValueError) as err:
         TrainConfig("RL2Bandit-v0", {"num_arms": 3}, hyperparams=hyper)
@@ -132,9 +151,11 @@ def test_step_counts_take_integers_and_scientific_notation():
 
 
 def test_max_minutes_and_seeds_out_of_range_are_refused(tmp_path, capsys):
-    for extra, message in ((["--max-minutes", "inf"], "--max-minutes must be a finite number >= 0, got inf"),
-                           (["--seed", str(2**40)], "seed must be an integer in [0, 4294967295] (numpy's seed range)"),
-                           (["--threads", "0"], "argument --threads: must be an integer >= 1")):  # fmt: skip
+    for extra, message in (
+        (["--max-minutes", "inf"], "--max-minutes must be a finite number >= 0, got inf"),
+        (["--seed", str(2**40)], "seed must be an integer in [0, 4294967295] (numpy's seed range)"),
+        (["--threads", "0"], "argument --threads: must be an integer >= 1"),
+    ):
         assert cli(tiny_train(tmp_path / "run", 512, *extra)) == 2
         assert message in error_line(capsys, "train")
 
@@ -157,17 +178,24 @@ def test_the_device_must_be_one_this_machine_has(tmp_path, capsys):
 
 
 def test_argparse_refusals_are_one_line_without_the_usage(capsys):
-    for argv, message in ((["train", "--timesteps"], "rl2 train: error: argument --timesteps: expected one argument\n"),
-                          (["train", "--nope"], "rl2: error: unrecognized arguments: --nope\n")):  # fmt: skip
+    for argv, message in (
+        (["train", "--timesteps"], "rl2 train: error: argument --timesteps: expected one argument\n"),
+        (["train", "--nope"], "rl2: error: unrecognized arguments: --nope\n"),
+    ):
         assert cli(argv) == 2 and capsys.readouterr().err == message
 
 
 # ----------------------------------------------------------------------------- disk full, read-only, a file in the way
 @pytest.mark.parametrize(
     ("code", "words"),
-    [(errno.ENOSPC, "the disk is full"), (errno.EROFS, "read-only file system"), (errno.EACCES, "permission denied"),
-     (errno.ENOTDIR, "is a file, not a folder"), (errno.EEXIST, "a file is in the way")],
-)  # fmt: skip
+    [
+        (errno.ENOSPC, "the disk is full"),
+        (errno.EROFS, "read-only file system"),
+        (errno.EACCES, "permission denied"),
+        (errno.ENOTDIR, "is a file, not a folder"),
+        (errno.EEXIST, "a file is in the way"),
+    ],
+)
 def test_an_oserror_of_the_users_machine_is_one_line_naming_the_path(code, words):
     message = user_error_message(OSError(code, os.strerror(code), "runs/x/model.zip"))
     assert message.startswith("runs/x/model.zip: ") and words in message
@@ -355,11 +383,57 @@ def test_a_best_model_of_a_discarded_timeline_is_not_kept_on_resume(run_dir, tmp
 
 
 # ----------------------------------------------------------------------------- a seeded fuzz of the command lines
-BAD_VALUES = ["", "-1", "0", "1.5", "inf", "nan", "-inf", "1e400", "abc", "None", "[1]", "{}", "1e16", "3e4", "True", "-",
-              "x=1", "a.b=1", "=", "FILE", "FILE/x", "missing", "DIR", "cpu:9", "cuda", "lin_abc", "10,5", "rl2=missing"]  # fmt: skip
-KV_KEYS = ["learning_rate", "max_grad_norm", "ent_coef", "batch_size", "n_steps", "policy_kwargs", "policy_kwargs.foo",
-           "policy_kwargs.gru_hidden_size", "policy_kwargs.net_arch", "normalize", "policy", "gamma", "num_arms",
-           "episodes_per_trial", "arm_prior", "target_kl", "device", "clip_range_vf", "use_sde"]  # fmt: skip
+BAD_VALUES = [
+    "",
+    "-1",
+    "0",
+    "1.5",
+    "inf",
+    "nan",
+    "-inf",
+    "1e400",
+    "abc",
+    "None",
+    "[1]",
+    "{}",
+    "1e16",
+    "3e4",
+    "True",
+    "-",
+    "x=1",
+    "a.b=1",
+    "=",
+    "FILE",
+    "FILE/x",
+    "missing",
+    "DIR",
+    "cpu:9",
+    "cuda",
+    "lin_abc",
+    "10,5",
+    "rl2=missing",
+]
+KV_KEYS = [
+    "learning_rate",
+    "max_grad_norm",
+    "ent_coef",
+    "batch_size",
+    "n_steps",
+    "policy_kwargs",
+    "policy_kwargs.foo",
+    "policy_kwargs.gru_hidden_size",
+    "policy_kwargs.net_arch",
+    "normalize",
+    "policy",
+    "gamma",
+    "num_arms",
+    "episodes_per_trial",
+    "arm_prior",
+    "target_kl",
+    "device",
+    "clip_range_vf",
+    "use_sde",
+]
 
 
 def fuzz_cases(rng: random.Random, run: Path, n: int) -> list[list[str]]:
@@ -373,13 +447,27 @@ def fuzz_cases(rng: random.Random, run: Path, n: int) -> list[list[str]]:
         "plot": ["plot", str(run), "--out-dir", "fuzz-figs"],
     }
     flags = {
-        "train": ["--env", "--env-kwargs", "--timesteps", "--n-envs", "--seed", "--out", "--hyperparams", "--eval-every",
-                  "--eval-trials", "--checkpoint-every", "--max-minutes", "--lr-anneal", "--threads", "--device"],
+        "train": [
+            "--env",
+            "--env-kwargs",
+            "--timesteps",
+            "--n-envs",
+            "--seed",
+            "--out",
+            "--hyperparams",
+            "--eval-every",
+            "--eval-trials",
+            "--checkpoint-every",
+            "--max-minutes",
+            "--lr-anneal",
+            "--threads",
+            "--device",
+        ],
         "evaluate": ["RUN", "--trials", "--seed", "--model", "--env-kwargs", "--out"],
         "table": ["--family", "--cells", "--agents", "--trials", "--seed", "--json", "--paired"],
         "curves": ["RUN", "--labels", "--x", "--target", "--out"],
         "plot": ["RUN", "--out-dir"],
-    }  # fmt: skip
+    }
     cases = []
     for _ in range(n):
         command = rng.choice(list(bases))

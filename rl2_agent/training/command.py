@@ -26,15 +26,24 @@ __all__ = ["add_arguments", "config_from_args", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env", default=None,
-                        help="env id, e.g. RL2Bandit-v0 (required, except with --resume of a run in --out: the run's)")  # fmt: skip
+    parser.add_argument(
+        "--env", default=None, help="env id, e.g. RL2Bandit-v0 (required, except with --resume of a run in --out: the run's)"
+    )
     parser.add_argument("--env-kwargs", nargs="*", default=None, metavar="KEY=VALUE", help="env kwargs, e.g. num_arms=5")
-    parser.add_argument("--timesteps", type=step_count(1), default=None,
-                        help="total environment steps, e.g. 2e6 (default: 1e6; with --max-minutes, a cap of "
-                             f"{TIME_BUDGET_STEP_CAP:,} so that the time limit ends training)")  # fmt: skip
-    parser.add_argument("--n-envs", type=positive_int, default=None,
-                        help="parallel trials (default: per-env default); batch_size scales with it unless given in "
-                             "--hyperparams, keeping the defaults' number of minibatches per rollout")  # fmt: skip
+    parser.add_argument(
+        "--timesteps",
+        type=step_count(1),
+        default=None,
+        help="total environment steps, e.g. 2e6 (default: 1e6; with --max-minutes, a cap of "
+        f"{TIME_BUDGET_STEP_CAP:,} so that the time limit ends training)",
+    )
+    parser.add_argument(
+        "--n-envs",
+        type=positive_int,
+        default=None,
+        help="parallel trials (default: per-env default); batch_size scales with it unless given in "
+        "--hyperparams, keeping the defaults' number of minibatches per rollout",
+    )
     parser.add_argument("--seed", type=non_negative_int, default=None, help="training seed (default 0)")
     parser.add_argument("--out", default=None, help="output folder (default runs/<env>-s<seed>)")
     parser.add_argument(
@@ -44,40 +53,67 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override defaults, e.g. learning_rate=3e-4 policy_kwargs.gru_hidden_size=256",
     )
-    parser.add_argument("--eval-every", type=step_count(0), default=None,
-                        help="steps between evaluations on validation tasks (0: 20 per run; with --max-minutes and no "
-                             f"--timesteps, every {TIME_BUDGET_EVAL_EVERY:,})")  # fmt: skip
     parser.add_argument(
-        "--eval-trials", type=positive_int, default=None,
+        "--eval-every",
+        type=step_count(0),
+        default=None,
+        help="steps between evaluations on validation tasks (0: 20 per run; with --max-minutes and no "
+        f"--timesteps, every {TIME_BUDGET_EVAL_EVERY:,})",
+    )
+    parser.add_argument(
+        "--eval-trials",
+        type=positive_int,
+        default=None,
         help="validation trials per evaluation (default 500; held out of training, not the test tasks of rl2 evaluate)",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--checkpoint-every",
         type=step_count(0),
         default=None,
         help="steps between checkpoints (0, the default: at evaluations)",
     )
-    parser.add_argument("--max-minutes", type=float, default=None,
-                        help="stop training after this much wall-clock time, evaluations excluded, earlier sessions of "
-                             "a resumed run included (0: none)")  # fmt: skip
-    parser.add_argument("--lr-anneal", type=float, default=None, metavar="FRACTION",
-                        help="decay the learning rate linearly to 0 over this final fraction of the budget (--max-minutes "
-                             "or --timesteps, whichever ends the run), e.g. 0.3; default 0: constant")  # fmt: skip
-    parser.add_argument("--resume", action="store_true",
-                        help="continue from the output folder's checkpoint, with its saved settings (env kwargs, seed, "
-                             "budgets, evaluations) unless given again; --hyperparams may change the PPO ones, e.g. "
-                             "learning_rate=3e-4 batch_size=6400; a larger --max-minutes or --timesteps trains further")  # fmt: skip
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace the training run already in the output folder (default: refuse)")  # fmt: skip
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        default=None,
+        help="stop training after this much wall-clock time, evaluations excluded, earlier sessions of "
+        "a resumed run included (0: none)",
+    )
+    parser.add_argument(
+        "--lr-anneal",
+        type=float,
+        default=None,
+        metavar="FRACTION",
+        help="decay the learning rate linearly to 0 over this final fraction of the budget (--max-minutes "
+        "or --timesteps, whichever ends the run), e.g. 0.3; default 0: constant",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the output folder's checkpoint, with its saved settings (env kwargs, seed, "
+        "budgets, evaluations) unless given again; --hyperparams may change the PPO ones, e.g. "
+        "learning_rate=3e-4 batch_size=6400; a larger --max-minutes or --timesteps trains further",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the training run already in the output folder (default: refuse)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (1 is fastest for small GRUs)")
-    parser.add_argument("--device", type=device, default="cpu",
-                        help="torch device: cpu (the default, fastest for these small GRUs), cuda, cuda:N, mps, or auto "
-                             "(cuda if this machine has it, else cpu)")  # fmt: skip
-    parser.add_argument("--workers", type=int, default=None,
-                        help="data-parallel worker processes on this machine (default 1; a resumed run: its own count); "
-                             "n_envs and batch_size are the global ones and must be divisible by it. Under torchrun, "
-                             "leave it out: torchrun starts the workers")  # fmt: skip
+    parser.add_argument(
+        "--device",
+        type=device,
+        default="cpu",
+        help="torch device: cpu (the default, fastest for these small GRUs), cuda, cuda:N, mps, or auto "
+        "(cuda if this machine has it, else cpu)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="data-parallel worker processes on this machine (default 1; a resumed run: its own count); "
+        "n_envs and batch_size are the global ones and must be divisible by it. Under torchrun, "
+        "leave it out: torchrun starts the workers",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -92,8 +128,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     env_id = args.env
     if env_id is None:
         if not (args.resume and args.out and (Path(args.out) / run_folder.CONFIG_FILE).exists()):
-            raise ValueError("--env is required (an env id, e.g. RL2Bandit-v0), except with --resume --out <a run folder>, "
-                             "which continues that run's env")  # fmt: skip
+            raise ValueError(
+                "--env is required (an env id, e.g. RL2Bandit-v0), except with --resume --out <a run folder>, "
+                "which continues that run's env"
+            )
         env_id = run_folder.read_config(args.out)["env_id"]
     out = args.out or f"runs/{env_id}-s{0 if args.seed is None else args.seed}"
     run_folder.check_folder_path(out, "--out")

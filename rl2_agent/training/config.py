@@ -76,8 +76,15 @@ class TrainConfig:
         steps: Any = self.total_timesteps
         if isinstance(steps, float) and steps.is_integer():
             self.total_timesteps = int(steps)  # 2e6
-        for name, minimum in (("total_timesteps", 1), ("eval_trials", 1), ("threads", 1), ("seed", 0), ("eval_every", 0),
-                              ("checkpoint_every", 0), ("workers", 1)):  # fmt: skip
+        for name, minimum in (
+            ("total_timesteps", 1),
+            ("eval_trials", 1),
+            ("threads", 1),
+            ("seed", 0),
+            ("eval_every", 0),
+            ("checkpoint_every", 0),
+            ("workers", 1),
+        ):
             setattr(self, name, check_positive_int(name, getattr(self, name), minimum))
         for name in ("total_timesteps", "eval_every", "checkpoint_every"):
             check_int_range(name, getattr(self, name), 0, MAX_STEPS)
@@ -118,8 +125,13 @@ def _check_policy_builds(hyperparams: dict[str, Any], env: gym.Env) -> None:
         raise ValueError(f"use_sde=True needs continuous (Box) actions; this env's actions are {env.action_space}")
     kwargs = resolve_policy_kwargs(hyperparams)["policy_kwargs"]
     try:  # neither the learning rate nor the initialisation (checked a bool) changes whether the policy builds
-        policy_class(hyperparams["policy"])(env.observation_space, env.action_space, ConstantSchedule(1e-3),
-                                            use_sde=bool(hyperparams.get("use_sde")), **{**kwargs, "ortho_init": False})  # fmt: skip
+        policy_class(hyperparams["policy"])(
+            env.observation_space,
+            env.action_space,
+            ConstantSchedule(1e-3),
+            use_sde=bool(hyperparams.get("use_sde")),
+            **{**kwargs, "ortho_init": False},
+        )
     except (TypeError, ValueError, AssertionError, RuntimeError) as err:
         message = " ".join(str(err).split()) or type(err).__name__
         raise ValueError(

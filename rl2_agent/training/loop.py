@@ -51,9 +51,21 @@ __all__ = ["RESUME_CHANGEABLE", "build_model", "make_training_env", "resume_chan
 #: PPO settings that may change when a run is resumed (e.g. a lower learning rate to fine-tune);
 #: the others (network, n_envs, n_steps, reward scaling) define the model and its rollouts.
 RESUME_CHANGEABLE = frozenset(
-    {"learning_rate", "batch_size", "n_epochs", "gamma", "gae_lambda", "clip_range", "clip_range_vf", "ent_coef",
-     "vf_coef", "max_grad_norm", "target_kl", "normalize_advantage"}
-)  # fmt: skip
+    {
+        "learning_rate",
+        "batch_size",
+        "n_epochs",
+        "gamma",
+        "gae_lambda",
+        "clip_range",
+        "clip_range_vf",
+        "ent_coef",
+        "vf_coef",
+        "max_grad_norm",
+        "target_kl",
+        "normalize_advantage",
+    }
+)
 
 
 # ----------------------------------------------------------------------------- building blocks
@@ -138,9 +150,7 @@ def _check_same_env(config: TrainConfig, saved: dict[str, Any], out: Path) -> No
 
 
 # ----------------------------------------------------------------------------- the training run
-def train(
-    config: TrainConfig, resume: bool = False, progress: bool = True, overwrite: bool = False
-) -> RecurrentPPO | None:
+def train(config: TrainConfig, resume: bool = False, progress: bool = True, overwrite: bool = False) -> RecurrentPPO | None:
     """Train (or resume) a run into the folder ``config.out``; returns the trained model.
 
     With ``resume=True`` and a checkpoint in ``config.out``, training continues from it;
@@ -159,8 +169,10 @@ def train(
     if under_torchrun():
         ctx = init_distributed(config.device)
         if config.workers not in (1, ctx.world_size):
-            raise ValueError(f"workers={config.workers} but torchrun started {ctx.world_size} workers (WORLD_SIZE): "
-                             "leave --workers out under torchrun")  # fmt: skip
+            raise ValueError(
+                f"workers={config.workers} but torchrun started {ctx.world_size} workers (WORLD_SIZE): "
+                "leave --workers out under torchrun"
+            )
         config = replace(config, workers=ctx.world_size)
         try:
             model = train_worker(ctx, config, resume, progress, overwrite)
@@ -238,18 +250,27 @@ def train_worker(
         # buffer's gamma / GAE lambda and the optimizer's learning rate all follow the new values
         # and this worker's share of the minibatch (a run may resume with another number of workers)
         custom = {**resolve_schedules(changed), "batch_size": hyper["batch_size"]}
-        model = run_folder.load_model_file(out / run_folder.CHECKPOINT_FILE, env=env, device=ctx.device, tensorboard_log=tb,
-                                           custom_objects=custom)  # fmt: skip
+        model = run_folder.load_model_file(
+            out / run_folder.CHECKPOINT_FILE, env=env, device=ctx.device, tensorboard_log=tb, custom_objects=custom
+        )
         use_fast_rollout_buffer(model)
         check_observation_space(model, config.env_id, config.env_kwargs)
         if int(state["num_timesteps"]) != model.num_timesteps:  # a checkpoint set not written whole by write_checkpoint
-            logger.warning("%s: %s is at step %d but %s says %d: resuming from the model's step", out,
-                           run_folder.CHECKPOINT_FILE, model.num_timesteps, run_folder.CHECKPOINT_STATE,
-                           state["num_timesteps"])  # fmt: skip
+            logger.warning(
+                "%s: %s is at step %d but %s says %d: resuming from the model's step",
+                out,
+                run_folder.CHECKPOINT_FILE,
+                model.num_timesteps,
+                run_folder.CHECKPOINT_STATE,
+                state["num_timesteps"],
+            )
         if model.num_timesteps >= config.total_timesteps or 0 < config.max_seconds <= state["train_seconds"]:
             record = saved  # a finished run: nothing trains, so config.json records no resume
         else:
-            record["resumes"] = [*saved.get("resumes", []), {"at_step": int(model.num_timesteps), "changed": changed, "seed": run_seed}]
+            record["resumes"] = [
+                *saved.get("resumes", []),
+                {"at_step": int(model.num_timesteps), "changed": changed, "seed": run_seed},
+            ]
         logger.info("resuming %s from step %d", out, model.num_timesteps)
     else:
         if resume and main and not resuming:
@@ -296,8 +317,12 @@ def train_worker(
 
     # learn: stock RecurrentPPO (data-parallel: the same update, gradients averaged across the workers)
     if remaining <= 0:
-        logger.info("%s is already trained to step %d (total_timesteps %d): nothing to train", out, model.num_timesteps,
-                    config.total_timesteps)  # fmt: skip
+        logger.info(
+            "%s is already trained to step %d (total_timesteps %d): nothing to train",
+            out,
+            model.num_timesteps,
+            config.total_timesteps,
+        )
     try:
         if remaining > 0:
             model.learn(remaining, callback=CallbackList(callbacks), reset_num_timesteps=False, tb_log_name="rl2")

@@ -142,8 +142,10 @@ def read_json(path: str | Path, what: str = "file") -> Any:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         where = f"{err.msg} at line {err.lineno}" if isinstance(err, json.JSONDecodeError) else "not text"
-        raise UserError(f"{path} is not valid JSON ({where}): this {what} is damaged or is another kind of file; "
-                        "restore it, or write it again") from None  # fmt: skip
+        raise UserError(
+            f"{path} is not valid JSON ({where}): this {what} is damaged or is another kind of file; "
+            "restore it, or write it again"
+        ) from None
 
 
 def check_folder_path(out: str | Path, flag: str = "out") -> None:
@@ -219,8 +221,10 @@ def read_config(run_dir: str | Path, to_resume: bool = False) -> dict[str, Any]:
     kinds = {"env_id": str, "env_kwargs": dict, **({"hyperparams": dict} if to_resume else {})}
     wrong = [key for key, kind in kinds.items() if not isinstance(config, dict) or not isinstance(config.get(key), kind)]
     if wrong:
-        raise UserError(f"{path} lacks {', '.join(wrong)} (a training run's config.json has them): the file is damaged "
-                        "or is not a run's; restore it, or train into a new --out")  # fmt: skip
+        raise UserError(
+            f"{path} lacks {', '.join(wrong)} (a training run's config.json has them): the file is damaged "
+            "or is not a run's; restore it, or train into a new --out"
+        )
     return config
 
 
@@ -315,9 +319,14 @@ def recover_checkpoint(run_dir: str | Path) -> None:
     if best_file.exists():
         step = model_step(best_file)
         if not isinstance(best, dict) or step is None or step != best.get("timesteps"):
-            logger.warning("%s holds the model of step %s, not the best evaluation of %s (step %s): a run killed after a "
-                           "new best but before its checkpoint; deleting it, the resumed run saves a new best", best_file,
-                           step, CHECKPOINT_STATE, best.get("timesteps") if isinstance(best, dict) else None)  # fmt: skip
+            logger.warning(
+                "%s holds the model of step %s, not the best evaluation of %s (step %s): a run killed after a "
+                "new best but before its checkpoint; deleting it, the resumed run saves a new best",
+                best_file,
+                step,
+                CHECKPOINT_STATE,
+                best.get("timesteps") if isinstance(best, dict) else None,
+            )
             best_file.unlink()
 
 
@@ -334,10 +343,17 @@ def read_checkpoint_state(run_dir: str | Path) -> dict[str, Any] | None:
             return None
         step = model_step(checkpoint)
         if step is None:
-            raise UserError(f"{checkpoint} is not a readable model and {path} is missing: the checkpoint is damaged; "
-                            "train again into this folder with --overwrite, or into a new --out")  # fmt: skip
-        logger.warning("%s has no %s: resuming at %s's step %d with the training clock at 0", run_dir, CHECKPOINT_STATE,
-                       CHECKPOINT_FILE, step)  # fmt: skip
+            raise UserError(
+                f"{checkpoint} is not a readable model and {path} is missing: the checkpoint is damaged; "
+                "train again into this folder with --overwrite, or into a new --out"
+            )
+        logger.warning(
+            "%s has no %s: resuming at %s's step %d with the training clock at 0",
+            run_dir,
+            CHECKPOINT_STATE,
+            CHECKPOINT_FILE,
+            step,
+        )
         return {"num_timesteps": step, "train_seconds": 0.0, "best": None}
     state = read_json(path, "checkpoint state")
     ok = (
@@ -346,8 +362,10 @@ def read_checkpoint_state(run_dir: str | Path) -> dict[str, Any] | None:
         and isinstance(state.get("train_seconds"), (int, float))
     )
     if not ok:
-        raise UserError(f"{path} lacks num_timesteps or train_seconds: the file is damaged; delete it to resume from "
-                        f"{CHECKPOINT_FILE}'s step with the training clock at 0")  # fmt: skip
+        raise UserError(
+            f"{path} lacks num_timesteps or train_seconds: the file is damaged; delete it to resume from "
+            f"{CHECKPOINT_FILE}'s step with the training clock at 0"
+        )
     return state
 
 
@@ -493,8 +511,10 @@ def read_eval_log(path: str | Path) -> EvalLog:
             cols[c] = np.array([float(r[c]) for r in rows])
         except (TypeError, ValueError):
             line = next(i for i, r in enumerate(rows, start=2) if not _is_number(r[c]))
-            raise UserError(f"{path}, line {line}: {c} is {rows[line - 2][c]!r}, not a number: the evaluation log is "
-                            "damaged; correct or delete that line") from None  # fmt: skip
+            raise UserError(
+                f"{path}, line {line}: {c} is {rows[line - 2][c]!r}, not a number: the evaluation log is "
+                "damaged; correct or delete that line"
+            ) from None
     if not np.all(np.isfinite(cols["timesteps"])):
         raise UserError(f"{path}: a timesteps value is not finite: the evaluation log is damaged; correct that line")
     return EvalLog(**cols)
