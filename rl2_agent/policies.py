@@ -33,7 +33,7 @@ so the parameter names and shapes of saved models are unchanged.
 Speed: the GRUs are plain ``nn.GRU`` modules, and the rollouts (one step, no gradient) run ATen's CPU
 kernel. Training's sequences run :func:`run_gru`'s fused layer instead (:class:`_FusedGRULayer`: the same
 function, its backward written out, a few large operations instead of ATen's ten autograd nodes per step;
-``FUSED_GRU = False`` turns it off), and Adam is built with its fused kernel: 1.25x the training steps per
+``FUSED_GRU = False`` turns it off), and Adam is built with its fused kernel: 1.25-1.4x the training steps per
 second of ``nn.GRU`` and Adam's per-tensor loop at the bandit defaults (``benchmarks/train_speed.py``). Batching
 the actor's and the critic's GRU in one call (``bmm``) was no faster than two calls. What decides the speed is
 still the number of sequences per GRU call (``batch_size`` / sequence length in ``RecurrentPPO``).

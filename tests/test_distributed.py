@@ -384,7 +384,16 @@ def test_two_torchrun_nodes_meeting_through_a_c10d_rendezvous_end_with_identical
         "--updates",
         "2",
     ]
-    nodes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    # both agents run on this machine, so both would try to host the rendezvous store on the endpoint: say which does
+    nodes = [
+        subprocess.Popen(
+            [*command[:1], "--rdzv-conf", f"is_host={host}", *command[1:]],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for host in (1, 0)
+    ]
     try:
         outputs = [node.communicate(timeout=120)[0] for node in nodes]
     finally:

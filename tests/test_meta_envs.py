@@ -633,7 +633,7 @@ def test_every_public_name_exists():
 
 # --------------------------------------------------------------------------- an outside agent
 def test_an_outside_ucb1_reading_only_the_documented_observation_scores_the_papers_figure():
-    """Issue 2's check: a UCB1 written against the contract alone (``obs_layout``, ``info``), no package code.
+    """An outside agent's check: a UCB1 written against the contract alone (``obs_layout``, ``info``), no package code.
 
     On RL2Bandit-v0 (5 arms, 100 pulls), 1000 held-out trials: the paper's UCB1 scores 78.0; this one
     (exploration scale c = 0.2 on Beta(1, 1) statistics, the package's tuned value) scores 77.80 ± 0.52
