@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tiny_runs import tiny_train_args
 
 from rl2_agent.training import run_folder
 
@@ -121,36 +122,10 @@ def test_a_staging_folder_of_an_uncommitted_set_is_removed_and_a_committed_one_f
 
 
 def train_argv(out: Path, timesteps: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "rl2_agent",
-        "train",
-        "--env",
-        "RL2Bandit-v0",
-        "--env-kwargs",
-        "num_arms=3",
-        "episodes_per_trial=5",
-        "--timesteps",
-        str(timesteps),
-        "--n-envs",
-        "8",
-        "--hyperparams",
-        "n_steps=16",
-        "batch_size=64",
-        "n_epochs=1",
-        "policy_kwargs.gru_hidden_size=8",
-        "--eval-trials",
-        "8",
-        "--eval-every",
-        "512",
-        "--checkpoint-every",
-        "128",
-        "--out",
-        str(out),
-        "--no-progress",
-        "--resume",
-    ]
+    tiny = ["n_steps=16", "batch_size=64", "n_epochs=1", "policy_kwargs.gru_hidden_size=8"]
+    return [sys.executable, "-m", "rl2_agent"] + tiny_train_args(
+        out, timesteps, "--checkpoint-every", "128", "--resume", eval_trials=8, hyperparams=tiny
+    )
 
 
 def newest_write(out: Path) -> float:

@@ -10,6 +10,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
+from tiny_runs import TINY, tiny_train_args
 
 from rl2_agent.arguments import parse_kwargs
 from rl2_agent.cli import main
@@ -20,32 +21,6 @@ from rl2_agent.training.command import add_arguments, config_from_args
 from rl2_agent.training.config import TrainConfig
 from rl2_agent.training.loop import make_training_env, resumed_seed, train
 from rl2_agent.training.run_folder import load_model
-
-TINY = ["n_steps=16", "batch_size=64", "n_epochs=2", "policy_kwargs.gru_hidden_size=16"]
-
-
-def tiny_train_args(out: Path, timesteps: int = 1024) -> list[str]:
-    return [
-        "train",
-        "--env",
-        "RL2Bandit-v0",
-        "--env-kwargs",
-        "num_arms=3",
-        "episodes_per_trial=5",
-        "--timesteps",
-        str(timesteps),
-        "--n-envs",
-        "8",
-        "--hyperparams",
-        *TINY,
-        "--eval-trials",
-        "20",
-        "--eval-every",
-        "512",
-        "--out",
-        str(out),
-        "--no-progress",
-    ]
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from sb3_contrib import RecurrentPPO
+from tiny_runs import tiny_train_args
 
 from rl2_agent.arguments import parse_kwargs
 from rl2_agent.training import run_folder
@@ -75,35 +76,10 @@ def test_workers_that_do_not_divide_n_envs_are_refused_when_the_config_is_built(
 def test_torchrun_runs_rl2_train_as_two_workers_and_only_worker_0_reports(tmp_path: Path) -> None:
     out = tmp_path / "run"
     torchrun = Path(sys.executable).with_name("torchrun")
-    command = [
-        str(torchrun),
-        "--nnodes",
-        "1",
-        "--nproc-per-node",
-        "2",
-        "--rdzv-backend",
-        "c10d",
-        "--rdzv-endpoint",
-        f"127.0.0.1:{_free_port()}",
-        "-m",
-        "rl2_agent",
-        "train",
-        "--env",
-        "RL2Bandit-v0",
-        "--env-kwargs",
-        "num_arms=3",
-        "episodes_per_trial=5",
-        "--timesteps",
-        "512",
-        "--eval-trials",
-        "10",
-        "--out",
-        str(out),
-        "--no-progress",
-        "--hyperparams",
-        *(f"{k}={v}" for k, v in TINY.items() if k != "policy_kwargs"),
-        "policy_kwargs.gru_hidden_size=16",
-    ]
+    tiny = [*(f"{k}={v}" for k, v in TINY.items() if k not in ("n_envs", "policy_kwargs")), "policy_kwargs.gru_hidden_size=16"]
+    endpoint = ["--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{_free_port()}"]
+    command = [str(torchrun), "--nnodes", "1", "--nproc-per-node", "2", *endpoint, "-m", "rl2_agent"]
+    command += tiny_train_args(out, 512, eval_trials=10, hyperparams=tiny)
     env = {k: v for k, v in os.environ.items() if k not in ("WORLD_SIZE", "RANK", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}
     done = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import torch as th
+from tiny_runs import tiny_train_args
 
 from rl2_agent.arguments import UserError, check_device, step_count, user_error_message
 from rl2_agent.cli import cli
@@ -25,32 +26,9 @@ from rl2_agent.hyperparams import check_hyperparams, get_hyperparams
 from rl2_agent.training import run_folder
 from rl2_agent.training.config import TrainConfig
 
-TINY = ["n_steps=16", "batch_size=64", "n_epochs=2", "policy_kwargs.gru_hidden_size=16"]
-
 
 def tiny_train(out: Path, timesteps: int = 512, *extra: str) -> list[str]:
-    return [
-        "train",
-        "--env",
-        "RL2Bandit-v0",
-        "--env-kwargs",
-        "num_arms=3",
-        "episodes_per_trial=5",
-        "--timesteps",
-        str(timesteps),
-        "--n-envs",
-        "8",
-        "--hyperparams",
-        *TINY,
-        "--eval-trials",
-        "10",
-        "--eval-every",
-        "256",
-        "--out",
-        str(out),
-        "--no-progress",
-        *extra,
-    ]
+    return tiny_train_args(out, timesteps, *extra, eval_trials=10, eval_every=256)
 
 
 @pytest.fixture(scope="module")
