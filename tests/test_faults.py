@@ -159,6 +159,7 @@ def test_rl2_train_killed_at_random_moments_resumes_from_a_consistent_set(tmp_pa
         if (out / run_folder.CHECKPOINT_FILE).exists() or (out / run_folder.CHECKPOINT_STATE).exists():
             assert assert_consistent(out)["num_timesteps"] <= total
     assert kills >= 2
+    resumable = (out / run_folder.CHECKPOINT_STATE).exists()  # a kill may come before the first checkpoint
     finished = subprocess.run(train_argv(out, total), cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr[-2000:]
     state = assert_consistent(out)
@@ -168,4 +169,5 @@ def test_rl2_train_killed_at_random_moments_resumes_from_a_consistent_set(tmp_pa
     steps = list(log.timesteps)
     assert steps == sorted(set(steps)) and steps[-1] == total  # each step evaluated once, none past the model
     assert log.rows()[log.best] == state["best"]  # best_model.zip is the best evaluation's model
-    assert len(run_folder.read_config(out).get("resumes", [])) >= 1
+    if resumable:  # the last run resumed the killed one (earlier restarts may have too)
+        assert len(run_folder.read_config(out).get("resumes", [])) >= 1

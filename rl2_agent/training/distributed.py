@@ -309,9 +309,16 @@ def broadcast_object(obj: R, ctx: DistributedContext) -> R:
     return box[0]
 
 
-def shutdown_distributed() -> None:
-    """Leave the process group (``destroy_process_group``); nothing when there is none."""
+def shutdown_distributed(wait_for_peers: bool = False) -> None:
+    """Leave the process group (``destroy_process_group``); nothing when there is none.
+
+    :param wait_for_peers: first wait until every worker gets here (a barrier): at the end of a run that
+        went well, so that no worker tears down its connections while a peer still uses them. Not after an
+        error, where a peer may never arrive.
+    """
     if dist.is_initialized():
+        if wait_for_peers:
+            dist.barrier()
         dist.destroy_process_group()
 
 
@@ -656,7 +663,7 @@ def _worker_main(
         ctx = init_distributed(device, timeout_s)
         _pin_to_own_cpus(rank, workers)
         result = fn(ctx, *args)
-        shutdown_distributed()
+        shutdown_distributed(wait_for_peers=True)
         conn.send(("ok", result))
         conn.close()
     except BaseException as exc:  # noqa: BLE001 - reported to the launcher, which stops the run
@@ -900,8 +907,10 @@ def main(argv: list[str] | None = None) -> None:
         ctx = init_distributed(args.device)
         try:
             digest = check(ctx, args.updates)
-        finally:
+        except BaseException:
             shutdown_distributed()
+            raise
+        shutdown_distributed(wait_for_peers=True)
         print(f"rank {ctx.rank} of {ctx.world_size}: weights sha256 {digest}", flush=True)
     else:
         digests = launch(check, args.workers, (args.updates,), device=args.device)

@@ -176,8 +176,10 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True, over
         config = replace(config, workers=ctx.world_size)
         try:
             model = train_worker(ctx, config, resume, progress, overwrite)
-        finally:
+        except BaseException:
             shutdown_distributed()
+            raise
+        shutdown_distributed(wait_for_peers=True)
         return model  # None on the workers other than 0: the run folder is worker 0's, maybe on another machine
     if config.workers == 1:
         return train_worker(DistributedContext(device=config.device), config, resume, progress, overwrite)
