@@ -159,7 +159,8 @@ def test_rl2_train_killed_at_random_moments_resumes_from_a_consistent_set(tmp_pa
         if (out / run_folder.CHECKPOINT_FILE).exists() or (out / run_folder.CHECKPOINT_STATE).exists():
             assert assert_consistent(out)["num_timesteps"] <= total
     assert kills >= 2
-    resumable = (out / run_folder.CHECKPOINT_STATE).exists()  # a kill may come before the first checkpoint
+    # a kill may come before the first checkpoint, or after the last step (a finished run records no resume)
+    resumable = (out / run_folder.CHECKPOINT_STATE).exists() and assert_consistent(out)["num_timesteps"] < total
     finished = subprocess.run(train_argv(out, total), cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr[-2000:]
     state = assert_consistent(out)
