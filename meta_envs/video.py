@@ -63,7 +63,8 @@ def trial_frames(
 
 
 def write_video(frames: Sequence[np.ndarray], path: str | Path, fps: float) -> Path:
-    """Write ``frames`` (``(H, W, 3)`` uint8, all of one shape) to the video file ``path`` (e.g. ``.mp4``).
+    """Write ``frames`` (``(H, W, 3)`` uint8, all of one shape) to the video file ``path``: an animated GIF for a
+    ``.gif`` suffix, else a video in the format of the suffix (e.g. ``.mp4``).
 
     :raises gymnasium.error.DependencyNotInstalled: without moviepy.
     """
@@ -79,7 +80,10 @@ def write_video(frames: Sequence[np.ndarray], path: str | Path, fps: float) -> P
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     clip = ImageSequenceClip([np.asarray(f, dtype=np.uint8) for f in frames], fps=fps)
-    clip.write_videofile(str(path), logger=None)
+    if path.suffix.lower() == ".gif":  # write_videofile has no GIF codec
+        clip.write_gif(str(path), logger=None)
+    else:
+        clip.write_videofile(str(path), logger=None)
     clip.close()
     return path
 

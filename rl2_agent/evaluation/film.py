@@ -88,21 +88,11 @@ def trial_policy(agent: TrialAgent) -> Callable[[Any], Any]:
 
 
 def write_frames(frames: list[np.ndarray], path: str | Path, fps: float) -> Path:
-    """Write ``frames`` (``(H, W, 3)`` uint8) to ``path``: a GIF for a ``.gif`` suffix, else :func:`meta_envs.video.write_video`.
+    """Write ``frames`` (``(H, W, 3)`` uint8) to ``path`` (``.mp4``, ``.gif``, ...): :func:`meta_envs.video.write_video`.
 
     :raises gymnasium.error.DependencyNotInstalled: without moviepy.
     """
-    path = Path(path)
-    if path.suffix.lower() != ".gif":
-        return write_video(frames, path, fps)
-    check_video_writer()
-    from moviepy.video.io.ImageSequenceClip import ImageSequenceClip
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    clip = ImageSequenceClip([np.asarray(f, dtype=np.uint8) for f in frames], fps=fps)
-    clip.write_gif(str(path), logger=None)
-    clip.close()
-    return path
+    return write_video(frames, path, fps)
 
 
 def film_trials(
