@@ -234,7 +234,6 @@ def train_run(config: ReproduceConfig, run: Run, progress: bool = True) -> dict[
     :raises ValueError: when the run folder holds a run with other settings.
     """
     from rl2_agent.training import run_folder
-    from rl2_agent.training.config import as_json
     from rl2_agent.training.loop import train
 
     train_config = config.train_config(run)
@@ -242,13 +241,8 @@ def train_run(config: ReproduceConfig, run: Run, progress: bool = True) -> dict[
     status = "trained"
     if (out / run_folder.CONFIG_FILE).exists():
         saved = run_folder.read_config(out)
-        wanted = {
-            "env_id": train_config.env_id,
-            "env_kwargs": train_config.env_kwargs,
-            "seed": train_config.seed,
-            "hyperparams": train_config.hyperparams,
-        }
-        differ = [k for k, v in wanted.items() if as_json(saved.get(k)) != as_json(v)]
+        differ = train_config.differs_from(saved)
+        wanted = {k: getattr(train_config, k) for k in differ}
         if differ:
             raise ValueError(
                 f"{out} holds a run trained with other {', '.join(differ)} "

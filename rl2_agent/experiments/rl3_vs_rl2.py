@@ -77,7 +77,7 @@ from rl2_agent.evaluation.seeds import EVAL_SEED
 from rl2_agent.experiments.paper import RL3_PAPER
 from rl2_agent.hyperparams import get_hyperparams
 from rl2_agent.training import run_folder
-from rl2_agent.training.config import TrainConfig, as_json
+from rl2_agent.training.config import TrainConfig
 from rl2_agent.training.loop import train
 
 logger = logging.getLogger("rl3_vs_rl2")
@@ -205,13 +205,7 @@ def ensure_trained(config: TrainConfig, retrain: bool = False) -> dict[str, Any]
     reused = (out / run_folder.MODEL_FILE).exists()
     if (out / run_folder.CONFIG_FILE).exists():
         saved = run_folder.read_config(out)
-        wanted = {
-            "env_id": config.env_id,
-            "env_kwargs": config.env_kwargs,
-            "seed": config.seed,
-            "hyperparams": config.hyperparams,
-        }
-        differs = [k for k, v in wanted.items() if as_json(saved.get(k)) != as_json(v)]
+        differs = config.differs_from(saved)
         if differs:
             raise SystemExit(
                 f"{out} was trained with other {', '.join(differs)} ({ {k: saved.get(k) for k in differs} }); "
