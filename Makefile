@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[dev,zoo]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,zoo,mujoco,metaworld]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -14,7 +14,7 @@ writes a video of one trial (with moviepy installed).
 
 from meta_envs.batched import BatchedTaskFamily, BatchedTrialEnv
 from meta_envs.layout import ObsLayout
-from meta_envs.registration import ENV_IDS, register_all
+from meta_envs.registration import ENV_IDS, EXTRA_IDS, register_all
 from meta_envs.trial import TaskFamily, TrialEnv, TrialStep
 from meta_envs.video import film_trial, trial_frames
 
@@ -24,6 +24,7 @@ register_all()
 
 __all__ = [
     "ENV_IDS",
+    "EXTRA_IDS",
     "BatchedTaskFamily",
     "BatchedTrialEnv",
     "ObsLayout",

@@ -26,6 +26,21 @@ ENV_IDS: dict[str, tuple[str, str | None]] = {
     "RL3Bandit-v0": ("meta_envs.value_augment:make_rl3_bandit_env", None),
     "RL3TabularMDP-v0": ("meta_envs.value_augment:make_rl3_tabular_mdp_env", None),
     "RL3GridWorld-v0": ("meta_envs.gridworld:make_rl3_env", None),
+    "RL2HalfCheetahVel-v0": ("meta_envs.mujoco.half_cheetah:make_vel_env", None),
+    "RL2HalfCheetahDir-v0": ("meta_envs.mujoco.half_cheetah:make_dir_env", None),
+    "RL2AntDir-v0": ("meta_envs.mujoco.ant:make_dir_env", None),
+    "RL2AntGoal-v0": ("meta_envs.mujoco.ant:make_goal_env", None),
+    "RL2MetaWorld-v0": ("meta_envs.metaworld:make_env", None),
+}
+
+#: id -> the optional extra of the ``rl2`` distribution it needs (``pip install "rl2[<extra>]"``); the entry
+#: points import it only when such an id is made, so ``import meta_envs`` stays numpy + gymnasium.
+EXTRA_IDS: dict[str, str] = {
+    "RL2HalfCheetahVel-v0": "mujoco",
+    "RL2HalfCheetahDir-v0": "mujoco",
+    "RL2AntDir-v0": "mujoco",
+    "RL2AntGoal-v0": "mujoco",
+    "RL2MetaWorld-v0": "metaworld",
 }
 
 

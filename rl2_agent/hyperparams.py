@@ -94,6 +94,30 @@ _PER_ENV: dict[str, dict[str, Any]] = {
     # settled in; ent_coef 0.05 keeps the agents exploring and lambda 0.95 beat 0.99. Once they move,
     # resuming with ent_coef=0.01 is better (docs/training.md).
     "RL2GridWorld-v0": {"ent_coef": 0.05, "gae_lambda": 0.95, **REWARD_SCALING},
+    # MuJoCo locomotion and Meta-World (continuous torques): the usual PPO settings of these robots (learning rate
+    # 3e-4, lambda 0.95, no entropy bonus on a Gaussian policy), one whole trial per env and rollout, reward scaling.
+    # Not tuned: docs/results.md has the short runs that show them learning.
+    **dict.fromkeys(
+        ("RL2HalfCheetahVel-v0", "RL2HalfCheetahDir-v0", "RL2AntDir-v0", "RL2AntGoal-v0"),
+        {
+            "n_envs": 16,
+            "n_steps": 400,
+            "batch_size": 1600,
+            "learning_rate": 3e-4,
+            "gae_lambda": 0.95,
+            "ent_coef": 0.0,
+            **REWARD_SCALING,
+        },
+    ),
+    "RL2MetaWorld-v0": {
+        "n_envs": 8,
+        "n_steps": 500,
+        "batch_size": 2000,
+        "learning_rate": 3e-4,
+        "gae_lambda": 0.95,
+        "ent_coef": 0.0,
+        **REWARD_SCALING,
+    },
 }
 
 #: RL^3 id -> its RL^2 twin (same task family and kwargs, see meta_envs.value_augment).

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# MuJoCo frames without a screen (the mujoco and metaworld ids): OSMesa, set before anything imports mujoco
+os.environ.setdefault("MUJOCO_GL", "osmesa")
+os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
+
 from collections.abc import Callable, Iterator
 from types import ModuleType
 

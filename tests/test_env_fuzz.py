@@ -21,6 +21,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import pytest
+from frames import MUJOCO_FRAMES, MUJOCO_IDS
 
 import meta_envs  # noqa: F401  (registers the ids)
 from meta_envs.registration import ENV_IDS
@@ -55,6 +56,12 @@ GOOD: dict[str, list[Any]] = {
     "gamma": [0.5, 0.99, 1.0],
     "vi_tolerance": [1e-6, 0.01, 1.0],
     "num_envs": [1, 2, 4],
+    "max_velocity": [0.5, 3.0],
+    "directions": ["forward_backward", "all"],
+    "benchmark": ["ML1"],
+    "env_name": ["reach-v3", "push-v3"],
+    "split": ["train", "test"],
+    "benchmark_seed": [0, 1],
 }
 
 # bad values: wrong types, out of range, over the memory and trial-length limits
@@ -295,7 +302,8 @@ def fuzz_one(rng: np.random.Generator, counts: Counter) -> None:
             stepped, result = _call(counts, f"step({action!r}) of {label}", [], lambda action=action: env.step(action))
             if stepped and not vector:
                 over = bool(result[2])
-        if kwargs.get("render_mode") in ("ansi", "rgb_array") and not vector and rng.random() < 0.3:
+        frames = MUJOCO_FRAMES or env_id not in MUJOCO_IDS or kwargs.get("render_mode") != "rgb_array"
+        if kwargs.get("render_mode") in ("ansi", "rgb_array") and not vector and frames and rng.random() < 0.3:
             counts["inputs"] += 1
             _call(counts, f"render of {label}", [], env.render)
     env.close()

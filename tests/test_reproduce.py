@@ -213,3 +213,35 @@ def test_workers_reach_every_runs_training_config(tmp_path: Path) -> None:
         "bandit", tmp_path, 1.0, cells="10,5", workers=2, hyperparams={"n_envs": 8, "n_steps": 10, "batch_size": 40}
     )
     assert config.train_config(config.runs()[0]).workers == 2
+
+
+def test_the_recipe_flags_reach_every_run_and_a_run_of_another_recipe_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "recipe"
+    assert cli(reproduce_command(out, "--time-inputs", "--lr-anneal", "0.3", "--seeds", "1")) == 0
+    saved = run_folder.read_config(out / "runs" / "10_5" / "seed0")
+    assert saved["env_kwargs"]["time_inputs"] is True and saved["lr_anneal"] == 0.3
+    report = read_report(out)
+    assert np.isfinite(over_seeds_row(report)["rl2"]["mean"])  # the models with time inputs were scored
+    with pytest.raises(ValueError, match=r"seed0 holds a run trained with other .*lr_anneal=0.3, now 0.0"):
+        reproduce(
+            ReproduceConfig(
+                "bandit",
+                out,
+                MINUTES,
+                cells="10,5",
+                trials=40,
+                eval_trials=10,
+                eval_every=400,
+                time_inputs=True,
+                hyperparams={
+                    "n_envs": 8,
+                    "n_steps": 10,
+                    "batch_size": 40,
+                    "n_epochs": 1,
+                    "policy_kwargs": {"gru_hidden_size": 8},
+                },
+            ),
+            progress=False,
+        )
+    with pytest.raises(ValueError, match=r"lr_anneal must be"):
+        ReproduceConfig("bandit", tmp_path / "x", 1.0, cells="10,5", lr_anneal=1.5)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from meta_envs.navigation.grid_nav import MazeTask
@@ -19,14 +20,31 @@ __all__ = ["ShortestPathAgent", "UniformRandomAgent"]
 
 
 class UniformRandomAgent:
-    """Uniformly random actions among ``num_actions``, for any env with a ``Discrete`` action space."""
+    """Uniformly random actions: among ``num_actions`` (a ``Discrete`` action space), or uniform in the box
+    ``[low, high]`` when both are given (a bounded ``Box``); :meth:`for_space` picks from a gymnasium space."""
 
-    def __init__(self, num_actions: int = 3, seed: int = 0) -> None:
+    def __init__(self, num_actions: int = 3, seed: int = 0, low: Any = None, high: Any = None) -> None:
         self.num_actions = check_positive_int("num_actions", num_actions)
         self.rng = np.random.default_rng(seed)
+        self.box = None if low is None or high is None else (np.asarray(low, np.float32), np.asarray(high, np.float32))
+        if self.box is not None and not (np.isfinite(self.box[0]).all() and np.isfinite(self.box[1]).all()):
+            raise ValueError("low and high must be finite: uniform actions need a bounded box")
+
+    @classmethod
+    def for_space(cls, space: gym.Space, seed: int = 0) -> UniformRandomAgent:
+        """The agent of ``space``: a ``Discrete`` or a bounded ``Box`` action space (else ``ValueError``)."""
+        if isinstance(space, gym.spaces.Discrete):
+            return cls(int(space.n), seed=seed)
+        if isinstance(space, gym.spaces.Box):
+            return cls(seed=seed, low=space.low, high=space.high)
+        raise ValueError(f"a uniformly random agent needs a Discrete or Box action space, got {space}")
 
     def act(self, obs: Any, trial_start: np.ndarray) -> np.ndarray:
-        return self.rng.integers(self.num_actions, size=len(trial_start))
+        """Actions of the ``len(trial_start)`` envs: shape ``(n_envs,)`` (Discrete) or ``(n_envs, *box shape)``."""
+        if self.box is None:
+            return self.rng.integers(self.num_actions, size=len(trial_start))
+        low, high = self.box
+        return self.rng.uniform(low, high, size=(len(trial_start), *low.shape)).astype(np.float32)
 
 
 class ShortestPathAgent:

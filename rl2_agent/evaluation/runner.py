@@ -20,6 +20,7 @@ import meta_envs  # noqa: F401  (registers the ids)
 from meta_envs.validation import check_positive_int
 from rl2_agent.evaluation.agent import TrialAgent
 from rl2_agent.evaluation.seeds import EVAL_SEED
+from rl2_agent.evaluation.success import SUCCESS_INFO_KEYS, SuccessRates, success_rates
 
 __all__ = ["TrialResults", "format_results", "make_eval_vector_env", "run_trials"]
 
@@ -31,7 +32,10 @@ class TrialResults:
     ``episode_returns`` has shape ``(n_trials, max_episodes)``, NaN-padded where trials hold fewer
     episodes (variable-length families); ``actions`` and ``rewards``, when recorded, have shape
     ``(steps, n_trials)``; ``step_infos``, when asked for (``run_trials(info_keys=...)``), holds
-    per trial the kept step-info entries: key -> one value per step of the trial.
+    per trial the kept step-info entries: key -> one value per step of the trial. When they hold
+    ``"success"`` and ``"episode_index"`` (:data:`~rl2_agent.evaluation.success.SUCCESS_INFO_KEYS`, kept for
+    envs that report success, e.g. Meta-World), :meth:`success` gives the success rates and
+    :meth:`summary` and :func:`format_results` report them.
     """
 
     env_id: str
@@ -68,8 +72,16 @@ class TrialResults:
         se[enough] = np.nanstd(x[:, enough], axis=0, ddof=1) / np.sqrt(n[enough])
         return mean, se
 
+    def success(self) -> SuccessRates | None:
+        """The success rates of the trials (:func:`~rl2_agent.evaluation.success.success_rates`), or None when
+        the step infos kept are not ``"success"`` and ``"episode_index"``."""
+        if not self.step_infos or any(key not in self.step_infos[0] for key in SUCCESS_INFO_KEYS):
+            return None
+        return success_rates(self.step_infos)
+
     def summary(self) -> dict[str, Any]:
         mean_ep, se_ep = self.per_episode()
+        success = self.success()
         return {
             "env_id": self.env_id,
             "env_kwargs": self.env_kwargs,
@@ -79,6 +91,7 @@ class TrialResults:
             "se": self.se,
             "per_episode_mean": mean_ep.tolist(),
             "per_episode_se": se_ep.tolist(),
+            **({} if success is None else success.summary()),
             "wall_seconds": self.wall_seconds,
         }
 
@@ -207,15 +220,25 @@ def _keep_infos(
 
 
 def format_results(results: TrialResults, label: str = "RL^2") -> str:
-    """Markdown: the mean +- s.e. and the per-episode-index means."""
+    """Markdown: the mean +- s.e. and the per-episode-index means (and success rates, when the env reports them)."""
     mean_ep, se_ep = results.per_episode()
+    success = results.success()
     lines = [
         f"{label} on {results.env_id} {results.env_kwargs}: mean trial return {results.mean:.3f} +- {results.se:.3f} "
         f"(s.e., {results.episode_returns.shape[0]} held-out trials, seeds {results.seed}..)",
-        "",
-        "| episode in trial | mean return | s.e. |",
-        "|---|---|---|",
     ]
+    header, rule = "| episode in trial | mean return | s.e. |", "|---|---|---|"
+    if success is not None:
+        lines.append(
+            f"success rate of the last episode of the trial: {success.last_episode:.3f} +- {success.last_episode_se:.3f} "
+            "(s.e.; an episode succeeds if info['success'] is true at any of its steps)"
+        )
+        header, rule = header + " success rate |", rule + "---|"
+    lines += ["", header, rule]
     shown = range(len(mean_ep)) if len(mean_ep) <= 12 else [*range(5), *range(len(mean_ep) - 5, len(mean_ep))]
-    lines += [f"| {i + 1} | {mean_ep[i]:.3f} | {se_ep[i]:.3f} |" for i in shown]
+    for i in shown:
+        row = f"| {i + 1} | {mean_ep[i]:.3f} | {se_ep[i]:.3f} |"
+        if success is not None:
+            row += f" {success.per_episode[i]:.3f} |" if i < len(success.per_episode) else " - |"
+        lines.append(row)
     return "\n".join(lines)

@@ -6,7 +6,9 @@
     python -m rl2_agent evaluate runs/x --video 2 [--video-format gif] [--video-dir runs/x/videos]
 
 prints the mean trial return +- standard error and the mean return per episode index within
-the trial (the signature of fast adaptation), and writes ``eval.json`` and ``eval.png`` in the
+the trial (the signature of fast adaptation), and, for envs whose step info reports ``"success"``
+(Meta-World), the success rate per episode index and of the trial's last episode
+(:mod:`rl2_agent.evaluation.success`); and writes ``eval.json`` and ``eval.png`` in the
 run folder (``best_eval.json`` and ``best_eval.png`` for ``--model best``). The trials are the
 held-out test tasks of :data:`~rl2_agent.evaluation.seeds.EVAL_SEED`, which no training or model
 selection sees. ``--video N`` also films the first N of them, played by the same agent
@@ -30,6 +32,7 @@ from rl2_agent.arguments import non_negative_int, parse_kwargs, run_command
 from rl2_agent.evaluation.film import VIDEO_FORMATS, FilmedTrial, check_video_writer, film_trials
 from rl2_agent.evaluation.runner import TrialResults, format_results, run_trials
 from rl2_agent.evaluation.seeds import EVAL_SEED, check_held_out_args
+from rl2_agent.evaluation.success import SUCCESS_INFO_KEYS, reports_success
 from rl2_agent.training import run_folder
 
 logger = logging.getLogger(__name__)
@@ -58,10 +61,12 @@ def evaluate_run(
 
     ``env_kwargs`` override the run's own (e.g. ``{"arm_prior": "normal"}`` for the OOD test keeps
     the trained ``num_arms`` and ``episodes_per_trial``). ``which`` picks the model: ``"final"`` or
-    ``"best"`` (see :func:`load_run`).
+    ``"best"`` (see :func:`load_run`). For an env whose step info reports ``"success"`` (Meta-World; read
+    from one step of one env) the results also hold the success rates (``results.success()``).
     """
     agent, env_id, env_kwargs = _run_agent(run_dir, env_id, env_kwargs, deterministic, which)
-    return run_trials(agent, env_id, env_kwargs, n_trials, seed, record=record)
+    info_keys = SUCCESS_INFO_KEYS if reports_success(env_id, env_kwargs) else ()
+    return run_trials(agent, env_id, env_kwargs, n_trials, seed, record=record, info_keys=info_keys)
 
 
 def film_run(

@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from meta_envs.validation import check_choice, check_positive_float, check_positive_int
+from meta_envs.validation import check_bool, check_choice, check_positive_float, check_positive_int
 from rl2_agent.arguments import parse_kwargs, run_command
 from rl2_agent.evaluation.seeds import EVAL_SEED, check_held_out_args
 from rl2_agent.hyperparams import TIME_BUDGET_EVAL_EVERY, TIME_BUDGET_STEP_CAP
@@ -105,6 +105,10 @@ class ReproduceConfig:
     :param trials: held-out test trials per cell.
     :param eval_seed: the first held-out task seed.
     :param hyperparams: overrides of the env id's default hyperparameters (rl3: of the RL^2 id's, for both agents).
+    :param lr_anneal: the last fraction of each run's budget over which the learning rate decays linearly to 0
+        (``rl2 train --lr-anneal``); 0: a constant learning rate.
+    :param time_inputs: give the trained agents the time in the trial and in the episode (``time_inputs=True`` of
+        the env ids; the RL^3 ids have them by default); the baselines are unchanged.
     :param eval_every: steps between evaluations on the validation tasks during training.
     :param eval_trials: validation trials per evaluation during training.
     :raises ValueError: one line naming the parameter and the allowed values.
@@ -119,6 +123,8 @@ class ReproduceConfig:
     trials: int = 1000
     eval_seed: int = EVAL_SEED
     hyperparams: dict[str, Any] = field(default_factory=dict)
+    lr_anneal: float = 0.0
+    time_inputs: bool = False
     eval_every: int = TIME_BUDGET_EVAL_EVERY
     eval_trials: int = 500
     cell_list: list[Any] = field(init=False, repr=False)  # the parsed cells (Cell objects, rl3 experiment names)
@@ -133,6 +139,7 @@ class ReproduceConfig:
         self.workers = check_positive_int("workers", self.workers)
         self.eval_seed = check_positive_int("eval_seed", self.eval_seed, minimum=0)
         check_held_out_args(self.trials)
+        self.time_inputs = check_bool("time_inputs", self.time_inputs)
         self.eval_every = check_positive_int("eval_every", self.eval_every)
         self.eval_trials = check_positive_int("eval_trials", self.eval_trials, minimum=2)
         self.cell_list = self._parse_cells()
@@ -185,14 +192,15 @@ class ReproduceConfig:
             from rl2_agent.experiments.rl3_vs_rl2 import EXPERIMENTS, SETTINGS, agent_env
 
             setting = EXPERIMENTS[cell].setting
-            env_id, env_kwargs = agent_env(SETTINGS[setting], agent, SETTINGS[setting].env_kwargs, time_inputs=False)
+            env_id, env_kwargs = agent_env(SETTINGS[setting], agent, SETTINGS[setting].env_kwargs, self.time_inputs)
             folder = self.out / RUNS_DIR / setting / agent
             return [Run(setting, agent, s, env_id, env_kwargs, folder / f"seed{s}") for s in range(self.seeds)]
         from rl2_agent.agents.baselines import ENV_IDS
 
         folder = self.out / RUNS_DIR / self.cell_folder(cell)
+        env_kwargs = {**cell.env_kwargs(), "time_inputs": True} if self.time_inputs else cell.env_kwargs()
         return [
-            Run(self.cell_folder(cell), agent, s, ENV_IDS[self.table], cell.env_kwargs(), folder / f"seed{s}")
+            Run(self.cell_folder(cell), agent, s, ENV_IDS[self.table], env_kwargs, folder / f"seed{s}")
             for s in range(self.seeds)
         ]
 
@@ -221,6 +229,7 @@ class ReproduceConfig:
             eval_trials=self.eval_trials,
             max_seconds=60.0 * self.minutes,
             workers=self.workers,
+            lr_anneal=self.lr_anneal,
         )
 
 
@@ -652,6 +661,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "e.g. policy_kwargs.gru_hidden_size=256",
     )
     parser.add_argument(
+        "--lr-anneal",
+        default="0",
+        metavar="FRACTION",
+        help="decay the learning rate linearly to 0 over this last fraction of each run's budget (default 0: constant)",
+    )
+    parser.add_argument(
+        "--time-inputs",
+        action="store_true",
+        help="give the trained agents the time in the trial and in the episode (the baselines are unchanged)",
+    )
+    parser.add_argument(
         "--eval-every",
         default=str(TIME_BUDGET_EVAL_EVERY),
         help=f"steps between validation evaluations during training (default {TIME_BUDGET_EVAL_EVERY:,})",
@@ -688,9 +708,17 @@ def config_from_args(args: argparse.Namespace) -> ReproduceConfig:
         "eval_seed": _number("--eval-seed", args.eval_seed, int),
         "eval_every": _number("--eval-every", args.eval_every, int),
         "eval_trials": _number("--eval-trials", args.eval_trials, int),
+        "lr_anneal": _number("--lr-anneal", args.lr_anneal, float),
     }
     try:
-        return ReproduceConfig(table=args.table, out=Path(args.out), cells=args.cells, hyperparams=hyperparams, **values)
+        return ReproduceConfig(
+            table=args.table,
+            out=Path(args.out),
+            cells=args.cells,
+            hyperparams=hyperparams,
+            time_inputs=args.time_inputs,
+            **values,
+        )
     except ValueError as err:
         message = str(err)
         for name in ("table", "cells", "out", *values):  # the parameter's name as the flag the user typed

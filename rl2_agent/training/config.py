@@ -115,10 +115,18 @@ class TrainConfig:
             self.eval_every = max(self.total_timesteps // 20, 1)
 
     def differs_from(self, saved: dict[str, Any]) -> list[str]:
-        """The settings that define what a run learns (env id, env kwargs, seed, hyperparameters) in which a run's
-        saved ``config.json`` (``saved``) differs from this config, compared as they read back from JSON."""
-        wanted = {"env_id": self.env_id, "env_kwargs": self.env_kwargs, "seed": self.seed, "hyperparams": self.hyperparams}
-        return [k for k, v in wanted.items() if as_json(saved.get(k)) != as_json(v)]
+        """The settings that define what a run learns (env id, env kwargs, seed, hyperparameters, learning-rate
+        annealing) in which a run's saved ``config.json`` (``saved``) differs from this config, compared as they
+        read back from JSON."""
+        wanted = {
+            "env_id": self.env_id,
+            "env_kwargs": self.env_kwargs,
+            "seed": self.seed,
+            "hyperparams": self.hyperparams,
+            "lr_anneal": self.lr_anneal,
+        }
+        defaults = {"lr_anneal": 0.0}  # a config.json without the key was written without annealing
+        return [k for k, v in wanted.items() if as_json(saved.get(k, defaults.get(k))) != as_json(v)]
 
 
 def _check_policy_builds(hyperparams: dict[str, Any], env: gym.Env) -> None:
