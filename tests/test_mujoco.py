@@ -186,3 +186,18 @@ def test_frames_show_the_robot_and_keep_one_shape(env_id):
     assert first[:, :, 1].std() > 20  # a picture, not a blank
     text = env.unwrapped.family.describe_task()
     assert "step 2/10" in text  # 12 steps: the second episode's step 2
+
+
+def test_a_uniformly_random_agent_plays_the_box_of_the_torques():
+    from rl2_agent.agents.scripted import UniformRandomAgent
+    from rl2_agent.evaluation.runner import run_trials
+
+    env = gym.make("RL2AntGoal-v0")
+    agent = UniformRandomAgent.for_space(env.action_space, seed=0)
+    actions = agent.act(None, np.ones(500, dtype=bool))
+    assert actions.shape == (500, 8) and actions.dtype == np.float32
+    assert actions.min() >= -1 and actions.max() <= 1 and abs(actions.mean()) < 0.02 and actions.std() > 0.55
+    results = run_trials(agent, "RL2AntGoal-v0", {"episode_length": 10}, n_trials=4, seed=0)
+    assert results.trial_returns.shape == (4,) and (results.trial_returns < 0).all()  # L1 distance and costs
+    with pytest.raises(ValueError, match="needs a Discrete or Box action space"):
+        UniformRandomAgent.for_space(gym.spaces.MultiBinary(3))

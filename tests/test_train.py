@@ -439,6 +439,21 @@ def test_evaluate_cli_writes_json_and_plot(run_dir, capsys):
     assert "RL^2 (best model)" in capsys.readouterr().out
 
 
+def test_evaluate_random_plays_the_same_trials_and_reports_the_paired_difference(run_dir, tmp_path, capsys):
+    from rl2_agent.experiments.evaluate import evaluate_random, evaluate_run
+
+    assert main(["evaluate", str(run_dir), "--trials", "40", "--random", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "eval.json").read_text())
+    trained, random = evaluate_run(run_dir, n_trials=40), evaluate_random(run_dir, n_trials=40)
+    assert summary["random"]["mean"] == pytest.approx(random.mean) and summary["mean"] == pytest.approx(trained.mean)
+    difference = trained.trial_returns - random.trial_returns  # trial by trial: the same tasks
+    assert summary["minus_random"]["mean"] == pytest.approx(difference.mean())
+    assert summary["minus_random"]["se"] == pytest.approx(difference.std(ddof=1) / np.sqrt(40))
+    assert "RL^2 - random, paired on the same trials" in capsys.readouterr().out
+    # random pulls of 3 arms, 5 per trial: each pays the mean arm probability, about 0.5
+    assert 0.35 < random.mean / 5 < 0.65
+
+
 def test_plot_redraws_saved_results(run_dir, tmp_path, capsys):
     """``rl2 plot``: eval.json files overlaid, a table JSON's cells as bar charts, run folders' learning curves."""
     if not (run_dir / "eval.json").exists():

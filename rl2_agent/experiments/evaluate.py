@@ -4,6 +4,7 @@
 
     python -m rl2_agent evaluate runs/x --trials 1000 [--deterministic] [--seed 1000000] [--model best]
     python -m rl2_agent evaluate runs/x --video 2 [--video-format gif] [--video-dir runs/x/videos]
+    python -m rl2_agent evaluate runs/x --random      # and uniformly random actions on the same trials
 
 prints the mean trial return +- standard error and the mean return per episode index within
 the trial (the signature of fast adaptation), and, for envs whose step info reports ``"success"``
@@ -11,7 +12,8 @@ the trial (the signature of fast adaptation), and, for envs whose step info repo
 (:mod:`rl2_agent.evaluation.success`); and writes ``eval.json`` and ``eval.png`` in the
 run folder (``best_eval.json`` and ``best_eval.png`` for ``--model best``). The trials are the
 held-out test tasks of :data:`~rl2_agent.evaluation.seeds.EVAL_SEED`, which no training or model
-selection sees. ``--video N`` also films the first N of them, played by the same agent
+selection sees. ``--random`` also plays uniformly random actions on the same trials (:func:`evaluate_random`) and
+prints the paired difference, trial by trial: whether the agent learned anything. ``--video N`` also films the first N of them, played by the same agent
 (:func:`rl2_agent.evaluation.film.film_trials`): one video per trial, named by its task seed.
 """
 
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 
 from meta_envs.validation import check_positive_int
 from rl2_agent.agents.sb3 import SB3RecurrentAgent, check_observation_space
@@ -37,7 +40,7 @@ from rl2_agent.training import run_folder
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["evaluate_run", "film_run", "load_run"]
+__all__ = ["evaluate_random", "evaluate_run", "film_run", "load_run"]
 
 
 def load_run(run_dir: str | Path, which: str = "final") -> tuple[Any, dict[str, Any]]:
@@ -104,6 +107,24 @@ def film_run(
     return films
 
 
+def evaluate_random(
+    run_dir: str | Path, env_kwargs: dict[str, Any] | None = None, n_trials: int = 1000, seed: int = EVAL_SEED
+) -> TrialResults:
+    """Uniformly random actions on the held-out trials that :func:`evaluate_run` plays for ``run_dir`` (its env, with
+    ``env_kwargs`` overriding its kwargs): the level a learning signal is measured against."""
+    from rl2_agent.agents.scripted import UniformRandomAgent
+
+    config = run_folder.read_config(run_dir)
+    env_id, env_kwargs = config["env_id"], {**config["env_kwargs"], **(env_kwargs or {})}
+    env = gym.make(env_id, **env_kwargs)
+    try:
+        agent = UniformRandomAgent.for_space(env.action_space, seed=seed)
+    finally:
+        env.close()
+    info_keys = SUCCESS_INFO_KEYS if reports_success(env_id, env_kwargs) else ()
+    return run_trials(agent, env_id, env_kwargs, n_trials, seed, info_keys=info_keys)
+
+
 def _run_agent(
     run_dir: str | Path, env_id: str | None, env_kwargs: dict[str, Any] | None, deterministic: bool, which: str
 ) -> tuple[SB3RecurrentAgent, str, dict[str, Any]]:
@@ -133,6 +154,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="KEY=VALUE",
         help="override the run's env kwargs, e.g. arm_prior=normal (the others stay as trained)",
+    )
+    parser.add_argument(
+        "--random",
+        action="store_true",
+        help="also play uniformly random actions on the same trials and report the paired difference (a learning signal)",
     )
     parser.add_argument("--out", default=None, help="where to write eval.json / eval.png (default: the run folder)")
     parser.add_argument(
@@ -189,9 +215,18 @@ def run(args: argparse.Namespace) -> int:
                 film.steps,
                 scored_return,
             )
+    curves = {"RL^2": results}
+    if args.random:
+        curves["random"] = random_results = evaluate_random(args.run_dir, env_kwargs, args.trials, args.seed)
+        print(format_results(random_results, "random"))
+        difference = results.trial_returns - random_results.trial_returns
+        mean, se = float(difference.mean()), float(difference.std(ddof=1) / np.sqrt(len(difference)))
+        print(f"RL^2 - random, paired on the same trials: {mean:+.3f} +- {se:.3f}")
+        summary["random"] = random_results.summary()
+        summary["minus_random"] = {"mean": mean, "se": se}
     json_path, png_path = run_folder.evaluation_files(out, args.model)
     json_path.write_text(json.dumps(summary, indent=2))
-    plot_episode_returns({"RL^2": results}, png_path)
+    plot_episode_returns(curves, png_path)
     logger.info("wrote %s and %s", json_path, png_path)
     return 0
 
