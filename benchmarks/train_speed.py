@@ -45,7 +45,11 @@ RL2Bandit-v0 k=5 n=100, ``mdp``: RL2TabularMDP-v0, both at the project defaults)
 (``TrainConfig(..., workers=N)`` + ``train()`` into a temporary folder, no evaluation until the end) trains for
 ``--worker-seconds`` seconds of its own clock with each worker count in turn; steps/s is the run's own
 ``num_timesteps`` / training seconds (``checkpoint.json``), the ratio is N workers / 1 worker (goal >= 1.8x with
-2 workers on 2 cores) and "GFLOP/s per core" is F_step x steps/s / N next to the one-thread peak. "Cores used" is
+2 workers on 2 cores) and "GFLOP/s per core" is F_step x steps/s / N next to the one-thread peak. ``--worker-sizes``
+(default both): ``global`` runs keep the defaults' rollout and minibatch as the GLOBAL sizes, split among the
+workers (``rl2 train --workers N``, the same update per sample as one worker); ``per-worker`` runs give each worker
+the defaults' envs and minibatch (``--hyperparams n_envs=<N x> batch_size=<N x>``: DD-PPO's scaling, N times the
+samples per optimizer step). ``--only-workers`` runs only these. "Cores used" is
 the CPU time of the run's processes (start-up included) / its wall time: below N, other processes had part of
 the cores and the ratio understates what N idle cores give.
 
@@ -235,8 +239,26 @@ def step_flops_at_defaults(env_id: str, env_kwargs: dict[str, Any], seed: int) -
     return step_flops(model.policy, model.n_epochs, padding)
 
 
-def train_with_workers(env_id: str, env_kwargs: dict[str, Any], workers: int, seconds: float, seed: int) -> dict[str, float]:
-    """``seconds`` of training (the run's own clock) by the real trainer with ``workers`` workers, at the defaults.
+#: ``--worker-sizes``: how the sizes of a run with N workers relate to the project defaults. ``global``: the defaults'
+#: rollout and minibatch are the GLOBAL ones, split among the workers (rl2 train --workers N); ``per-worker``: each
+#: worker keeps the defaults' envs and minibatch, so the global ones are N times larger (DD-PPO's scaling), given as
+#: ``--hyperparams n_envs=<N x> batch_size=<N x>``.
+WORKER_SIZES = ("global", "per-worker")
+
+
+def worker_overrides(env_id: str, workers: int, sizes: str) -> dict[str, Any]:
+    """The hyperparameter overrides of a run with ``workers`` workers and ``sizes`` (see :data:`WORKER_SIZES`)."""
+    if sizes == "global" or workers == 1:
+        return {}
+    defaults = get_hyperparams(env_id)
+    return {"n_envs": defaults["n_envs"] * workers, "batch_size": defaults["batch_size"] * workers}
+
+
+def train_with_workers(
+    env_id: str, env_kwargs: dict[str, Any], workers: int, seconds: float, seed: int, sizes: str = "global"
+) -> dict[str, float]:
+    """``seconds`` of training (the run's own clock) by the real trainer with ``workers`` workers, at the defaults
+    (sized by ``sizes``, see :data:`WORKER_SIZES`).
 
     :return: the run's steps and training seconds (its ``checkpoint.json``), steps/s, the cores it used (CPU
         time of its processes / wall time, start-up included) and the 1-minute load average before it.
@@ -253,6 +275,7 @@ def train_with_workers(env_id: str, env_kwargs: dict[str, Any], workers: int, se
             eval_trials=10,
             max_seconds=seconds,
             workers=workers,
+            hyperparams=worker_overrides(env_id, workers, sizes),
         )
         cpu, wall = cpu_seconds(), time.perf_counter()
         train(config, progress=False, overwrite=True)
@@ -263,43 +286,67 @@ def train_with_workers(env_id: str, env_kwargs: dict[str, Any], workers: int, se
 
 
 def worker_table(
-    names: list[str], worker_counts: list[int], seconds: float, seed: int, repeats: int, peak_wall: float
+    names: list[str],
+    worker_counts: list[int],
+    seconds: float,
+    seed: int,
+    repeats: int,
+    peak_wall: float,
+    sizes: tuple[str, ...] = ("global",),
 ) -> None:
-    """Train each id of ``names`` with each worker count (alternating, ``repeats`` times: the best run is kept)
-    and print the table of steps/s, ratios to 1 worker and GFLOP/s per core."""
+    """Train each id of ``names`` with each worker count and each of ``sizes`` (alternating, ``repeats`` times: the
+    best run is kept) and print the table of steps/s, ratios to 1 worker and GFLOP/s per core."""
     flops = {name: step_flops_at_defaults(*WORKER_ENVS[name], seed) for name in names}
-    best: dict[tuple[str, int], dict[str, float]] = {}
+    # 1 worker is the same run whatever the sizes: run once
+    cases = [(workers, size) for workers in worker_counts for size in (sizes if workers > 1 else sizes[:1])]
+    best: dict[tuple[str, int, str], dict[str, float]] = {}
     for _ in range(repeats):
         for name in names:
-            for workers in worker_counts:
-                result = train_with_workers(*WORKER_ENVS[name], workers, seconds, seed)
-                if (name, workers) not in best or result["steps_per_s"] > best[name, workers]["steps_per_s"]:
-                    best[name, workers] = result
+            for workers, size in cases:
+                result = train_with_workers(*WORKER_ENVS[name], workers, seconds, seed, size)
+                key = (name, workers, size if workers > 1 else "global")
+                if key not in best or result["steps_per_s"] > best[key]["steps_per_s"]:
+                    best[key] = result
     print(
         f"\ndata-parallel training (rl2 train --workers N), project defaults, {seconds:g} s of training per run, "
-        f"{os.cpu_count()} CPUs, best of {repeats}"
+        f"{os.cpu_count()} CPUs, best of {repeats}; sizes: 'global' = the defaults' rollout and minibatch split among "
+        "the workers, 'per-worker' = each worker with the defaults' (N x the global sizes)"
     )
     print(
-        "| env | workers | steps trained | steps/s | vs 1 worker | cores used | load before | GFLOP/s per core (% of peak) |"
+        "| env | workers | sizes | steps trained | steps/s | vs 1 worker | cores used | load before | "
+        "GFLOP/s per core (% of peak) |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in names:
         env_id, env_kwargs = WORKER_ENVS[name]
-        one = best.get((name, 1))
-        for workers in worker_counts:
-            r = best[name, workers]
+        one = best.get((name, 1, "global"))
+        for workers, size in cases:
+            r = best[name, workers, size if workers > 1 else "global"]
             ratio = f"{r['steps_per_s'] / one['steps_per_s']:.2f}x" if one is not None else "-"
             per_core = flops[name] * r["steps_per_s"] / workers / 1e9
             print(
-                f"| {env_id} {env_kwargs} | {workers} | {r['steps']:,} | {r['steps_per_s']:,.0f} | {ratio} | {r['cores']:.2f} | "
-                f"{r['load']:.2f} | {per_core:.1f} ({per_core / peak_wall:.0%}) |"
+                f"| {env_id} {env_kwargs} | {workers} | {size if workers > 1 else '-'} | {r['steps']:,} | "
+                f"{r['steps_per_s']:,.0f} | {ratio} | {r['cores']:.2f} | {r['load']:.2f} | {per_core:.1f} ({per_core / peak_wall:.0%}) |"
             )
     for name in names:
-        for workers in worker_counts:
-            if workers > 1 and (name, 1) in best:
-                ratio = best[name, workers]["steps_per_s"] / best[name, 1]["steps_per_s"]
+        for workers, size in cases:
+            if workers > 1 and (name, 1, "global") in best:
+                ratio = best[name, workers, size]["steps_per_s"] / best[name, 1, "global"]["steps_per_s"]
                 goal = " (goal >= 1.8x on 2 cores)" if workers == 2 else ""
-                print(f"ratio {workers} workers / 1 worker, {WORKER_ENVS[name][0]}: {ratio:.2f}x in steps/s{goal}")
+                print(
+                    f"ratio {workers} workers ({size} sizes) / 1 worker, {WORKER_ENVS[name][0]}: {ratio:.2f}x in steps/s{goal}"
+                )
+
+
+def worker_counts_of(parser: argparse.ArgumentParser, text: str) -> list[int]:
+    """The worker counts of ``--workers`` (comma or space separated), sorted; ``parser.error`` for a bad one."""
+    try:
+        counts = sorted({positive_int(w) for w in text.replace(",", " ").split()})
+    except argparse.ArgumentTypeError as err:
+        parser.error(f"--workers: {err}")
+    if not counts:
+        parser.error("--workers: none given")
+    return counts
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -328,14 +375,29 @@ def main(argv: list[str] | None = None) -> None:
         help="training seconds of each data-parallel run (0: no data-parallel runs)",
     )
     parser.add_argument("--worker-envs", default="bandit,mdp", help=f"ids of the data-parallel runs: {list(WORKER_ENVS)}")
+    parser.add_argument(
+        "--worker-sizes",
+        default="global,per-worker",
+        help=f"sizes of the data-parallel runs with N workers, comma separated: {list(WORKER_SIZES)} (see the docstring)",
+    )
+    parser.add_argument("--only-workers", action="store_true", help="only the data-parallel runs (no agent comparison)")
     args = parser.parse_args(argv)
     worker_envs = parse_names(parser, "--worker-envs", args.worker_envs, WORKER_ENVS, "names", label="allowed")
-    try:
-        worker_counts = sorted({positive_int(w) for w in args.workers.replace(",", " ").split()})
-    except argparse.ArgumentTypeError as err:
-        parser.error(f"--workers: {err}")
-    if not worker_counts:
-        parser.error("--workers: none given")
+    worker_sizes = tuple(parse_names(parser, "--worker-sizes", args.worker_sizes, WORKER_SIZES, "sizes", label="allowed"))
+    if args.only_workers:
+        if args.worker_seconds <= 0:
+            parser.error("--only-workers needs --worker-seconds > 0")
+        worker_table(
+            worker_envs,
+            worker_counts_of(parser, args.workers),
+            args.worker_seconds,
+            args.seed,
+            args.repeats,
+            matmul_peak(1)[0],
+            worker_sizes,
+        )
+        return
+    worker_counts = worker_counts_of(parser, args.workers)
     for name in worker_envs:  # each worker count must divide the defaults' n_envs and batch_size
         for workers in worker_counts:
             try:
@@ -439,7 +501,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{fast['gflops_cpu'] / peak_cpu:.0%} of CPU time (goal >= 35%)"
     )
     if args.worker_seconds > 0:
-        worker_table(worker_envs, worker_counts, args.worker_seconds, args.seed, args.repeats, peaks[1][0])
+        worker_table(worker_envs, worker_counts, args.worker_seconds, args.seed, args.repeats, peaks[1][0], worker_sizes)
 
 
 if __name__ == "__main__":

@@ -122,6 +122,8 @@ WORK = {
         ("train_speed.py", ["--n-steps", "2", "--batch-size", "1000"], "batch_size (1000) must be <= one rollout"),
         ("train_speed.py", ["--workers", "0"], "--workers: must be an integer >= 1, got '0'"),
         ("train_speed.py", ["--workers", " , "], "--workers: none given"),
+        ("train_speed.py", ["--worker-sizes", "global,double"], "--worker-sizes: unknown sizes ['double']"),
+        ("train_speed.py", ["--only-workers", "--worker-seconds", "0"], "--only-workers needs --worker-seconds > 0"),
         (
             "train_speed.py",
             ["--workers", "1,3"],
