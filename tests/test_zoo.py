@@ -45,7 +45,14 @@ requires_zoo = pytest.mark.skipif(not HAS_ZOO, reason="rl_zoo3 is not installed 
 # one evaluation of one trial, inner episodes cut to 20 steps (--env-kwargs, which enjoy reuses).
 TINY_PARAMS = ("n_envs:2", "n_steps:16", "batch_size:32")
 DEFAULT_BUDGET = dict(n=64, eval_freq=32, eval_episodes=2, env_kwargs={}, enjoy_steps=1000)  # evaluations at 32, 64
-BUDGET = {"RL2Maze-v0": dict(n=32, eval_freq=32, eval_episodes=1, env_kwargs={"max_episode_length": 20}, enjoy_steps=100)}
+BUDGET = {
+    "RL2Maze-v0": dict(n=32, eval_freq=32, eval_episodes=1, env_kwargs={"max_episode_length": 20}, enjoy_steps=100),
+    # 10-step episodes: trials of 20 (MuJoCo) and 100 (Meta-World) steps, so that enjoy finishes some
+    **{
+        env_id: dict(DEFAULT_BUDGET, env_kwargs={"episode_length": 10}, enjoy_steps=300)
+        for env_id in ("RL2HalfCheetahVel-v0", "RL2HalfCheetahDir-v0", "RL2AntDir-v0", "RL2AntGoal-v0", "RL2MetaWorld-v0")
+    },
+}
 
 
 # ----------------------------------------------------------------------------- the yaml file
