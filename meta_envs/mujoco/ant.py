@@ -51,14 +51,9 @@ from typing import Any
 
 import numpy as np
 
-from meta_envs.mujoco.locomotion import (
-    DEFAULT_EPISODE_LENGTH,
-    DEFAULT_EPISODES_PER_TRIAL,
-    LocomotionFamily,
-    make_robot,
-)
+from meta_envs.mujoco.locomotion import DEFAULT_EPISODE_LENGTH, LocomotionFamily, make_robot, trial_env
 from meta_envs.trial import TrialEnv, trial_entry_point
-from meta_envs.validation import check_array, check_choice, check_number, default_trial_length, strict_kwargs
+from meta_envs.validation import check_array, check_choice, check_number, strict_kwargs
 
 __all__ = ["DIRECTIONS", "AntDir", "AntGoal", "make_dir_env", "make_goal_env"]
 
@@ -157,9 +152,9 @@ def make_dir_env(
     render_mode: str | None = None,
 ) -> TrialEnv:
     """Entry point of ``RL2AntDir-v0``."""
-    episodes_per_trial, steps_per_trial = default_trial_length(episodes_per_trial, steps_per_trial, DEFAULT_EPISODES_PER_TRIAL)
-    family = AntDir(directions, episode_length, render=render_mode == "rgb_array")
-    return TrialEnv(family, episodes_per_trial, steps_per_trial, render_mode)
+    return trial_env(
+        lambda render: AntDir(directions, episode_length, render), episodes_per_trial, steps_per_trial, render_mode
+    )
 
 
 @trial_entry_point
@@ -172,6 +167,6 @@ def make_goal_env(
     render_mode: str | None = None,
 ) -> TrialEnv:
     """Entry point of ``RL2AntGoal-v0``."""
-    episodes_per_trial, steps_per_trial = default_trial_length(episodes_per_trial, steps_per_trial, DEFAULT_EPISODES_PER_TRIAL)
-    family = AntGoal(goal_radius, episode_length, render=render_mode == "rgb_array")
-    return TrialEnv(family, episodes_per_trial, steps_per_trial, render_mode)
+    return trial_env(
+        lambda render: AntGoal(goal_radius, episode_length, render), episodes_per_trial, steps_per_trial, render_mode
+    )

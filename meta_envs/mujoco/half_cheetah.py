@@ -42,14 +42,9 @@ from typing import Any
 
 import numpy as np
 
-from meta_envs.mujoco.locomotion import (
-    DEFAULT_EPISODE_LENGTH,
-    DEFAULT_EPISODES_PER_TRIAL,
-    LocomotionFamily,
-    make_robot,
-)
+from meta_envs.mujoco.locomotion import DEFAULT_EPISODE_LENGTH, LocomotionFamily, make_robot, trial_env
 from meta_envs.trial import TrialEnv, trial_entry_point
-from meta_envs.validation import check_number, default_trial_length, short_repr, strict_kwargs
+from meta_envs.validation import check_number, short_repr, strict_kwargs
 
 __all__ = ["HalfCheetahDir", "HalfCheetahVel", "make_dir_env", "make_vel_env"]
 
@@ -130,9 +125,9 @@ def make_vel_env(
     render_mode: str | None = None,
 ) -> TrialEnv:
     """Entry point of ``RL2HalfCheetahVel-v0``."""
-    episodes_per_trial, steps_per_trial = default_trial_length(episodes_per_trial, steps_per_trial, DEFAULT_EPISODES_PER_TRIAL)
-    family = HalfCheetahVel(max_velocity, episode_length, render=render_mode == "rgb_array")
-    return TrialEnv(family, episodes_per_trial, steps_per_trial, render_mode)
+    return trial_env(
+        lambda render: HalfCheetahVel(max_velocity, episode_length, render), episodes_per_trial, steps_per_trial, render_mode
+    )
 
 
 @trial_entry_point
@@ -144,6 +139,4 @@ def make_dir_env(
     render_mode: str | None = None,
 ) -> TrialEnv:
     """Entry point of ``RL2HalfCheetahDir-v0``."""
-    episodes_per_trial, steps_per_trial = default_trial_length(episodes_per_trial, steps_per_trial, DEFAULT_EPISODES_PER_TRIAL)
-    family = HalfCheetahDir(episode_length, render=render_mode == "rgb_array")
-    return TrialEnv(family, episodes_per_trial, steps_per_trial, render_mode)
+    return trial_env(lambda render: HalfCheetahDir(episode_length, render), episodes_per_trial, steps_per_trial, render_mode)

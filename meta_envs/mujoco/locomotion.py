@@ -16,7 +16,7 @@ renderer, which needs an OpenGL backend: on a machine without a screen, OSMesa (
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 import gymnasium as gym
@@ -24,8 +24,8 @@ import numpy as np
 from gymnasium import spaces
 
 from meta_envs import rendering as draw
-from meta_envs.trial import MIN_FRAME_WIDTH, TrialStep
-from meta_envs.validation import check_episode_length
+from meta_envs.trial import MIN_FRAME_WIDTH, TrialEnv, TrialStep
+from meta_envs.validation import check_episode_length, default_trial_length
 
 __all__ = [
     "DEFAULT_EPISODES_PER_TRIAL",
@@ -33,6 +33,7 @@ __all__ = [
     "LocomotionFamily",
     "render_picture",
     "require_mujoco",
+    "trial_env",
 ]
 
 #: Steps of an inner episode and inner episodes of a trial: those of VariBAD's RL^2 baseline on these
@@ -109,6 +110,9 @@ class LocomotionFamily(gym.Env):
     def set_task(self, task: Any) -> None:
         self.task = self.check_task(task)
 
+    def sample_task(self, rng: np.random.Generator) -> Any:  # pragma: no cover - every family overrides it
+        raise NotImplementedError
+
     def check_task(self, task: Any) -> Any:  # pragma: no cover - every family overrides it
         raise NotImplementedError
 
@@ -151,3 +155,16 @@ class LocomotionFamily(gym.Env):
     def close(self) -> None:
         if self.robot is not None:
             self.robot.close()
+
+
+def trial_env(
+    make_family: Callable[[bool], LocomotionFamily],
+    episodes_per_trial: int | None,
+    steps_per_trial: int | None,
+    render_mode: str | None,
+) -> TrialEnv:
+    """The :class:`~meta_envs.trial.TrialEnv` of an entry point: ``make_family(render)`` (``render``: whether the
+    robot draws frames, for ``render_mode="rgb_array"``) in trials of ``episodes_per_trial`` episodes
+    (:data:`DEFAULT_EPISODES_PER_TRIAL` unless it or ``steps_per_trial`` is given), checked before the robot is built."""
+    episodes_per_trial, steps_per_trial = default_trial_length(episodes_per_trial, steps_per_trial, DEFAULT_EPISODES_PER_TRIAL)
+    return TrialEnv(make_family(render_mode == "rgb_array"), episodes_per_trial, steps_per_trial, render_mode)
