@@ -168,6 +168,8 @@ def test_cli_trains_a_tiny_run_then_evaluates_it(tmp_path: Path, capsys: pytest.
         "256",
         "--n-envs",
         "2",
+        "--workers",
+        "2",
         "--hyperparams",
         *TINY,
         "--eval-every",
@@ -186,6 +188,7 @@ def test_cli_trains_a_tiny_run_then_evaluates_it(tmp_path: Path, capsys: pytest.
     assert "| metric | paper (small maze, ViZDoom) | rl2 | random | oracle |" in printed and "| 91.7 % |" in printed
     summary = json.loads((out / "scaling.json").read_text())
     assert summary["run"]["num_timesteps"] == 256 and summary["env_kwargs"] == {"size": "small", "max_episode_length": 30}
+    assert json.loads((run / "config.json").read_text())["workers"] == 2  # trained data-parallel
     assert set(summary["agents"]) == {"rl2", "random", "oracle"}
     for name, agent in summary["agents"].items():
         assert np.shape(agent["episode_lengths"]) == (8, 2) and np.shape(agent["episode_success"]) == (8, 2)

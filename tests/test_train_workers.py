@@ -64,6 +64,22 @@ def test_a_two_worker_run_resumes_as_one_worker_and_then_again_as_two(tmp_path: 
     assert [r["timesteps"] for r in run_folder.read_eval_log(out).rows()] == [512, 1024, 1536]
 
 
+def test_each_workers_share_need_not_divide_again_by_the_number_of_workers(tmp_path: Path) -> None:
+    # 6 envs and minibatches of 48 over 2 workers: 3 envs and 24 samples each (odd shares train too)
+    config = TrainConfig(
+        "RL2Bandit-v0",
+        ENV_KWARGS,
+        total_timesteps=192,
+        out=str(tmp_path / "run"),
+        hyperparams={**TINY, "n_envs": 6, "batch_size": 48},
+        eval_every=192,
+        eval_trials=4,
+        workers=2,
+    )
+    model = train(config, progress=False)
+    assert model is not None and model.num_timesteps == 192 and (model.n_envs, model.batch_size) == (6, 48)
+
+
 def test_workers_that_do_not_divide_n_envs_are_refused_when_the_config_is_built(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"n_envs \(8\) must be divisible by the number of workers \(3\)"):
         tiny_config(tmp_path, 1024, workers=3)

@@ -361,6 +361,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--n-envs", type=positive_int, default=None, help="training: parallel trials (default: per-env default)"
     )
     parser.add_argument("--hyperparams", nargs="*", default=[], metavar="KEY=VALUE", help="training: override the defaults")
+    parser.add_argument(
+        "--workers", type=positive_int, default=1, help="training: data-parallel workers (rl2 train --workers; default 1)"
+    )
     parser.add_argument("--seed", type=non_negative_int, default=0, help="training seed")
     parser.add_argument(
         "--eval-every", type=non_negative_float, default=2e5, help="training: steps between validation evaluations"
@@ -399,6 +402,7 @@ def _train(args: argparse.Namespace, env_id: str, env_kwargs: dict[str, Any]) ->
         eval_trials=args.eval_trials,
         max_seconds=60.0 * args.train_minutes,
         threads=args.threads,
+        workers=args.workers,
     )
     logger.info("training RL^2 on %s %s for %.1f minutes into %s", env_id, env_kwargs, args.train_minutes, args.run)
     train(config, resume=args.resume, progress=False, overwrite=args.overwrite)

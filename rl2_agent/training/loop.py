@@ -220,7 +220,8 @@ def train_worker(
     main = ctx.is_main
     th.set_num_threads(config.threads)
     hyper = split_hyperparams(config.hyperparams, ctx.world_size)  # this worker's share of envs and minibatches
-    local = replace(config, hyperparams=hyper) if ctx.is_distributed else config
+    # one worker's share, checked as a one-worker config (its n_envs need not divide by the number of workers again)
+    local = replace(config, hyperparams=hyper, workers=1) if ctx.is_distributed else config
 
     # the run folder, on worker 0: refuse another run's folder; read a resumed run's state
     resuming, saved = False, {}
