@@ -172,6 +172,7 @@ def test_a_run_folder_trained_with_other_settings_is_refused(reproduction: tuple
         (["--minutes", "soon"], "--minutes must be a number, got 'soon'"),
         (["--seeds", "0"], "--seeds must be"),
         (["--workers", "1.5"], "--workers must be an integer, got '1.5'"),
+        (["--jobs", "0"], "--jobs must be an integer >= 1, got 0"),
         (["--trials", "1"], "--trials must be an integer >= 2"),
     ],
 )
@@ -206,6 +207,20 @@ def test_rl3_cells_train_both_agents_per_setting_with_the_same_hyperparameters(t
 def test_every_cell_of_the_paper_is_the_default(tmp_path: Path) -> None:
     assert [c.key for c in ReproduceConfig("mdp", tmp_path, 1.0).cell_list] == ["10", "25", "50", "75", "100"]
     assert len(ReproduceConfig("bandit", tmp_path, 1.0).runs()) == 9
+
+
+def test_jobs_train_the_runs_side_by_side_each_in_its_own_process(tmp_path: Path) -> None:
+    out = tmp_path / "jobs"
+    assert cli(reproduce_command(out, "--jobs", "2")) == 0
+    report = read_report(out)
+    assert [r["status"] for r in report["runs"]] == ["trained", "trained"] and report["config"]["jobs"] == 2
+    runs = [out / "runs" / "10_5" / f"seed{seed}" for seed in (0, 1)]
+    assert all(run_folder.read_checkpoint_state(run)["num_timesteps"] > 0 for run in runs)
+    # side by side: seed 1 started (its config is written first) before seed 0 saved its final model
+    assert (runs[1] / run_folder.CONFIG_FILE).stat().st_mtime_ns < (runs[0] / run_folder.MODEL_FILE).stat().st_mtime_ns
+    assert np.isfinite(over_seeds_row(report)["rl2"]["mean"])
+    assert cli(reproduce_command(out, "--jobs", "2")) == 0  # nothing left to train: no process is started
+    assert [r["status"] for r in read_report(out)["runs"]] == ["done", "done"]
 
 
 def test_workers_reach_every_runs_training_config(tmp_path: Path) -> None:

@@ -16,7 +16,9 @@ Training: each cell (rl3: each setting and agent) and seed ``0 .. S-1`` is one r
 :func:`rl2_agent.training.loop.train` for ``--minutes`` of training wall-clock (``max_seconds``, the step
 budget unbounded, as ``rl2 train --max-minutes``; evaluations on the validation tasks excluded), in its
 own run folder ``DIR/runs/<cell>/seed<s>`` (rl3: ``DIR/runs/<setting>/<agent>/seed<s>``). ``--workers``
-trains each run data-parallel (``TrainConfig.workers``).
+trains each run data-parallel (``TrainConfig.workers``); ``--jobs J`` trains J runs at once, each in its own
+process (``J x workers`` should not exceed the machine's cores: on 2 cores, two one-worker runs side by side
+train twice the steps of one, a two-worker run 1.2-1.6 times).
 
 Resuming: run the same command again. A finished run (``model.zip``, trained with at least this budget)
 is skipped, a run with a checkpoint resumes (a larger ``--minutes`` trains finished runs further), and
@@ -50,6 +52,7 @@ import argparse
 import csv
 import json
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -102,6 +105,7 @@ class ReproduceConfig:
         separated for rl3; None: every cell of the paper's table.
     :param seeds: training seeds per cell, ``0 .. seeds - 1``.
     :param workers: data-parallel workers of each training run.
+    :param jobs: training runs at once, each in its own process.
     :param trials: held-out test trials per cell.
     :param eval_seed: the first held-out task seed.
     :param hyperparams: overrides of the env id's default hyperparameters (rl3: of the RL^2 id's, for both agents).
@@ -120,6 +124,7 @@ class ReproduceConfig:
     cells: str | None = None
     seeds: int = 1
     workers: int = 1
+    jobs: int = 1
     trials: int = 1000
     eval_seed: int = EVAL_SEED
     hyperparams: dict[str, Any] = field(default_factory=dict)
@@ -137,6 +142,7 @@ class ReproduceConfig:
         self.minutes = check_positive_float("minutes", self.minutes)
         self.seeds = check_positive_int("seeds", self.seeds)
         self.workers = check_positive_int("workers", self.workers)
+        self.jobs = check_positive_int("jobs", self.jobs)
         self.eval_seed = check_positive_int("eval_seed", self.eval_seed, minimum=0)
         check_held_out_args(self.trials)
         self.time_inputs = check_bool("time_inputs", self.time_inputs)
@@ -234,47 +240,62 @@ class ReproduceConfig:
 
 
 # ----------------------------------------------------------------------------- training
-def train_run(config: ReproduceConfig, run: Run, progress: bool = True) -> dict[str, Any]:
-    """Train ``run`` unless it is finished (resuming it from its checkpoint if it has one); its training figures.
-
-    ``status``: ``"done"`` (a model trained with at least this budget: nothing trained), ``"resumed"`` or
-    ``"trained"``.
+def run_status(config: ReproduceConfig, run: Run) -> str:
+    """What :func:`train_run` will do with ``run``: ``"done"`` (a model trained with at least this budget),
+    ``"resumed"`` (a checkpoint) or ``"trained"`` (from scratch).
 
     :raises ValueError: when the run folder holds a run with other settings.
     """
     from rl2_agent.training import run_folder
-    from rl2_agent.training.loop import train
 
     train_config = config.train_config(run)
     out = run.run_dir
-    status = "trained"
-    if (out / run_folder.CONFIG_FILE).exists():
-        saved = run_folder.read_config(out)
-        differ = train_config.differs_from(saved)
+    if not (out / run_folder.CONFIG_FILE).exists():
+        return "trained"
+    saved = run_folder.read_config(out)
+    differ = train_config.differs_from(saved)
+    if differ:
         wanted = {k: getattr(train_config, k) for k in differ}
-        if differ:
-            raise ValueError(
-                f"{out} holds a run trained with other {', '.join(differ)} "
-                f"({', '.join(f'{k}={saved.get(k)!r}, now {wanted[k]!r}' for k in differ)}): "
-                "reproduce into another --out folder, or delete that run folder"
-            )
-        finished = (out / run_folder.MODEL_FILE).exists() and float(saved.get("max_seconds") or 0) >= train_config.max_seconds
-        if finished:
-            status = "done"
-        elif run_folder.has_checkpoint(out):
-            status = "resumed"
+        raise ValueError(
+            f"{out} holds a run trained with other {', '.join(differ)} "
+            f"({', '.join(f'{k}={saved.get(k)!r}, now {wanted[k]!r}' for k in differ)}): "
+            "reproduce into another --out folder, or delete that run folder"
+        )
+    if (out / run_folder.MODEL_FILE).exists() and float(saved.get("max_seconds") or 0) >= train_config.max_seconds:
+        return "done"
+    return "resumed" if run_folder.has_checkpoint(out) else "trained"
+
+
+def train_run(config: ReproduceConfig, run: Run, progress: bool = True) -> dict[str, Any]:
+    """Train ``run`` unless it is finished (resuming it from its checkpoint if it has one); its training figures.
+
+    ``status``: that of :func:`run_status`.
+
+    :raises ValueError: when the run folder holds a run with other settings.
+    """
+    from rl2_agent.training.loop import train
+
+    status = run_status(config, run)
     if status != "done":
         logger.info(
             "%s %s: %s on %s %s for %g min",
             "resuming" if status == "resumed" else "training",
-            out,
+            run.run_dir,
             run.agent,
             run.env_id,
             run.env_kwargs,
             config.minutes,
         )
         # no checkpoint: whatever a killed run left before its first checkpoint is replaced
-        train(train_config, resume=status == "resumed", progress=progress, overwrite=status == "trained")
+        train(config.train_config(run), resume=status == "resumed", progress=progress, overwrite=status == "trained")
+    return run_figures(run, status)
+
+
+def run_figures(run: Run, status: str) -> dict[str, Any]:
+    """The training figures of the trained ``run`` (steps, speed, validation scores, hyperparameters)."""
+    from rl2_agent.training import run_folder
+
+    out = run.run_dir
     state = run_folder.read_checkpoint_state(out) or {}
     steps, seconds = int(state.get("num_timesteps", 0)), float(state.get("train_seconds", 0.0))
     log = run_folder.read_eval_log(out)
@@ -293,6 +314,61 @@ def train_run(config: ReproduceConfig, run: Run, progress: bool = True) -> dict[
         "final_validation": float(log.mean[-1]),
         "hyperparams": run_folder.read_config(out)["hyperparams"],
     }
+
+
+def _train_in_child(config: ReproduceConfig, run: Run, log_level: int) -> None:
+    logging.basicConfig(level=log_level, format=f"%(levelname)s {run.run_dir}: %(message)s")
+    train_run(config, run, progress=False)
+
+
+def train_runs(config: ReproduceConfig, runs: list[Run], progress: bool = True) -> dict[Path, dict[str, Any]]:
+    """Train (or reuse) every run, ``config.jobs`` at a time; the training figures by run folder.
+
+    With one job the runs train one after the other in this process. With more, each pending run trains in
+    a fresh (spawned) process, without progress bars (its log lines carry its run folder); the runs' settings
+    are all checked before any starts, and a failed run is reported once the others have finished.
+
+    :raises RuntimeError: naming the runs whose process failed.
+    """
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    statuses = {run.run_dir: run_status(config, run) for run in runs}  # a refused folder fails before any training
+    pending = [run for run in runs if statuses[run.run_dir] != "done"]
+    if config.jobs == 1 or len(pending) <= 1:
+        figures = {}
+        for i, run in enumerate(runs, 1):
+            logger.info("run %d/%d: %s", i, len(runs), run.run_dir)
+            figures[run.run_dir] = train_run(config, run, progress=progress)
+        return figures
+    if config.jobs * config.workers > (os.cpu_count() or 1):
+        logger.warning(
+            "--jobs %d x --workers %d exceeds the %d cores: the runs share them and train fewer steps in their minutes",
+            config.jobs,
+            config.workers,
+            os.cpu_count() or 1,
+        )
+    context = multiprocessing.get_context("spawn")
+    level = logging.getLogger().getEffectiveLevel()
+    queue = list(pending)
+    running: list[tuple[Run, Any]] = []
+    failed: list[str] = []
+    logger.info("training %d runs, %d at a time", len(pending), config.jobs)
+    while queue or running:
+        while queue and len(running) < config.jobs:
+            run = queue.pop(0)
+            process = context.Process(target=_train_in_child, args=(config, run, level), name=str(run.run_dir))
+            process.start()
+            running.append((run, process))
+        wait([process.sentinel for _, process in running])  # until one of them ends
+        for run, process in [entry for entry in running if entry[1].exitcode is not None]:
+            running.remove((run, process))
+            logger.info("finished %s (exit code %d)", run.run_dir, process.exitcode)
+            if process.exitcode != 0:
+                failed.append(f"{run.run_dir} (exit code {process.exitcode})")
+    if failed:
+        raise RuntimeError(f"training failed for {', '.join(failed)}: see the log lines above")
+    return {run.run_dir: run_figures(run, statuses[run.run_dir]) for run in runs}
 
 
 # ----------------------------------------------------------------------------- evaluation (cached)
@@ -566,10 +642,7 @@ def reproduce(config: ReproduceConfig, progress: bool = True, command: list[str]
     start = time.perf_counter()
     config.out.mkdir(parents=True, exist_ok=True)
     runs = config.runs()
-    figures: dict[Path, dict[str, Any]] = {}
-    for i, run in enumerate(runs, 1):
-        logger.info("run %d/%d: %s", i, len(runs), run.run_dir)
-        figures[run.run_dir] = train_run(config, run, progress=progress)
+    figures = train_runs(config, runs, progress=progress)
     report: dict[str, Any] = {
         "table": config.table,
         "config": {
@@ -577,6 +650,7 @@ def reproduce(config: ReproduceConfig, progress: bool = True, command: list[str]
             "minutes": config.minutes,
             "seeds": config.seeds,
             "workers": config.workers,
+            "jobs": config.jobs,
             "trials": config.trials,
             "eval_seed": config.eval_seed,
             "eval_every": config.eval_every,
@@ -650,6 +724,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--minutes", required=True, help="training wall-clock per run (cell, agent and seed), e.g. 30")
     parser.add_argument("--seeds", default="1", help="training seeds per cell, 0..S-1 (default 1)")
     parser.add_argument("--workers", default="1", help="data-parallel workers of each training run (default 1)")
+    parser.add_argument(
+        "--jobs", default="1", help="training runs at once, each in its own process (default 1; jobs x workers <= cores)"
+    )
     parser.add_argument("--trials", default="1000", help="held-out test trials per cell (default 1000)")
     parser.add_argument("--eval-seed", default=str(EVAL_SEED), help=f"first held-out task seed (default {EVAL_SEED})")
     parser.add_argument(
@@ -704,6 +781,7 @@ def config_from_args(args: argparse.Namespace) -> ReproduceConfig:
         "minutes": _number("--minutes", args.minutes, float),
         "seeds": _number("--seeds", args.seeds, int),
         "workers": _number("--workers", args.workers, int),
+        "jobs": _number("--jobs", args.jobs, int),
         "trials": _number("--trials", args.trials, int),
         "eval_seed": _number("--eval-seed", args.eval_seed, int),
         "eval_every": _number("--eval-every", args.eval_every, int),
