@@ -204,6 +204,18 @@ def test_rl3_cells_train_both_agents_per_setting_with_the_same_hyperparameters(t
     assert rl3.env_kwargs == {**rl2.env_kwargs, "time_inputs": False} and rl2.max_seconds == rl3.max_seconds == 60.0
 
 
+def test_an_rl3_table_with_time_inputs_trains_and_scores_both_agents_end_to_end(tmp_path: Path) -> None:
+    out = tmp_path / "rl3"
+    command = reproduce_command(out, "--time-inputs", "--seeds", "1", "--jobs", "2")
+    command[command.index("bandit")] = "rl3"
+    command[command.index("10,5")] = "bandit_h100"
+    assert cli(command) == 0
+    for agent in ("rl2", "rl3"):
+        assert run_folder.read_config(out / "runs" / "bandit_h100" / agent / "seed0")["env_kwargs"]["time_inputs"] is True
+    row = read_report(out)["protocols"]["mean_over_seeds"]["stats"]["bandit_h100"]
+    assert set(row) == {"rl2", "rl3"} and all(0.0 <= row[a]["mean"] <= 100.0 for a in row)  # 100 Bernoulli pulls
+
+
 def test_every_cell_of_the_paper_is_the_default(tmp_path: Path) -> None:
     assert [c.key for c in ReproduceConfig("mdp", tmp_path, 1.0).cell_list] == ["10", "25", "50", "75", "100"]
     assert len(ReproduceConfig("bandit", tmp_path, 1.0).runs()) == 9

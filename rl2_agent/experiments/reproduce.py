@@ -446,7 +446,7 @@ def evaluate_cell_returns(
     exp = EXPERIMENTS[cell]
     eval_kwargs = {**SETTINGS[exp.setting].env_kwargs, **exp.eval_changes}
     for agent in config.agents():
-        env_id, env_kwargs = agent_env(SETTINGS[exp.setting], agent, eval_kwargs, time_inputs=False)
+        env_id, env_kwargs = agent_env(SETTINGS[exp.setting], agent, eval_kwargs, config.time_inputs)
         runs = config.cell_runs(cell, agent)
         scored = [*((r, "final", f"{agent} seed {r.seed}") for r in runs), (runs[chosen[agent]], "best", f"{agent} best")]
         for r, which, label in scored:
