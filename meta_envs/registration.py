@@ -59,9 +59,12 @@ def effective_kwargs(env_id: str, env_kwargs: dict[str, Any] | None = None) -> d
     """Every keyword argument of ``gym.make(env_id, **env_kwargs)`` as the env is built with it.
 
     The given kwargs, the entry point's defaults for the others, and the trial length as resolved
-    (``episodes_per_trial`` filled in with its default unless ``steps_per_trial`` is given). Two kwargs
-    dicts give the same env iff their effective kwargs are equal, e.g. ``{}`` and
-    ``{"num_arms": 5, "episodes_per_trial": 10}`` for ``RL2Bandit-v0``.
+    (``episodes_per_trial`` filled in with its default unless ``steps_per_trial`` is given). A
+    ``steps_per_trial`` that is a whole number of a family's fixed-length episodes is that number of
+    ``episodes_per_trial``: the two trials are the same. Two kwargs dicts give the same env iff their
+    effective kwargs are equal, e.g. ``{}`` and ``{"num_arms": 5, "episodes_per_trial": 10}`` for
+    ``RL2Bandit-v0``, or ``{"steps_per_trial": 100}`` and ``{"episodes_per_trial": 10}`` for
+    ``RL2TabularMDP-v0`` (episodes of 10 steps).
     """
     spec = gym.spec(env_id)
     entry = spec.entry_point
@@ -76,6 +79,10 @@ def effective_kwargs(env_id: str, env_kwargs: dict[str, Any] | None = None) -> d
     try:
         trial_env = env.unwrapped
         lengths = {k: getattr(trial_env, k) for k in ("episodes_per_trial", "steps_per_trial") if hasattr(trial_env, k)}
+        episode_length = getattr(getattr(trial_env, "family", None), "episode_length", None)
+        steps = lengths.get("steps_per_trial")
+        if isinstance(episode_length, int) and steps is not None and steps % episode_length == 0:
+            lengths = {"episodes_per_trial": steps // episode_length, "steps_per_trial": None}
     finally:
         env.close()
     return {**defaults, **given, **lengths}

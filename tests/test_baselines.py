@@ -328,6 +328,31 @@ def test_table_cli_mdp(tmp_path):
     assert list(data) == ["2"] and list(data["2"]) == ["random", "psrl"]
 
 
+def test_table_scores_an_rl3_run_in_its_own_env_on_the_cells_tasks(tmp_path):
+    import torch as th
+    from tiny_runs import tiny_train_args
+
+    from rl2_agent.experiments.evaluate import evaluate_run
+
+    run = tmp_path / "rl3"
+    argv = tiny_train_args(run, 512)
+    argv[argv.index("RL2Bandit-v0")] = "RL3TabularMDP-v0"
+    argv[argv.index("num_arms=3") : argv.index("--timesteps")] = ["steps_per_trial=20", "time_inputs=True"]
+    assert main(argv) == 0
+    out = tmp_path / "mdp.json"  # MDP n = 2: two 10-step episodes, the run's 20-step trials
+    th.manual_seed(0)  # the same sampled actions in both evaluations
+    assert (
+        main(
+            ["table", "--family", "mdp", "--cells", "2", "--trials", "20", "--agents", f"random,rl3={run}", "--json", str(out)]
+        )
+        == 0
+    )
+    data = json.loads(out.read_text())["2"]
+    th.manual_seed(0)
+    expected = evaluate_run(run, n_trials=20, seed=1_000_000).trial_returns  # in RL3TabularMDP-v0, as trained
+    assert data["rl3"]["mean"] == pytest.approx(float(np.mean(expected)))
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -406,6 +431,13 @@ def test_table_compares_runs_and_cells_as_the_env_builds_them(tmp_path):
     )
     with pytest.raises(ValueError, match=r"\(arm_prior='normal', the cell's 'uniform'\)"):
         check_runs("bandit", bandit, [normal])
+    # an RL^3 run of the RL^3 paper's H = 100 (ten 10-step episodes) is a run of MDP n = 10; 105 steps is not
+    check_runs("mdp", mdp, [Entry("rl3", _fake_run(tmp_path / "f", "RL3TabularMDP-v0", {"steps_per_trial": 100}))])
+    cut = Entry("rl3", _fake_run(tmp_path / "g", "RL3TabularMDP-v0", {"steps_per_trial": 105}))
+    with pytest.raises(ValueError, match=r"steps_per_trial=105, the cell's None"):
+        check_runs("mdp", mdp, [cut])
+    with pytest.raises(ValueError, match=r"\(another env id\)"):
+        check_runs("mdp", mdp, [Entry("rl3", _fake_run(tmp_path / "h", "RL3Bandit-v0", {}))])
     ood = Entry("rl2", _fake_run(tmp_path / "e", "RL2TabularMDP-v0", {"reward_kind": "deterministic_uniform"}))
     with pytest.raises(
         ValueError, match=r"reward_kind='deterministic_uniform', the cell's 'gaussian'.*e.g. rl2=runs/mdp_\{n\}"

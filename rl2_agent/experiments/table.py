@@ -8,7 +8,8 @@
 For every cell (bandit ``"n,k"``: episodes, arms; MDP ``"n"``: episodes) every agent plays the
 trials of ``reset(seed=SEED + i)``, ``i < trials`` (the same held-out tasks for all). Agents are the
 classical baselines of :mod:`rl2_agent.agents.baselines` (with their tuned parameters) and trained runs
-given as ``label=run_dir`` (scored by :func:`rl2_agent.experiments.evaluate.evaluate_run`); ``{n}`` and ``{k}`` in
+given as ``label=run_dir`` (scored by :func:`rl2_agent.experiments.evaluate.evaluate_run` in the env they were
+trained in: an RL^2 id or its RL^3 twin, on the cell's tasks, see :func:`check_runs`); ``{n}`` and ``{k}`` in
 ``run_dir`` are replaced by each cell's episodes and arms, so one entry such as
 ``rl2=runs/bandit_{n}_{k}`` gives every cell its own trained run.
 
@@ -111,15 +112,19 @@ def parse_entries(family: str, text: str | None) -> list[Entry]:
 
 def check_runs(family: str, cells: list[Any], entries: list[Entry]) -> None:
     """Raise ``ValueError`` before any evaluation if a run entry cannot fill a cell: no run folder, or a
-    run trained on another env id or on other tasks than the cell's (one run per cell: put ``{n}``
-    and ``{k}`` in the path). Kwargs are compared as the env uses them (defaults filled in, see
-    :func:`meta_envs.registration.effective_kwargs`), except :data:`NON_TASK_KWARGS`."""
+    run trained on another env id (the family's id or its RL^3 twin, :data:`rl2_agent.hyperparams.RL3_TWINS`) or
+    on other tasks than the cell's (one run per cell: put ``{n}`` and ``{k}`` in the path). Kwargs are compared as
+    the env uses them (defaults filled in, see :func:`meta_envs.registration.effective_kwargs`), except
+    :data:`NON_TASK_KWARGS`."""
     from meta_envs.registration import effective_kwargs
     from rl2_agent.agents.baselines import ENV_IDS
+    from rl2_agent.hyperparams import RL3_TWINS
     from rl2_agent.training.run_folder import read_config
 
-    def task_kwargs(env_kwargs: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in effective_kwargs(ENV_IDS[family], env_kwargs).items() if k not in NON_TASK_KWARGS}
+    def task_kwargs(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
+        # an RL^3 twin's own kwargs (its value inputs) are not task kwargs: compare those of the RL^2 id
+        names = effective_kwargs(ENV_IDS[family])
+        return {k: v for k, v in effective_kwargs(env_id, env_kwargs).items() if k in names and k not in NON_TASK_KWARGS}
 
     runs = [(entry, cell, Path(entry.cell_run(cell))) for entry in entries if entry.run_dir is not None for cell in cells]
     for entry, cell, run_dir in runs:
@@ -131,8 +136,8 @@ def check_runs(family: str, cells: list[Any], entries: list[Entry]) -> None:
         except FileNotFoundError as err:
             raise ValueError(f"{entry.label}={entry.run_dir} (cell {cell.key}): {err}") from err
         wanted = cell.env_kwargs()
-        if config["env_id"] == ENV_IDS[family]:
-            trained, needed = task_kwargs(config["env_kwargs"]), task_kwargs(wanted)
+        if ENV_IDS[family] in (config["env_id"], RL3_TWINS.get(config["env_id"])):
+            trained, needed = task_kwargs(config["env_id"], config["env_kwargs"]), task_kwargs(ENV_IDS[family], wanted)
             differ = {
                 k: (trained.get(k), needed.get(k))
                 for k in sorted(set(trained) | set(needed))
@@ -192,7 +197,8 @@ def evaluate_cell(family: str, cell: Any, entries: list[Entry], n_trials: int, s
     for entry in entries:
         start = time.perf_counter()
         if entry.run_dir is not None:  # a trained run: stochastic policy, state reset at trial starts
-            result = evaluate_run(entry.cell_run(cell), env_id, env_kwargs, n_trials, seed, record=record)
+            # in its own env (an RL^3 run: its twin with value inputs), whose tasks check_runs found the cell's
+            result = evaluate_run(entry.cell_run(cell), None, None, n_trials, seed, record=record)
         else:
             agent = make_agent(family, entry.label, spec, seed=seed)
             result = run_trials(agent, env_id, env_kwargs, n_trials, seed, record=record)
