@@ -481,8 +481,10 @@ def test_trial_spec_reads_the_env_and_refuses_step_budgets():
     spec = TrialSpec.from_env("RL2TabularMDP-v0", {"num_states": 4, "episodes_per_trial": 3, "episode_length": 6})
     assert (spec.num_states, spec.num_actions, spec.episode_length, spec.episodes_per_trial, spec.horizon) == (4, 5, 6, 3, 18)
     assert TrialSpec.from_env("RL2Bandit-v0").horizon == 10  # the entry point's default episodes_per_trial
+    # a step budget of whole episodes is those episodes; one that cuts an episode is refused
+    assert TrialSpec.from_env("RL2TabularMDP-v0", {"steps_per_trial": 100}).episodes_per_trial == 10
     with pytest.raises(ValueError, match=r"fixed-length episodes \(give episodes_per_trial, not steps_per_trial\)"):
-        TrialSpec.from_env("RL2TabularMDP-v0", {"steps_per_trial": 100})
+        TrialSpec.from_env("RL2TabularMDP-v0", {"steps_per_trial": 105})
 
 
 def test_trial_spec_uses_only_documented_env_information(monkeypatch):
