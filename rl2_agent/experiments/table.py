@@ -121,10 +121,11 @@ def check_runs(family: str, cells: list[Any], entries: list[Entry]) -> None:
     from rl2_agent.hyperparams import RL3_TWINS
     from rl2_agent.training.run_folder import read_config
 
+    # an RL^3 twin's own kwargs (its value inputs) are not task kwargs: compare those of the RL^2 id
+    names = set(effective_kwargs(ENV_IDS[family])) - NON_TASK_KWARGS
+
     def task_kwargs(env_id: str, env_kwargs: dict[str, Any]) -> dict[str, Any]:
-        # an RL^3 twin's own kwargs (its value inputs) are not task kwargs: compare those of the RL^2 id
-        names = effective_kwargs(ENV_IDS[family])
-        return {k: v for k, v in effective_kwargs(env_id, env_kwargs).items() if k in names and k not in NON_TASK_KWARGS}
+        return {k: v for k, v in effective_kwargs(env_id, env_kwargs).items() if k in names}
 
     runs = [(entry, cell, Path(entry.cell_run(cell))) for entry in entries if entry.run_dir is not None for cell in cells]
     for entry, cell, run_dir in runs:
