@@ -333,24 +333,28 @@ def test_table_scores_an_rl3_run_in_its_own_env_on_the_cells_tasks(tmp_path):
     from tiny_runs import tiny_train_args
 
     from rl2_agent.experiments.evaluate import evaluate_run
+    from rl2_agent.experiments.paper import paper_value
 
     run = tmp_path / "rl3"
     argv = tiny_train_args(run, 512)
     argv[argv.index("RL2Bandit-v0")] = "RL3TabularMDP-v0"
-    argv[argv.index("num_arms=3") : argv.index("--timesteps")] = ["steps_per_trial=20", "time_inputs=True"]
+    argv[argv.index("num_arms=3") : argv.index("--timesteps")] = ["steps_per_trial=100", "time_inputs=True"]
     assert main(argv) == 0
-    out = tmp_path / "mdp.json"  # MDP n = 2: two 10-step episodes, the run's 20-step trials
+    out = tmp_path / "mdp.json"  # MDP n = 10: ten 10-step episodes, the run's 100-step trials
     th.manual_seed(0)  # the same sampled actions in both evaluations
     assert (
         main(
-            ["table", "--family", "mdp", "--cells", "2", "--trials", "20", "--agents", f"random,rl3={run}", "--json", str(out)]
+            ["table", "--family", "mdp", "--cells", "10", "--trials", "20", "--agents", f"random,rl3={run}", "--json", str(out)]
         )
         == 0
     )
-    data = json.loads(out.read_text())["2"]
+    data = json.loads(out.read_text())["10"]
     th.manual_seed(0)
     expected = evaluate_run(run, n_trials=20, seed=1_000_000).trial_returns  # in RL3TabularMDP-v0, as trained
     assert data["rl3"]["mean"] == pytest.approx(float(np.mean(expected)))
+    # the RL^2 paper has no RL^3 agent: no figure in brackets beside the run, the paper's own beside a baseline
+    assert data["rl3"]["paper"] is None
+    assert data["random"]["paper"] == paper_value("mdp", "10", "random") is not None
 
 
 @pytest.mark.parametrize(
