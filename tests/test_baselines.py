@@ -344,7 +344,19 @@ def test_table_scores_an_rl3_run_in_its_own_env_on_the_cells_tasks(tmp_path):
     th.manual_seed(0)  # the same sampled actions in both evaluations
     assert (
         main(
-            ["table", "--family", "mdp", "--cells", "10", "--trials", "20", "--agents", f"random,rl3={run}", "--json", str(out)]
+            [
+                "table",
+                "--family",
+                "mdp",
+                "--cells",
+                "10",
+                "--trials",
+                "20",
+                "--agents",
+                f"random,rl3={run}",
+                "--json",
+                str(out),
+            ]
         )
         == 0
     )
