@@ -53,15 +53,16 @@ class Entry:
     label: str
     run_dir: Path | None = None
 
-    def paper_key(self, cell: Any) -> str | None:
-        """The RL^2 paper's column this entry is compared with in ``cell``: a baseline's own; RL^2 for a run
-        trained on the family's RL^2 env; None for a run trained on its RL^3 twin (the paper has no such agent)."""
+    def paper_key(self, cell: Any) -> str:
+        """The agent this entry is in the RL^2 paper's tables, in ``cell``: a baseline's own name; ``"rl2"`` for a run
+        trained on the family's RL^2 env, ``"rl3"`` for one trained on its RL^3 twin (a column the paper lacks, so
+        :func:`~rl2_agent.experiments.paper.paper_value` gives None)."""
         if self.run_dir is None:
             return self.label
         from rl2_agent.hyperparams import RL3_TWINS
         from rl2_agent.training.run_folder import read_config
 
-        return None if read_config(Path(self.cell_run(cell)))["env_id"] in RL3_TWINS else "rl2"
+        return "rl3" if read_config(Path(self.cell_run(cell)))["env_id"] in RL3_TWINS else "rl2"
 
     def cell_run(self, cell: Any) -> str:
         """The run folder of ``cell``: ``run_dir`` with ``{n}`` and ``{k}`` replaced by the cell's (e.g. runs/bandit_{n}_{k})."""
@@ -357,8 +358,7 @@ def compute_table(
             table.stats[cell.key] = {}
             for entry in entries:
                 mean, se = mean_se(result.returns[entry.label])
-                key = entry.paper_key(cell)
-                paper = None if key is None else paper_value(family, cell.key, key)
+                paper = paper_value(family, cell.key, entry.paper_key(cell))
                 table.stats[cell.key][entry.label] = {"mean": mean, "se": se, "paper": paper, "bold": entry.label in bold}
             table.results[cell.key] = result
             if plot_dir is not None:
