@@ -277,10 +277,10 @@ def train_run(config: ReproduceConfig, run: Run, progress: bool = True) -> dict[
 
     status = run_status(config, run)
     if status != "done":
+        # no run folder in the message: the line before it (one job) or the log prefix (several) names it
         logger.info(
-            "%s %s: %s on %s %s for %g min",
+            "%s %s on %s %s for %g min",
             "resuming" if status == "resumed" else "training",
-            run.run_dir,
             run.agent,
             run.env_id,
             run.env_kwargs,
