@@ -4,8 +4,8 @@ Usage::
 
     python benchmarks/env_throughput.py [--seconds 2]
 
-Prints steps/s (env steps, i.e. transitions) for RL2Bandit-v0 (k=5, n=100) and RL2TabularMDP-v0
-(defaults), measured side by side in one run, and the ratio batched / DummyVecEnv at 64 envs
+Prints steps/s (env steps, i.e. transitions) for RL2Bandit-v0 (k=5, n=100), RL2TabularMDP-v0
+(defaults) and RL3TabularMDP-v0 (H = 100: a value iteration per env and step), measured side by side in one run, and the ratio batched / DummyVecEnv at 64 envs
 (goal: >= 20x). Random actions are drawn in advance so only stepping is timed.
 """
 
@@ -26,6 +26,7 @@ from rl2_agent.envs import make_vec_env
 CASES = {
     "RL2Bandit-v0": {"num_arms": 5, "episodes_per_trial": 100},
     "RL2TabularMDP-v0": {},
+    "RL3TabularMDP-v0": {"steps_per_trial": 100},  # the RL^3 paper's H = 100, value inputs and time
 }
 
 

@@ -41,7 +41,8 @@ factor, and the achieved GFLOP/s next to the float32 matmul peak (its share at t
 Element-wise gate math, the optimizer and the loss are not counted.
 
 Data-parallel training (``--workers``, default ``1,2``): for each id of ``--worker-envs`` (``bandit``:
-RL2Bandit-v0 k=5 n=100, ``mdp``: RL2TabularMDP-v0, both at the project defaults), the real trainer
+RL2Bandit-v0 k=5 n=100, ``mdp``: RL2TabularMDP-v0, ``rl3_mdp``: RL3TabularMDP-v0 with H = 100, all at the project
+defaults), the real trainer
 (``TrainConfig(..., workers=N)`` + ``train()`` into a temporary folder, no evaluation until the end) trains for
 ``--worker-seconds`` seconds of its own clock with each worker count in turn; steps/s is the run's own
 ``num_timesteps`` / training seconds (``checkpoint.json``), the ratio is N workers / 1 worker (goal >= 1.8x with
@@ -93,6 +94,7 @@ AGENT_NAMES = {"ours": "RL2GRUPolicy", "stock": "stock MlpLstmPolicy"}
 WORKER_ENVS: dict[str, tuple[str, dict[str, Any]]] = {
     "bandit": (ENV_ID, ENV_KWARGS),
     "mdp": ("RL2TabularMDP-v0", {}),
+    "rl3_mdp": ("RL3TabularMDP-v0", {"steps_per_trial": 100}),  # RL^3 on MDP n = 10 (H = 100), time inputs
 }
 
 

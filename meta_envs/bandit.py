@@ -189,6 +189,7 @@ class BatchedBernoulliBandit:
         check_bandit_memory(self.num_arms, self.num_envs)
         self.memory_bytes = memory_bytes(self.num_arms, self.num_envs)
         self.episode_length = 1  # one pull
+        self.terminates_episodes = True  # a pull ends its episode: no next state (RL^3's model)
         self.observation_space = self._single.observation_space
         self.action_space = self._single.action_space
         self.probs = np.full((self.num_envs, self.num_arms), 0.5)

@@ -68,7 +68,9 @@ class BatchedTaskFamily(Protocol):
     # Optional: ``check_task(task) -> task`` returns the task validated (and converted, e.g. a list of arm
     # probabilities to an array) without changing anything, or raises ``ValueError``. With it,
     # ``reset(options={"tasks": [...]})`` checks every task before setting any; ``memory_bytes`` (int), the
-    # estimated bytes of the family's arrays, counts toward the env's memory budget.
+    # estimated bytes of the family's arrays, counts toward the env's memory budget; ``terminates_episodes``
+    # (bool), whether an inner episode's end is a termination (True: a bandit pull) or a time-limit
+    # truncation (False: a tabular MDP episode), which the RL^3 model needs (:mod:`meta_envs.value_augment`).
 
     def resample_tasks(self, mask: np.ndarray, rng: np.random.Generator) -> None:
         """Draw new tasks (vectorised) for the envs where ``mask`` is True."""
@@ -110,7 +112,8 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
     is ``"task"``, and any other key is refused). A seed is None, an integer >= 0 or a sequence of
     ``num_envs`` of them; the seeds, the options and every task are checked before anything changes,
     so a refused reset raises ``ValueError`` and leaves every env as it was. ``time_inputs`` as in
-    :class:`TrialEnv`.
+    :class:`TrialEnv`; ``extra_inputs`` (``name -> (size, low, high)``) are entries a subclass writes
+    after the done flag and before the time (RL^3's value inputs, :mod:`meta_envs.value_augment`).
 
     Memory: the env holds ``num_envs x (episodes per trial + 1)`` per-episode returns (float64), with
     its family's arrays (``family.memory_bytes``) within the 1 GiB ``MEMORY_BUDGET`` of
@@ -133,6 +136,7 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
         episodes_per_trial: int | None = None,
         steps_per_trial: int | None = None,
         time_inputs: bool = False,
+        extra_inputs: dict[str, tuple[int, float, float]] | None = None,
     ) -> None:
         self.family = family
         self.num_envs = family.num_envs
@@ -144,7 +148,7 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
             self._trial_scale, self._episode_scale = 1.0 / trial_length, 1.0 / episode_length
         self.single_action_space = family.action_space
         self.single_observation_space, self._layout, flat = build_layout(
-            family.observation_space, family.action_space, time_inputs=self.time_inputs
+            family.observation_space, family.action_space, extra_inputs, self.time_inputs
         )
         if is_image(family.observation_space):
             raise TypeError("BatchedTrialEnv supports flat (Discrete/Box) inner observations only")
@@ -268,6 +272,7 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
             raise RuntimeError("call reset() before step()")
         actions = self._validate(actions)
         inner, rewards, ep_end = self.family.step(actions, self._rng)
+        self._on_transition(actions, rewards, inner, ep_end)
         ep_return, ep_index = self._ep_return, self._ep_index
         ep_return += rewards
         self._t += 1
@@ -334,6 +339,14 @@ class BatchedTrialEnv(gym.vector.VectorEnv):
             else:
                 self._obs[idx, self._layout["obs"]] = fresh[idx].reshape(idx.size, -1)
         return self._obs.copy(), rewards, trial_over, self._no_truncation, infos
+
+    def _on_transition(self, actions: np.ndarray, rewards: np.ndarray, next_inner: np.ndarray, ep_end: np.ndarray) -> None:
+        """Hook called after every step of the family, BEFORE ended inner episodes are reset.
+
+        ``next_inner`` holds every env's next inner observation (the last one of an ended episode),
+        ``ep_end`` which episodes ended; the observation before the step is the one last given to
+        :meth:`_write_obs`. Subclasses (RL^3) learn from the transitions here; the base does nothing.
+        """
 
     def _validate(self, actions: Any) -> np.ndarray:
         try:

@@ -23,8 +23,11 @@ ENV_IDS: dict[str, tuple[str, str | None]] = {
     "RL2Maze-v0": ("meta_envs.navigation.first_person:make_env", None),
     "RL2PointNav-v0": ("meta_envs.navigation.point_nav:make_env", None),
     "RL2GridWorld-v0": ("meta_envs.gridworld:make_env", None),
-    "RL3Bandit-v0": ("meta_envs.value_augment:make_rl3_bandit_env", None),
-    "RL3TabularMDP-v0": ("meta_envs.value_augment:make_rl3_tabular_mdp_env", None),
+    "RL3Bandit-v0": ("meta_envs.value_augment:make_rl3_bandit_env", "meta_envs.value_augment:make_rl3_bandit_vector_env"),
+    "RL3TabularMDP-v0": (
+        "meta_envs.value_augment:make_rl3_tabular_mdp_env",
+        "meta_envs.value_augment:make_rl3_tabular_mdp_vector_env",
+    ),
     "RL3GridWorld-v0": ("meta_envs.gridworld:make_rl3_env", None),
     "RL2HalfCheetahVel-v0": ("meta_envs.mujoco.half_cheetah:make_vel_env", None),
     "RL2HalfCheetahDir-v0": ("meta_envs.mujoco.half_cheetah:make_dir_env", None),

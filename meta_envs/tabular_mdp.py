@@ -300,6 +300,7 @@ class BatchedTabularMDP:
         )
         self.observation_space, self.action_space = f.observation_space, f.action_space
         self.episode_length = f.episode_length
+        self.terminates_episodes = False  # episodes are truncated by the time limit: the next state counts (RL^3)
         self.rewards = np.zeros((n, S, A))
         self.cum = np.tile(f._cum, (n, 1, 1, 1))
         self.state = np.zeros(n, dtype=np.int64)

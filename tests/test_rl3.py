@@ -30,10 +30,15 @@ from meta_envs.gridworld import (
 )
 from meta_envs.tabular_mdp import MDPTask
 from meta_envs.value_augment import (
+    BatchedTabularValueEstimator,
+    BatchedValueAugmentedTrialEnv,
     TabularValueEstimator,
     ValueAugmentedTrialEnv,
+    batched_value_iteration,
     make_rl3_bandit_env,
+    make_rl3_bandit_vector_env,
     make_rl3_tabular_mdp_env,
+    make_rl3_tabular_mdp_vector_env,
     value_iteration,
 )
 
@@ -238,6 +243,125 @@ def test_bandit_q_is_the_empirical_mean_reward_unscaled():
         means = np.divide(sums, pulls, out=np.zeros(4), where=pulls > 0)
         np.testing.assert_allclose(obs[lay["q_values"]], means, rtol=1e-6)
         np.testing.assert_allclose(obs[lay["visit_counts"]], np.log1p(pulls) / np.log1p(200), rtol=1e-6)
+
+
+# --------------------------------------------------------------------------------------
+# the batched RL^3 envs (vector entry points of RL3Bandit-v0 and RL3TabularMDP-v0)
+# --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("gamma", [1.0, 0.9])
+def test_batched_value_iteration_is_each_models_own(gamma):
+    """Each model stops at its own backup (converged or out of budget) with the Q of value_iteration alone."""
+    rng = np.random.default_rng(0)
+    n, S, A = 6, 4, 3
+    transitions = rng.dirichlet(np.ones(S), size=(n, S * A)) * rng.uniform(0.5, 1.0, size=(n, S * A, 1))
+    rewards = rng.normal(size=(n, S * A)) * np.array([0.0, 0.001, 1, 1, 1, 1])[:, None]  # two converge at once
+    budgets = np.array([5, 40, 0, 3, 40, 12])
+    q, backups, converged = batched_value_iteration(transitions, rewards, A, budgets, 0.01, gamma)
+    for i in range(n):
+        q_i, backups_i, converged_i = value_iteration(transitions[i], rewards[i], A, int(budgets[i]), 0.01, gamma)
+        np.testing.assert_allclose(q[i], q_i, rtol=1e-12, atol=1e-12)
+        assert (backups[i], converged[i]) == (backups_i, converged_i)
+    assert backups[2] == 0 and not converged[2] and backups[0] == 1 and converged[0]
+    assert len(set(backups.tolist())) >= 4  # the models did stop at different backups
+
+
+@pytest.mark.parametrize("gamma", [1.0, 0.95])
+def test_batched_estimator_matches_one_estimator_per_task(gamma):
+    """Random transitions with terminations: every task's Q and counts are those of its own TabularValueEstimator."""
+    rng = np.random.default_rng(1)
+    n, S, A = 5, 6, 3
+    batched = BatchedTabularValueEstimator(n, S, A, horizon=10, gamma=gamma)
+    singles = [TabularValueEstimator(S, A, horizon=10, gamma=gamma) for _ in range(n)]
+    states = np.zeros(n, dtype=np.int64)
+    for t in range(150):
+        if t == 80:  # a new trial for task 2 only
+            batched.reset(np.arange(n) == 2)
+            singles[2].reset()
+        actions, rewards = rng.integers(A, size=n), rng.normal(size=n)
+        next_states, terminated = rng.integers(S, size=n), rng.random(n) < 0.2
+        batched.update(states, actions, rewards, next_states, terminated)
+        backups = batched.solve()
+        for i, est in enumerate(singles):
+            est.update(int(states[i]), int(actions[i]), float(rewards[i]), int(next_states[i]), bool(terminated[i]))
+            assert backups[i] == est.solve()
+        states = next_states
+        q, counts = batched.q_values(states), batched.visit_counts(states)
+        for i, est in enumerate(singles):
+            np.testing.assert_allclose(q[i], est.q_values(int(states[i])), rtol=1e-10, atol=1e-10)
+            np.testing.assert_array_equal(counts[i], est.visit_counts(int(states[i])))
+
+
+def _deterministic_mdp_tasks(rng: np.random.Generator, n: int, S: int, A: int) -> list[MDPTask]:
+    tasks = []
+    for _ in range(n):
+        transitions = np.eye(S)[rng.integers(S, size=(S, A))]
+        tasks.append(MDPTask(transitions, rng.normal(size=(S, A))))
+    return tasks
+
+
+@pytest.mark.parametrize(
+    "env_id,kwargs,trial_length",
+    [
+        ("RL3TabularMDP-v0", {"episodes_per_trial": 3}, 12),
+        ("RL3TabularMDP-v0", {"steps_per_trial": 7, "time_inputs": False}, 7),  # ends mid-episode
+        ("RL3TabularMDP-v0", {"episodes_per_trial": 2, "gamma": 0.9}, 8),  # warm starts
+        ("RL3Bandit-v0", {"episodes_per_trial": 9, "gamma": 0.8}, 9),  # a pull terminates: no next state
+    ],
+)
+def test_batched_rl3_env_matches_the_single_env_on_deterministic_tasks(env_id, kwargs, trial_length):
+    """Same tasks and actions: the same observations (value inputs included), rewards and ends as gym.make's env."""
+    rng = np.random.default_rng(2)
+    n = 5
+    if env_id == "RL3TabularMDP-v0":
+        kwargs = dict(num_states=4, num_actions=3, episode_length=4, reward_kind="deterministic_uniform", **kwargs)
+        tasks = _deterministic_mdp_tasks(rng, n, 4, 3)
+    else:
+        kwargs = dict(num_arms=3, **kwargs)
+        tasks = [rng.integers(2, size=3).astype(float) for _ in range(n)]  # arms that always or never pay
+    vec = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", **kwargs)
+    assert isinstance(vec, BatchedValueAugmentedTrialEnv)
+    singles = [gym.make(env_id, **kwargs) for _ in range(n)]
+    assert vec.obs_layout == singles[0].unwrapped.obs_layout and vec.single_observation_space == singles[0].observation_space
+    vobs, _ = vec.reset(options={"tasks": tasks})
+    np.testing.assert_array_equal(vobs, np.stack([e.reset(options={"task": t})[0] for e, t in zip(singles, tasks)]))
+    lay = vec.obs_layout["q_values"]
+    for _ in range(trial_length):
+        actions = rng.integers(vec.single_action_space.n, size=n)
+        vobs, vrew, vterm, _, vinfo = vec.step(actions)
+        outs = [env.step(int(a)) for env, a in zip(singles, actions)]
+        np.testing.assert_allclose(vrew, [o[1] for o in outs])
+        np.testing.assert_array_equal(vterm, [o[2] for o in outs])
+        expected = np.stack([o[0] for o in outs])
+        got = np.stack(list(vinfo["final_obs"])) if vterm.all() else vobs
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    assert vterm.all() and np.abs(got[:, lay]).sum() > 0  # the values were learnt, then a new trial starts empty
+    np.testing.assert_array_equal(vobs[:, lay], 0.0)
+    np.testing.assert_array_equal(vobs[:, vec.obs_layout["visit_counts"]], 0.0)
+
+
+def test_training_builds_the_batched_rl3_env_and_its_twin_signature():
+    from rl2_agent.envs import has_batched_impl, make_vec_env
+
+    assert has_batched_impl("RL3TabularMDP-v0") and has_batched_impl("RL3Bandit-v0")
+    venv = make_vec_env("RL3TabularMDP-v0", 4, {"steps_per_trial": 20}, seed=0, monitor=False)
+    assert isinstance(venv.venv, BatchedValueAugmentedTrialEnv)
+    obs = venv.reset()
+    assert obs.shape == (4, gym.make("RL3TabularMDP-v0", steps_per_trial=20).observation_space.shape[0])
+    twins = [
+        (bandit.make_vector_env, make_rl3_bandit_vector_env),
+        (tabular_mdp.make_vector_env, make_rl3_tabular_mdp_vector_env),
+    ]
+    for rl2_make, rl3_make in twins:
+        rl2_params = list(inspect.signature(rl2_make).parameters)
+        assert list(inspect.signature(rl3_make).parameters) == [*rl2_params[:-1], "gamma", "vi_tolerance", "time_inputs"]
+    with pytest.raises(ValueError, match=r"gamma must be a number in \(0, 1\], got 1.5"):
+        gym.make_vec("RL3TabularMDP-v0", num_envs=2, vectorization_mode="vector_entry_point", gamma=1.5)
+    with pytest.raises(ValueError, match="render_mode must be None"):
+        gym.make_vec("RL3Bandit-v0", num_envs=2, vectorization_mode="vector_entry_point", render_mode="rgb_array")
+    family = tabular_mdp.BatchedTabularMDP(2)
+    del family.terminates_episodes
+    with pytest.raises(TypeError, match="terminates_episodes"):
+        BatchedValueAugmentedTrialEnv(family, episodes_per_trial=2)
 
 
 # --------------------------------------------------------------------------------------

@@ -49,9 +49,9 @@ was trained with.
 own ``--runs`` (``runs/rl3_vs_rl2_smoke``), so smoke models are never reused by a real run.
 
 The budgets are wall-clock: run on an otherwise idle machine, or RL^2 and RL^3 get unequal CPU
-shares (the CPU-seconds column shows it). The RL^2 bandit / MDP envs have a numpy-batched
-implementation and the RL^3 ones do not, so part of RL^3's lower steps per second is env
-plumbing, not the value iteration (docs/rl3.md, "Overhead").
+shares (the CPU-seconds column shows it). Both agents train on the numpy-batched env of their id
+(bandits, MDPs) or on single envs (gridworlds), so RL^3's lower steps per second is the value
+iteration (docs/rl3.md, "Overhead").
 """
 
 from __future__ import annotations
