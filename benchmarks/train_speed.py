@@ -5,7 +5,7 @@ Usage::
 
     python benchmarks/train_speed.py [--timesteps 12800] [--threads 1] [--repeats 1] [--hidden 256]
                                      [--n-envs 64] [--n-steps 100] [--batch-size B] [--n-epochs E] [--skip-stock]
-                                     [--workers 1,2] [--worker-seconds 20] [--worker-envs bandit,mdp]
+                                     [--workers 1,2] [--worker-seconds 20] [--worker-envs bandit,mdp] [--single-envs]
 
 Both agents train on RL2Bandit-v0 (num_arms=5, episodes_per_trial=100) with the batched env, built
 as ``rl2 train`` builds it (``make_training_env``: the defaults' reward scaling included), hidden
@@ -50,7 +50,9 @@ defaults), the real trainer
 (default both): ``global`` runs keep the defaults' rollout and minibatch as the GLOBAL sizes, split among the
 workers (``rl2 train --workers N``, the same update per sample as one worker); ``per-worker`` runs give each worker
 the defaults' envs and minibatch (``--hyperparams n_envs=<N x> batch_size=<N x>``: DD-PPO's scaling, N times the
-samples per optimizer step). ``--only-workers`` runs only these. "Cores used" is
+samples per optimizer step). ``--only-workers`` runs only these. ``--single-envs`` adds, per id, 1 worker on SB3's
+``DummyVecEnv`` of single envs instead of the batched env (``make_vec_env`` as for an id without one), and prints
+batched / single. "Cores used" is
 the CPU time of the run's processes (start-up included) / its wall time: below N, other processes had part of
 the cores and the ratio understates what N idle cores give.
 
@@ -70,6 +72,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
+from unittest import mock
 
 import torch as th
 from torch import nn
@@ -89,6 +92,9 @@ COMPARED_LAYOUT = {"n_envs": 64, "n_steps": 100}
 LAYOUT_KEYS = ("n_envs", "n_steps")
 SETTINGS_KEYS = (*LAYOUT_KEYS, "batch_size", "n_epochs")
 AGENT_NAMES = {"ours": "RL2GRUPolicy", "stock": "stock MlpLstmPolicy"}
+
+#: The sizes label of the ``--single-envs`` run: 1 worker on single envs instead of the id's batched env.
+SINGLE_ENVS = "single envs"
 
 #: ``--worker-envs`` name -> (env id, env kwargs) of the data-parallel runs, trained at the project defaults.
 WORKER_ENVS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -295,18 +301,26 @@ def worker_table(
     repeats: int,
     peak_wall: float,
     sizes: tuple[str, ...] = ("global",),
+    single_envs: bool = False,
 ) -> None:
     """Train each id of ``names`` with each worker count and each of ``sizes`` (alternating, ``repeats`` times: the
-    best run is kept) and print the table of steps/s, ratios to 1 worker and GFLOP/s per core."""
+    best run is kept) and print the table of steps/s, ratios to 1 worker and GFLOP/s per core. With ``single_envs``,
+    also 1 worker on a ``DummyVecEnv`` of single envs (sizes ``single envs``), the peer of the batched env."""
     flops = {name: step_flops_at_defaults(*WORKER_ENVS[name], seed) for name in names}
     # 1 worker is the same run whatever the sizes: run once
     cases = [(workers, size) for workers in worker_counts for size in (sizes if workers > 1 else sizes[:1])]
+    if single_envs:
+        cases.append((1, SINGLE_ENVS))
     best: dict[tuple[str, int, str], dict[str, float]] = {}
     for _ in range(repeats):
         for name in names:
             for workers, size in cases:
-                result = train_with_workers(*WORKER_ENVS[name], workers, seconds, seed, size)
-                key = (name, workers, size if workers > 1 else "global")
+                if size == SINGLE_ENVS:  # in this process (1 worker): make_vec_env then takes the single envs
+                    with mock.patch("rl2_agent.envs.has_batched_impl", return_value=False):
+                        result = train_with_workers(*WORKER_ENVS[name], workers, seconds, seed)
+                else:
+                    result = train_with_workers(*WORKER_ENVS[name], workers, seconds, seed, size)
+                key = (name, workers, size if workers > 1 or size == SINGLE_ENVS else "global")
                 if key not in best or result["steps_per_s"] > best[key]["steps_per_s"]:
                     best[key] = result
     print(
@@ -323,21 +337,31 @@ def worker_table(
         env_id, env_kwargs = WORKER_ENVS[name]
         one = best.get((name, 1, "global"))
         for workers, size in cases:
-            r = best[name, workers, size if workers > 1 else "global"]
-            ratio = f"{r['steps_per_s'] / one['steps_per_s']:.2f}x" if one is not None else "-"
+            r = best[name, workers, size if workers > 1 or size == SINGLE_ENVS else "global"]
+            ratio = _ratio(r["steps_per_s"], one["steps_per_s"]) if one is not None else "-"
             per_core = flops[name] * r["steps_per_s"] / workers / 1e9
             print(
-                f"| {env_id} {env_kwargs} | {workers} | {size if workers > 1 else '-'} | {r['steps']:,} | "
+                f"| {env_id} {env_kwargs} | {workers} | {size if workers > 1 or size == SINGLE_ENVS else '-'} | {r['steps']:,} | "
                 f"{r['steps_per_s']:,.0f} | {ratio} | {r['cores']:.2f} | {r['load']:.2f} | {per_core:.1f} ({per_core / peak_wall:.0%}) |"
             )
     for name in names:
         for workers, size in cases:
-            if workers > 1 and (name, 1, "global") in best:
-                ratio = best[name, workers, size]["steps_per_s"] / best[name, 1, "global"]["steps_per_s"]
+            if (workers > 1 or size == SINGLE_ENVS) and (name, 1, "global") in best:
+                this, one_worker = best[name, workers, size]["steps_per_s"], best[name, 1, "global"]["steps_per_s"]
+                if size == SINGLE_ENVS:
+                    ratio = _ratio(one_worker, this)
+                    print(f"ratio 1 worker, batched env / single envs, {WORKER_ENVS[name][0]}: {ratio} in steps/s")
+                    continue
                 goal = " (goal >= 1.8x on 2 cores)" if workers == 2 else ""
                 print(
-                    f"ratio {workers} workers ({size} sizes) / 1 worker, {WORKER_ENVS[name][0]}: {ratio:.2f}x in steps/s{goal}"
+                    f"ratio {workers} workers ({size} sizes) / 1 worker, {WORKER_ENVS[name][0]}: {_ratio(this, one_worker)} "
+                    f"in steps/s{goal}"
                 )
+
+
+def _ratio(a: float, b: float) -> str:
+    """``a / b`` as ``"1.23x"``, ``"-"`` when ``b`` is 0 (a run too short to finish a rollout)."""
+    return f"{a / b:.2f}x" if b > 0 else "-"
 
 
 def worker_counts_of(parser: argparse.ArgumentParser, text: str) -> list[int]:
@@ -383,6 +407,11 @@ def main(argv: list[str] | None = None) -> None:
         help=f"sizes of the data-parallel runs with N workers, comma separated: {list(WORKER_SIZES)} (see the docstring)",
     )
     parser.add_argument("--only-workers", action="store_true", help="only the data-parallel runs (no agent comparison)")
+    parser.add_argument(
+        "--single-envs",
+        action="store_true",
+        help="also train 1 worker on single envs (SB3's DummyVecEnv) instead of the batched env, side by side",
+    )
     args = parser.parse_args(argv)
     worker_envs = parse_names(parser, "--worker-envs", args.worker_envs, WORKER_ENVS, "names", label="allowed")
     worker_sizes = tuple(parse_names(parser, "--worker-sizes", args.worker_sizes, WORKER_SIZES, "sizes", label="allowed"))
@@ -397,6 +426,7 @@ def main(argv: list[str] | None = None) -> None:
             args.repeats,
             matmul_peak(1)[0],
             worker_sizes,
+            args.single_envs,
         )
         return
     worker_counts = worker_counts_of(parser, args.workers)
@@ -503,7 +533,16 @@ def main(argv: list[str] | None = None) -> None:
         f"{fast['gflops_cpu'] / peak_cpu:.0%} of CPU time (goal >= 35%)"
     )
     if args.worker_seconds > 0:
-        worker_table(worker_envs, worker_counts, args.worker_seconds, args.seed, args.repeats, peaks[1][0], worker_sizes)
+        worker_table(
+            worker_envs,
+            worker_counts,
+            args.worker_seconds,
+            args.seed,
+            args.repeats,
+            peaks[1][0],
+            worker_sizes,
+            args.single_envs,
+        )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,15 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 @pytest.mark.parametrize(
     "script, args, expected",
     [
-        ("env_throughput.py", ["--seconds", "0.05"], ["RL2Bandit-v0", "RL2TabularMDP-v0", "batched"]),
+        ("env_throughput.py", ["--seconds", "0.05"], ["RL2Bandit-v0", "RL2TabularMDP-v0", "| RL3TabularMDP-v0 |", "batched"]),
+        (
+            "train_speed.py",
+            ["--only-workers", "--workers", "1", "--worker-seconds", "0.5", "--worker-envs", "rl3_mdp", "--single-envs"],
+            [
+                "| RL3TabularMDP-v0 {'steps_per_trial': 100} | 1 | single envs |",
+                "ratio 1 worker, batched env / single envs, RL3TabularMDP-v0:",
+            ],
+        ),
         (
             "train_speed.py",
             [
