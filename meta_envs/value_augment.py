@@ -116,7 +116,6 @@ __all__ = [
     "make_rl3_env",
     "make_rl3_tabular_mdp_env",
     "make_rl3_tabular_mdp_vector_env",
-    "make_rl3_vector_env",
     "rl3_entry_point",
     "rl3_vector_entry_point",
     "value_iteration",
@@ -312,6 +311,40 @@ class TabularValueEstimator:
         return self._count[i] if i >= 0 else np.zeros(self.num_actions)
 
 
+def _check_models(family: Any, num_envs: int | None) -> tuple[int, int]:
+    """``(num_states, num_actions)`` of a family with ``Discrete`` spaces (else ``TypeError``) whose RL^3 models (one,
+    or one per env of a batched family) fit the memory budget with the family's arrays (else ``ValueError``)."""
+    obs_space, act_space = family.observation_space, family.action_space
+    if not (isinstance(obs_space, spaces.Discrete) and isinstance(act_space, spaces.Discrete)):
+        raise TypeError(f"RL^3 needs Discrete observation and action spaces, got {obs_space} and {act_space}")
+    num_states, num_actions = int(obs_space.n), int(act_space.n)
+    family_bytes = int(getattr(family, "memory_bytes", 0))
+    sizes = {"num_states": num_states, "num_actions": num_actions}
+    check_memory(
+        sizes if num_envs is None else {"num_envs": num_envs, **sizes},
+        (num_envs or 1) * estimator_bytes(num_states, num_actions) + family_bytes,
+        f"the RL^3 model{'' if num_envs is None else ' of each env'}: {ESTIMATOR_BYTES_PER_ENTRY} bytes per (s, a, s') "
+        f"and {ESTIMATOR_BYTES_PER_PAIR} per (s, a), plus {format_bytes(family_bytes)} for the task family",
+    )
+    return num_states, num_actions
+
+
+def _value_inputs(num_actions: int) -> dict[str, tuple[int, float, float]]:
+    """The observation entries of the value inputs, ``name -> (size, low, high)``."""
+    return {"q_values": (num_actions, -np.inf, np.inf), "visit_counts": (num_actions, 0.0, 1.0)}
+
+
+def _input_scales(family: Any, trial_length: int | None) -> tuple[int, float, float]:
+    """The task horizon (backups per solve), ``value_scale`` and the visit counts' ``1 / log(1 + T)`` (module
+    docstring); ``ValueError`` without a fixed trial length ``T``."""
+    if trial_length is None:
+        raise ValueError("RL^3 needs a fixed trial length: give steps_per_trial for a family without episode_length")
+    episode_length = getattr(family, "episode_length", None)
+    horizon = int(episode_length) if episode_length is not None else trial_length
+    value_scale = check_positive_float("value_scale", getattr(family, "value_scale", horizon))
+    return horizon, value_scale, 1.0 / np.log1p(trial_length)
+
+
 class ValueAugmentedTrialEnv(TrialEnv):
     """A :class:`TrialEnv` whose observation also holds ``Q(s, .)``, ``N(s, .)`` (and time) of the current state.
 
@@ -346,31 +379,12 @@ class ValueAugmentedTrialEnv(TrialEnv):
         vi_tolerance: float = 0.01,
         time_inputs: bool = True,
     ) -> None:
-        obs_space, act_space = task_family.observation_space, task_family.action_space
-        if not (isinstance(obs_space, spaces.Discrete) and isinstance(act_space, spaces.Discrete)):
-            raise TypeError(f"RL^3 needs Discrete observation and action spaces, got {obs_space} and {act_space}")
+        num_states, num_actions = _check_models(task_family, None)
         gamma, vi_tolerance = check_gamma(gamma), check_positive_float("vi_tolerance", vi_tolerance)
         super().__init__(task_family, episodes_per_trial, steps_per_trial, render_mode, time_inputs)
-        try:
-            trial_length = self.trial_length
-        except AttributeError:
-            raise ValueError(
-                "RL^3 needs a fixed trial length: give steps_per_trial for a family without episode_length"
-            ) from None
-        num_actions, num_states = int(act_space.n), int(obs_space.n)
-        family_bytes = int(getattr(task_family, "memory_bytes", 0))
-        check_memory(
-            {"num_states": num_states, "num_actions": num_actions},
-            estimator_bytes(num_states, num_actions) + family_bytes,
-            f"the RL^3 model: {ESTIMATOR_BYTES_PER_ENTRY} bytes per (s, a, s') and {ESTIMATOR_BYTES_PER_PAIR} per (s, a), "
-            f"plus {format_bytes(family_bytes)} for the task family",
-        )
-        # "time" (with time_inputs) stays last, after the value inputs
-        self._set_layout({"q_values": (num_actions, -np.inf, np.inf), "visit_counts": (num_actions, 0.0, 1.0)})
-        episode_length = getattr(task_family, "episode_length", None)
-        self.horizon = int(episode_length) if episode_length is not None else trial_length
-        self.value_scale = check_positive_float("value_scale", getattr(task_family, "value_scale", self.horizon))
-        self._count_scale = 1.0 / np.log1p(trial_length)
+        self._set_layout(_value_inputs(num_actions))  # "time" (with time_inputs) stays last, after the value inputs
+        length = fixed_trial_length(task_family, self.episodes_per_trial, self.steps_per_trial)
+        self.horizon, self.value_scale, self._count_scale = _input_scales(task_family, length)
         self.estimator = TabularValueEstimator(num_states, num_actions, self.horizon, gamma, vi_tolerance)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
@@ -574,30 +588,15 @@ class BatchedValueAugmentedTrialEnv(BatchedTrialEnv):
         vi_tolerance: float = 0.01,
         time_inputs: bool = True,
     ) -> None:
-        obs_space, act_space = family.observation_space, family.action_space
-        if not (isinstance(obs_space, spaces.Discrete) and isinstance(act_space, spaces.Discrete)):
-            raise TypeError(f"RL^3 needs Discrete observation and action spaces, got {obs_space} and {act_space}")
         terminates = getattr(family, "terminates_episodes", None)
         if not isinstance(terminates, bool):
             raise TypeError(f"{type(family).__name__} must say whether its episodes terminate (terminates_episodes)")
         gamma, vi_tolerance = check_gamma(gamma), check_positive_float("vi_tolerance", vi_tolerance)
-        num_states, num_actions, n = int(obs_space.n), int(act_space.n), int(family.num_envs)
-        family_bytes = int(getattr(family, "memory_bytes", 0))
-        check_memory(
-            {"num_envs": n, "num_states": num_states, "num_actions": num_actions},
-            n * estimator_bytes(num_states, num_actions) + family_bytes,
-            f"the RL^3 models: {ESTIMATOR_BYTES_PER_ENTRY} bytes per (env, s, a, s') and {ESTIMATOR_BYTES_PER_PAIR} per "
-            f"(env, s, a), plus {format_bytes(family_bytes)} for the tasks",
-        )
-        value_inputs = {"q_values": (num_actions, -np.inf, np.inf), "visit_counts": (num_actions, 0.0, 1.0)}
-        super().__init__(family, episodes_per_trial, steps_per_trial, time_inputs, value_inputs)
-        trial_length = fixed_trial_length(family, self.episodes_per_trial, self.steps_per_trial)
-        if trial_length is None:
-            raise ValueError("RL^3 needs a fixed trial length: give steps_per_trial for a family without episode_length")
-        episode_length = getattr(family, "episode_length", None)
-        self.horizon = int(episode_length) if episode_length is not None else trial_length
-        self.value_scale = check_positive_float("value_scale", getattr(family, "value_scale", self.horizon))
-        self._count_scale = 1.0 / np.log1p(trial_length)
+        n = int(family.num_envs)
+        num_states, num_actions = _check_models(family, n)  # before the base allocates anything
+        super().__init__(family, episodes_per_trial, steps_per_trial, time_inputs, _value_inputs(num_actions))
+        length = fixed_trial_length(family, self.episodes_per_trial, self.steps_per_trial)
+        self.horizon, self.value_scale, self._count_scale = _input_scales(family, length)
         self._terminates = terminates
         self.estimator = BatchedTabularValueEstimator(n, num_states, num_actions, self.horizon, gamma, vi_tolerance)
         self._state = np.zeros(n, dtype=np.int64)  # each env's current inner state
@@ -627,16 +626,23 @@ def _short(value: float) -> str:
 
 
 def make_rl3_env(
-    rl2_env: TrialEnv, gamma: float = 1.0, vi_tolerance: float = 0.01, time_inputs: bool = True
-) -> ValueAugmentedTrialEnv:
+    rl2_env: TrialEnv | BatchedTrialEnv, gamma: float = 1.0, vi_tolerance: float = 0.01, time_inputs: bool = True
+) -> ValueAugmentedTrialEnv | BatchedValueAugmentedTrialEnv:
     """The RL^3 version of an RL^2 trial env: same task family, trial length and render mode.
 
-    ``rl2_env`` (a :class:`TrialEnv`, or ``gym.make``'s wrapper of one) hands its task family over and
-    must not be used afterwards.
+    ``rl2_env`` (a :class:`TrialEnv`, ``gym.make``'s wrapper of one, or a batched
+    :class:`~meta_envs.batched.BatchedTrialEnv`, which gives a :class:`BatchedValueAugmentedTrialEnv`) hands its
+    task family over and must not be used afterwards.
     """
     rl2_env = getattr(rl2_env, "unwrapped", rl2_env)
+    if isinstance(rl2_env, BatchedTrialEnv):
+        return BatchedValueAugmentedTrialEnv(
+            rl2_env.family, rl2_env.episodes_per_trial, rl2_env.steps_per_trial, gamma, vi_tolerance, time_inputs
+        )
     if not isinstance(rl2_env, TrialEnv):
-        raise TypeError(f"rl2_env must be a meta_envs TrialEnv (or gym.make's wrapper of one), got {type(rl2_env).__name__}")
+        raise TypeError(
+            f"rl2_env must be a meta_envs TrialEnv or BatchedTrialEnv (or gym.make's wrapper of one), got {type(rl2_env).__name__}"
+        )
     return ValueAugmentedTrialEnv(
         rl2_env.family,
         rl2_env.episodes_per_trial,
@@ -648,28 +654,12 @@ def make_rl3_env(
     )
 
 
-def make_rl3_vector_env(
-    rl2_env: BatchedTrialEnv, gamma: float = 1.0, vi_tolerance: float = 0.01, time_inputs: bool = True
-) -> BatchedValueAugmentedTrialEnv:
-    """The RL^3 version of an RL^2 batched env: same task family and trial length (the batched twin of
-    :func:`make_rl3_env`). ``rl2_env`` hands its family over and must not be used afterwards."""
-    if not isinstance(rl2_env, BatchedTrialEnv):
-        raise TypeError(f"rl2_env must be a meta_envs BatchedTrialEnv, got {type(rl2_env).__name__}")
-    return BatchedValueAugmentedTrialEnv(
-        rl2_env.family,
-        rl2_env.episodes_per_trial,
-        rl2_env.steps_per_trial,
-        gamma=gamma,
-        vi_tolerance=vi_tolerance,
-        time_inputs=time_inputs,
-    )
-
-
-def _rl3_twin(rl2_make: Callable[..., Any], augment: Callable[..., Any], what: str) -> Callable[..., Any]:
-    """``rl2_make``'s kwargs (same defaults) plus ``gamma``, ``vi_tolerance`` and ``time_inputs``, which go to ``augment``."""
+def _rl3_twin(rl2_make: Callable[..., Any], returns: type, what: str) -> Callable[..., Any]:
+    """``rl2_make``'s kwargs (same defaults) plus ``gamma``, ``vi_tolerance`` and ``time_inputs``, which go to
+    :func:`make_rl3_env`."""
 
     def make(*, gamma: float = 1.0, vi_tolerance: float = 0.01, time_inputs: bool = True, **rl2_kwargs: Any) -> Any:
-        return augment(rl2_make(**rl2_kwargs), gamma=gamma, vi_tolerance=vi_tolerance, time_inputs=time_inputs)
+        return make_rl3_env(rl2_make(**rl2_kwargs), gamma=gamma, vi_tolerance=vi_tolerance, time_inputs=time_inputs)
 
     own = [p for p in inspect.signature(make).parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY]
     own_names = {p.name for p in own}  # time_inputs: the RL^2 entry point's too, with another default
@@ -678,7 +668,6 @@ def _rl3_twin(rl2_make: Callable[..., Any], augment: Callable[..., Any], what: s
         for p in inspect.signature(rl2_make).parameters.values()
         if p.name not in own_names
     ]
-    returns = inspect.signature(augment).return_annotation
     make.__signature__ = inspect.Signature([*rl2_params, *own], return_annotation=returns)  # type: ignore[attr-defined]
     make.__name__ = make.__qualname__ = f"rl3_{rl2_make.__name__}"
     make.__module__ = rl2_make.__module__
@@ -692,14 +681,14 @@ def _rl3_twin(rl2_make: Callable[..., Any], augment: Callable[..., Any], what: s
 def rl3_entry_point(rl2_make_env: Callable[..., TrialEnv]) -> Callable[..., ValueAugmentedTrialEnv]:
     """The RL^3 twin of an RL^2 entry point: its kwargs (same defaults, same validation) plus ``gamma``,
     ``vi_tolerance`` and ``time_inputs``; unknown kwargs are rejected by :func:`strict_kwargs`."""
-    return trial_entry_point(_rl3_twin(rl2_make_env, make_rl3_env, "entry point"))
+    return trial_entry_point(_rl3_twin(rl2_make_env, ValueAugmentedTrialEnv, "entry point"))
 
 
 def rl3_vector_entry_point(
     rl2_make_vector_env: Callable[..., BatchedTrialEnv],
 ) -> Callable[..., BatchedValueAugmentedTrialEnv]:
     """The RL^3 twin of an RL^2 vector entry point (``num_envs`` and the RL^2 kwargs, plus the three above)."""
-    return _rl3_twin(rl2_make_vector_env, make_rl3_vector_env, "vector entry point")
+    return _rl3_twin(rl2_make_vector_env, BatchedValueAugmentedTrialEnv, "vector entry point")
 
 
 make_rl3_bandit_env = rl3_entry_point(bandit.make_env)

@@ -581,6 +581,8 @@ def test_make_rl3_env_takes_gym_makes_wrapper_and_checks_value_scale():
 
     env = make_rl3_env(gym.make("RL2TabularMDP-v0", episodes_per_trial=2))
     assert isinstance(env, ValueAugmentedTrialEnv) and env.trial_length == 20
+    batched = make_rl3_env(gym.make_vec("RL2Bandit-v0", num_envs=3, vectorization_mode="vector_entry_point"))
+    assert isinstance(batched, BatchedValueAugmentedTrialEnv) and batched.num_envs == 3 and batched.horizon == 1
     with pytest.raises(TypeError, match="rl2_env must be a meta_envs TrialEnv"):
         make_rl3_env(gym.make("CartPole-v1"))
     family = gym.make("RL2TabularMDP-v0").unwrapped.family
