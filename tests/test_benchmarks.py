@@ -140,7 +140,7 @@ WORK = {
         (
             "train_speed.py",
             ["--worker-envs", "bandit,maze"],
-            "--worker-envs: unknown names ['maze']; allowed: ['bandit', 'mdp']",
+            "--worker-envs: unknown names ['maze']; allowed: ['bandit', 'mdp', 'rl3_mdp']",
         ),
         ("train_speed.py", ["--worker-seconds", "-1"], "argument --worker-seconds: must be a finite number >= 0, got '-1'"),
     ],
