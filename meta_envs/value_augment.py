@@ -520,6 +520,7 @@ class BatchedTabularValueEstimator:
         self._rewards = np.zeros((n, S * A))  # ML R(s, a)
         self._q = np.zeros((n, S, A))
         self._warm = np.zeros(n, dtype=bool)  # start the task's next solve from its current Q
+        self._horizons = np.full(n, horizon, dtype=np.int64)
 
     def reset(self, mask: np.ndarray) -> None:
         """Forget everything of the tasks where ``mask`` is True (new trials)."""
@@ -543,8 +544,9 @@ class BatchedTabularValueEstimator:
 
     def solve(self) -> np.ndarray:
         """Re-estimate every task's ``Q`` by value iteration; return the backups of each, shape ``(num_envs,)``."""
-        r_max = np.abs(self._rewards).max(axis=1) if self.gamma < 1.0 else np.zeros(self.num_envs)
-        budget = solve_budget(self.horizon, self.gamma, self.tolerance, r_max)
+        budget = self._horizons  # with gamma = 1 every solve has the horizon's backups
+        if self.gamma < 1.0:
+            budget = solve_budget(self.horizon, self.gamma, self.tolerance, np.abs(self._rewards).max(axis=1))
         warm = self._warm.any()
         q_init = np.where(self._warm[:, None, None], self._q, 0.0) if warm else None
         self._q, backups, converged = batched_value_iteration(
@@ -598,6 +600,7 @@ class BatchedValueAugmentedTrialEnv(BatchedTrialEnv):
         length = fixed_trial_length(family, self.episodes_per_trial, self.steps_per_trial)
         self.horizon, self.value_scale, self._count_scale = _input_scales(family, length)
         self._terminates = terminates
+        self._never = np.zeros(n, dtype=bool)  # the terminations of a family whose episodes are truncated
         self.estimator = BatchedTabularValueEstimator(n, num_states, num_actions, self.horizon, gamma, vi_tolerance)
         self._state = np.zeros(n, dtype=np.int64)  # each env's current inner state
 
@@ -608,7 +611,7 @@ class BatchedValueAugmentedTrialEnv(BatchedTrialEnv):
         return inner
 
     def _on_transition(self, actions: np.ndarray, rewards: np.ndarray, next_inner: np.ndarray, ep_end: np.ndarray) -> None:
-        terminated = ep_end if self._terminates else np.zeros_like(ep_end)
+        terminated = ep_end if self._terminates else self._never
         self.estimator.update(self._state, actions, rewards, next_inner, terminated)
         self.estimator.solve()
 
