@@ -310,6 +310,18 @@ def test_an_exception_in_a_worker_names_the_worker_and_the_error() -> None:
         launch(_raise_on_rank1, 2, timeout_s=120)
 
 
+def _interrupted_on_rank0(ctx: DistributedContext) -> int:
+    if ctx.rank == 0:
+        raise KeyboardInterrupt  # as SIGINT sent to the workers only, after worker 0 has saved its checkpoint
+    th.distributed.barrier()  # rank 1 waits for a peer that has ended
+    return ctx.rank
+
+
+def test_an_interrupted_worker_ends_the_launch_as_an_interruption_not_a_worker_error() -> None:
+    with pytest.raises(KeyboardInterrupt):
+        launch(_interrupted_on_rank0, 2, timeout_s=120)
+
+
 # ----------------------------------------------------------------------------- refusals
 def test_target_kl_with_two_workers_is_refused_with_a_one_line_error() -> None:
     model = _model(DistributedContext(), 2, 2 * N_STEPS, target_kl=0.01)

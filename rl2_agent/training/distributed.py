@@ -669,7 +669,7 @@ def _worker_main(
     except BaseException as exc:  # noqa: BLE001 - reported to the launcher, which stops the run
         summary = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else type(exc).__name__
         try:
-            conn.send(("error", summary, traceback.format_exc(), time.time()))
+            conn.send(("error", summary, traceback.format_exc(), time.time(), isinstance(exc, KeyboardInterrupt)))
             conn.close()
         finally:
             sys.stdout.flush()
@@ -719,7 +719,8 @@ def launch(
     As soon as a worker raises or dies, the others are stopped and a :class:`WorkerError` names it
     (the worker's traceback is attached as a note). On ctrl-C in a terminal (which interrupts the workers
     too) they get up to ``interrupt_grace_s`` seconds to finish, e.g. to save a checkpoint, before they
-    are stopped.
+    are stopped. A worker that is the first to end with ``KeyboardInterrupt`` (SIGINT sent to the workers
+    only) ends the launch with ``KeyboardInterrupt`` as well, not a :class:`WorkerError`.
 
     :param fn: a picklable (module-level) function of ``(ctx, *args)``; its result must be picklable.
     :param workers: the number of worker processes, >= 1.
@@ -776,7 +777,7 @@ def _supervise(processes: list[Any], readers: list[Any]) -> list[Any]:
     """Wait for every worker's result; on the first failure stop them all and raise :class:`WorkerError`."""
     workers = len(processes)
     results: dict[int, Any] = {}
-    errors: dict[int, tuple[str, str, float]] = {}  # rank -> (summary, traceback, when): raised in fn
+    errors: dict[int, tuple[str, str, float, bool]] = {}  # rank -> (summary, traceback, when, interrupted): raised in fn
     deaths: dict[int, int | None] = {}  # rank -> exit code: ended without a result or an error
     open_readers = dict(enumerate(readers))
     running = set(range(workers))
@@ -791,7 +792,7 @@ def _supervise(processes: list[Any], readers: list[Any]) -> list[Any]:
         if message[0] == "ok":
             results[rank] = message[1]
         else:
-            errors[rank] = (message[1], message[2], message[3])
+            errors[rank] = (message[1], message[2], message[3], message[4])
 
     while running or open_readers:
         if first_failure is not None and time.monotonic() - first_failure > 1.0:
@@ -821,6 +822,10 @@ def _supervise(processes: list[Any], readers: list[Any]) -> list[Any]:
         error = WorkerError(f"worker {rank} of {workers} {_describe_exit(deaths[rank])}; the other workers were stopped")
     else:
         rank = min(errors, key=lambda r: errors[r][2])
+        if errors[rank][3]:
+            # SIGINT reached the workers first (a signal sent to them, not a terminal's ctrl-C, which reaches this
+            # process too): an interruption that each worker has handled, e.g. worker 0 by saving a checkpoint
+            raise KeyboardInterrupt
         error = WorkerError(f"worker {rank} of {workers} failed: {errors[rank][0]}; the other workers were stopped")
     error.tracebacks = {r: errors[r][1] for r in sorted(errors)}
     add_note = getattr(error, "add_note", None)  # Python >= 3.11: shown under the error's own traceback
