@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import subprocess
@@ -303,7 +304,8 @@ def test_table_paired_differences_are_trial_by_trial(tmp_path, capsys):
         "--seed",
         "0",
     ]
-    assert main([*argv, "--paired", "ucb1,greedy", "greedy,random"]) == 0
+    out = tmp_path / "table.json"
+    assert main([*argv, "--paired", "ucb1,greedy", "greedy,random", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "| cell | ucb1 - greedy | greedy - random |" in printed
     row = printed.split("| cell | ucb1 - greedy | greedy - random |")[1].splitlines()[2]
@@ -318,6 +320,12 @@ def test_table_paired_differences_are_trial_by_trial(tmp_path, capsys):
     # the s.e. of the difference of two independent means
     independent = np.hypot(mean_se(result.returns["greedy"])[1], mean_se(result.returns["random"])[1])
     assert se < independent
+    # --json keeps the differences too, one row per cell and pair
+    with (tmp_path / "table_paired.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["cell"], r["a"], r["b"]) for r in rows] == [("10,5", "ucb1", "greedy"), ("10,5", "greedy", "random")]
+    assert float(rows[1]["mean"]) == pytest.approx(mean, rel=1e-5) and float(rows[1]["se"]) == pytest.approx(se, rel=1e-5)
+    assert rows[1]["trials"] == "200" and rows[1]["seed"] == "0"
 
 
 def test_table_cli_mdp(tmp_path):

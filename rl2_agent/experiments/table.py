@@ -16,7 +16,8 @@ trained in: an RL^2 id or its RL^3 twin, on the cell's tasks, see :func:`check_r
 Output: a markdown table of mean +- standard error with the paper's figure in brackets; in each
 row the best agent and every agent not significantly worse than it (one-sided Welch t-test,
 p = 0.05, the paper's rule) are bold. ``--json`` writes ``{cell: {agent: {"mean", "se", "paper",
-"bold"}}}`` and a CSV next to it; ``--plot-dir`` writes a bar chart per cell and, for bandits, the
+"bold"}}}`` and a CSV next to it (with ``--paired``, also ``<stem>_paired.csv``: ``cell, a, b, mean, se``
+of each difference ``a - b``); ``--plot-dir`` writes a bar chart per cell and, for bandits, the
 mean cumulative regret over pulls per cell.
 """
 
@@ -265,18 +266,26 @@ def parse_pairs(items: list[str] | None, entries: list[Entry]) -> list[tuple[str
     return pairs
 
 
-def paired_table(results: dict[str, CellResult], pairs: list[tuple[str, str]]) -> str:
-    """Markdown table of paired differences ``A - B`` (mean +- s.e. over the same trials), one row per cell.
+def paired_differences(
+    results: dict[str, CellResult], pairs: list[tuple[str, str]]
+) -> dict[str, dict[tuple[str, str], tuple[float, float]]]:
+    """``{cell: {(A, B): (mean, se)}}``: the paired differences ``A - B``, trial by trial on the same tasks.
 
     Every agent of a cell plays the same tasks, so the per-trial difference removes the tasks' spread: its
     s.e. is much smaller than that of either mean when both agents do well on the same tasks.
     """
+    return {
+        cell: {(a, b): mean_se(result.returns[a] - result.returns[b]) for a, b in pairs} for cell, result in results.items()
+    }
+
+
+def paired_table(results: dict[str, CellResult], pairs: list[tuple[str, str]]) -> str:
+    """Markdown table of paired differences ``A - B`` (mean +- s.e. over the same trials), one row per cell."""
     names = [f"{a} - {b}" for a, b in pairs]
     lines = ["| cell | " + " | ".join(names) + " |", "|" + "---|" * (len(names) + 1)]
-    for cell, result in results.items():
+    for cell, row in paired_differences(results, pairs).items():
         parts = []
-        for a, b in pairs:
-            mean, se = mean_se(result.returns[a] - result.returns[b])
+        for mean, se in row.values():
             digits = 2 if abs(mean) < 100 else 1
             parts.append(f"{_fmt(mean, digits)} ± {_fmt(se, digits)}")
         lines.append(f"| {cell} | " + " | ".join(parts) + " |")
@@ -318,6 +327,20 @@ def _write_outputs(path: Path, family: str, stats: dict[str, dict[str, dict[str,
                 paper, bold = s["paper"], int(s["bold"])
                 writer.writerow([family, cell, label, f"{s['mean']:.6g}", f"{s['se']:.6g}", paper, bold, n_trials, seed])
     return csv_path
+
+
+def _write_paired(
+    path: Path, family: str, differences: dict[str, dict[tuple[str, str], tuple[float, float]]], n_trials: int, seed: int
+) -> Path:
+    """``<stem>_paired.csv`` next to ``path``: one row per cell and pair ``A - B``."""
+    paired_path = path.with_name(f"{path.stem}_paired.csv")
+    with paired_path.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["family", "cell", "a", "b", "mean", "se", "trials", "seed"])
+        for cell, row in differences.items():
+            for (a, b), (mean, se) in row.items():
+                writer.writerow([family, cell, a, b, f"{mean:.6g}", f"{se:.6g}", n_trials, seed])
+    return paired_path
 
 
 @dataclass
@@ -424,6 +447,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         csv_path = _write_outputs(args.json, family, stats, args.trials, args.seed)
         logger.info("wrote %s and %s", args.json, csv_path)
+        if pairs:
+            paired_path = _write_paired(args.json, family, paired_differences(table.results, pairs), args.trials, args.seed)
+            logger.info("wrote %s", paired_path)
     return 0
 
 
