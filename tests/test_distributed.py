@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -320,6 +321,49 @@ def _interrupted_on_rank0(ctx: DistributedContext) -> int:
 def test_an_interrupted_worker_ends_the_launch_as_an_interruption_not_a_worker_error() -> None:
     with pytest.raises(KeyboardInterrupt):
         launch(_interrupted_on_rank0, 2, timeout_s=120)
+
+
+def _wait_until_interrupted(ctx: DistributedContext, folder: str) -> None:
+    (Path(folder) / f"pid{ctx.rank}").write_text(str(os.getpid()))
+    try:
+        while True:
+            time.sleep(0.05)
+    except KeyboardInterrupt:
+        (Path(folder) / f"interrupted{ctx.rank}").write_text("")
+        raise
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"  # an orphan's zombie, until whoever adopted it reaps it
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process states from /proc")
+def test_workers_are_interrupted_when_their_launcher_is_killed(tmp_path: Path) -> None:
+    script = (
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); "
+        "from test_distributed import _wait_until_interrupted; from rl2_agent.training.distributed import launch; "
+        f"launch(_wait_until_interrupted, 2, ({str(tmp_path)!r},))"
+    )
+    launcher = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 120
+    while not all((tmp_path / f"pid{rank}").exists() for rank in (0, 1)):
+        assert launcher.poll() is None and time.monotonic() < deadline, "the workers did not start"
+        time.sleep(0.1)
+    pids = [int((tmp_path / f"pid{rank}").read_text()) for rank in (0, 1)]
+    launcher.kill()  # SIGKILL: the launcher runs no clean-up of its own
+    launcher.wait()
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    running = [_running(pid) for pid in pids]
+    for pid in (pid for pid, alive in zip(pids, running) if alive):
+        os.kill(pid, signal.SIGKILL)  # no orphan outlives a failure of this test
+    assert running == [False, False]
+    assert (tmp_path / "interrupted0").exists() and (tmp_path / "interrupted1").exists()  # as by ctrl-C
 
 
 # ----------------------------------------------------------------------------- refusals

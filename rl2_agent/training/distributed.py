@@ -88,6 +88,7 @@ collective meanwhile, so an evaluation must take less than the process group's t
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import hashlib
 import math
@@ -97,6 +98,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -647,10 +649,42 @@ def _pin_to_own_cpus(rank: int, workers: int) -> None:
         os.sched_setaffinity(0, set(cpus[rank * share : (rank + 1) * share]))
 
 
+#: Seconds between a worker's checks that the process that launched it is still there.
+PARENT_POLL_S = 1.0
+
+
+def _interrupt_when_orphaned(parent_pid: int, poll_s: float = PARENT_POLL_S) -> threading.Thread:
+    """Watch, from a daemon thread, that the launching process lives; once it is gone, interrupt this process.
+
+    A launcher killed without running its own clean-up (SIGTERM from ``kill``, a batch scheduler or
+    ``docker stop``; SIGKILL) would otherwise leave its workers training on, unseen. The interruption is
+    the one of ctrl-C (``KeyboardInterrupt`` in the main thread): worker 0 saves a checkpoint, and every
+    worker ends.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(poll_s)
+        _thread.interrupt_main()
+
+    watcher = threading.Thread(target=watch, name="rl2-parent-watch", daemon=True)
+    watcher.start()
+    return watcher
+
+
 def _worker_main(
-    fn: Callable[..., Any], args: tuple[Any, ...], rank: int, workers: int, port: int, device: str, timeout_s: float, conn: Any
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    rank: int,
+    workers: int,
+    port: int,
+    device: str,
+    timeout_s: float,
+    conn: Any,
+    parent_pid: int,
 ) -> None:
     """The body of a worker process of :func:`launch`: torchrun's environment, the process group, ``fn``."""
+    _interrupt_when_orphaned(parent_pid)
     os.environ.update(
         MASTER_ADDR="127.0.0.1",
         MASTER_PORT=str(port),
@@ -720,7 +754,9 @@ def launch(
     (the worker's traceback is attached as a note). On ctrl-C in a terminal (which interrupts the workers
     too) they get up to ``interrupt_grace_s`` seconds to finish, e.g. to save a checkpoint, before they
     are stopped. A worker that is the first to end with ``KeyboardInterrupt`` (SIGINT sent to the workers
-    only) ends the launch with ``KeyboardInterrupt`` as well, not a :class:`WorkerError`.
+    only) ends the launch with ``KeyboardInterrupt`` as well, not a :class:`WorkerError`. If this process is
+    killed (SIGTERM, SIGKILL), each worker notices within ``PARENT_POLL_S`` seconds and is interrupted as by
+    ctrl-C, so that no worker trains on unseen.
 
     :param fn: a picklable (module-level) function of ``(ctx, *args)``; its result must be picklable.
     :param workers: the number of worker processes, >= 1.
@@ -754,7 +790,7 @@ def launch(
             reader, writer = mp.Pipe(duplex=False)
             p = mp.Process(
                 target=_worker_main,
-                args=(fn, args, rank, workers, port, device, float(timeout_s), writer),
+                args=(fn, args, rank, workers, port, device, float(timeout_s), writer, os.getpid()),
                 name=f"rl2-worker-{rank}",
             )
             p.start()
