@@ -348,7 +348,12 @@ def test_workers_are_interrupted_when_their_launcher_is_killed(tmp_path: Path) -
         "from test_distributed import _wait_until_interrupted; from rl2_agent.training.distributed import launch; "
         f"launch(_wait_until_interrupted, 2, ({str(tmp_path)!r},))"
     )
-    launcher = subprocess.Popen([sys.executable, "-c", script])
+    # started as a background job of a shell is (`nohup ... &`): SIGINT ignored, which the workers inherit
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        launcher = subprocess.Popen([sys.executable, "-c", script])
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 120
     while not all((tmp_path / f"pid{rank}").exists() for rank in (0, 1)):
         assert launcher.poll() is None and time.monotonic() < deadline, "the workers did not start"

@@ -684,6 +684,9 @@ def _worker_main(
     parent_pid: int,
 ) -> None:
     """The body of a worker process of :func:`launch`: torchrun's environment, the process group, ``fn``."""
+    # a launcher started as a background job (`nohup rl2 train ... &`) ignores SIGINT, and its workers inherit that:
+    # they must stay interruptible, by ctrl-C and by the watch below (which interrupts as SIGINT does)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     _interrupt_when_orphaned(parent_pid)
     os.environ.update(
         MASTER_ADDR="127.0.0.1",
