@@ -34,6 +34,7 @@ from rl2_agent.training.distributed import (
     added_moments,
     launch,
     make_data_parallel,
+    request_stop,
     split_hyperparams,
     sync_running_stats,
 )
@@ -297,6 +298,37 @@ def test_a_killed_worker_ends_the_launch_with_a_clear_error_within_seconds(tmp_p
     with pytest.raises(WorkerError, match=r"^worker 1 of 2 died with exit code 3; the other workers were stopped"):
         launch(_train_until_rank1_dies, 2, (str(mark),), timeout_s=120)
     assert time.time() - float(mark.read_text()) < 5.0
+
+
+class _StopOnRank1(BaseCallback):
+    """Asks worker 1 alone to stop (as ctrl-C sent to it only would) during its second rollout."""
+
+    def __init__(self, rank: int) -> None:
+        super().__init__()
+        self.rank, self.steps = rank, 0
+
+    def _on_step(self) -> bool:
+        self.steps += 1
+        if self.rank == 1 and self.steps == N_STEPS + 3:
+            request_stop()
+        return True
+
+
+def _train_until_rank1_asks_to_stop(ctx: DistributedContext, folder: str) -> None:
+    model = make_data_parallel(_model(ctx, 2, 2 * N_STEPS), ctx)
+    try:
+        model.learn(100 * 4 * N_STEPS, callback=_StopOnRank1(ctx.rank))
+    except KeyboardInterrupt:
+        (Path(folder) / f"stopped{ctx.rank}").write_text(str(model.num_timesteps))
+        raise
+
+
+def test_a_stop_asked_of_one_worker_stops_every_worker_at_the_same_step(tmp_path: Path) -> None:
+    # an exception at once on one worker would leave the other waiting in a collective until the timeout
+    with pytest.raises(KeyboardInterrupt):
+        launch(_train_until_rank1_asks_to_stop, 2, (str(tmp_path),), timeout_s=60)
+    steps = [int((tmp_path / f"stopped{rank}").read_text()) for rank in (0, 1)]
+    assert steps[0] == steps[1] == 2 * 2 * 2 * N_STEPS  # both after their second rollout (2 envs per worker)
 
 
 def _raise_on_rank1(ctx: DistributedContext) -> int:

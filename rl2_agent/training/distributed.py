@@ -505,10 +505,12 @@ class DataParallelRecurrentPPO(RecurrentPPO):
         ctx = self._context()
         counted = _GlobalStepCount(callback, self, (ctx.world_size - 1) * env.num_envs)
         finished = super().collect_rollouts(env, counted, rollout_buffer, n_rollout_steps)  # type: ignore[arg-type]
-        flag = th.tensor([1 if finished else 0], device=ctx.comm_device)
-        dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+        flags = th.tensor([1 if finished else 0, 0 if stop_requested() else 1], device=ctx.comm_device)
+        dist.all_reduce(flags, op=dist.ReduceOp.MIN)
+        if flags[1].item() == 0:  # a worker was asked to stop: every worker stops here, between the same collectives
+            raise KeyboardInterrupt
         self._dp_baseline = sync_running_stats(running_stats(self.get_vec_normalize_env()), ctx, self._dp_baseline)
-        return bool(flag.item())
+        return bool(flags[0].item())
 
     def train(self) -> None:
         """Stock ``train()`` with gradients averaged across workers before clipping and each optimizer step."""
@@ -611,9 +613,42 @@ def make_data_parallel(model: RecurrentPPO, ctx: DistributedContext) -> Recurren
     model.__class__ = DataParallelRecurrentPPO
     assert isinstance(model, DataParallelRecurrentPPO)
     model._dp_ctx = ctx
+    _stop_together_on_sigint()
     broadcast_training_state(model, ctx)
     model._dp_baseline = [s.copy() for s in running_stats(model.get_vec_normalize_env())]
     return model
+
+
+# ----------------------------------------------------------------------------- stopping together
+#: Set in a worker by ctrl-C (SIGINT) or once its launcher is gone; the workers agree on it after each rollout.
+_STOP_REQUESTED = threading.Event()
+
+
+def request_stop() -> None:
+    """Ask this worker's training to stop, as ctrl-C does: at the end of the current rollout, every worker
+    raises ``KeyboardInterrupt`` at the same point (``rl2 train``: worker 0 saves a checkpoint)."""
+    _STOP_REQUESTED.set()
+
+
+def stop_requested() -> bool:
+    """Whether :func:`request_stop` (or ctrl-C) has asked this worker to stop."""
+    return _STOP_REQUESTED.is_set()
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    if _STOP_REQUESTED.is_set():
+        raise KeyboardInterrupt  # a second ctrl-C: at once
+    _STOP_REQUESTED.set()
+
+
+def _stop_together_on_sigint() -> None:
+    """Make ctrl-C a stop request (:func:`request_stop`) in this process, not an exception at once.
+
+    An exception at once would leave the workers at different points of their collectives: one in a
+    gradient all-reduce, another past it, each waiting for the other until the process group's timeout.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_sigint)
 
 
 # ----------------------------------------------------------------------------- launcher
@@ -654,18 +689,17 @@ PARENT_POLL_S = 1.0
 
 
 def _interrupt_when_orphaned(parent_pid: int, poll_s: float = PARENT_POLL_S) -> threading.Thread:
-    """Watch, from a daemon thread, that the launching process lives; once it is gone, interrupt this process.
+    """Watch, from a daemon thread, that the launching process lives; once it is gone, act as ctrl-C would.
 
     A launcher killed without running its own clean-up (SIGTERM from ``kill``, a batch scheduler or
-    ``docker stop``; SIGKILL) would otherwise leave its workers training on, unseen. The interruption is
-    the one of ctrl-C (``KeyboardInterrupt`` in the main thread): worker 0 saves a checkpoint, and every
-    worker ends.
+    ``docker stop``; SIGKILL) would otherwise leave its workers training on, unseen. The stop is the one
+    of ctrl-C: every worker stops after the current rollout, worker 0 saving a checkpoint.
     """
 
     def watch() -> None:
         while os.getppid() == parent_pid:
             time.sleep(poll_s)
-        _thread.interrupt_main()
+        _thread.interrupt_main()  # as SIGINT: a stop request in training (make_data_parallel), else KeyboardInterrupt
 
     watcher = threading.Thread(target=watch, name="rl2-parent-watch", daemon=True)
     watcher.start()
@@ -685,7 +719,7 @@ def _worker_main(
 ) -> None:
     """The body of a worker process of :func:`launch`: torchrun's environment, the process group, ``fn``."""
     # a launcher started as a background job (`nohup rl2 train ... &`) ignores SIGINT, and its workers inherit that:
-    # they must stay interruptible, by ctrl-C and by the watch below (which interrupts as SIGINT does)
+    # they must stay interruptible, by ctrl-C and by the watch below (training then makes SIGINT a stop request)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     _interrupt_when_orphaned(parent_pid)
     os.environ.update(
@@ -758,8 +792,8 @@ def launch(
     too) they get up to ``interrupt_grace_s`` seconds to finish, e.g. to save a checkpoint, before they
     are stopped. A worker that is the first to end with ``KeyboardInterrupt`` (SIGINT sent to the workers
     only) ends the launch with ``KeyboardInterrupt`` as well, not a :class:`WorkerError`. If this process is
-    killed (SIGTERM, SIGKILL), each worker notices within ``PARENT_POLL_S`` seconds and is interrupted as by
-    ctrl-C, so that no worker trains on unseen.
+    killed (SIGTERM, SIGKILL), each worker notices within ``PARENT_POLL_S`` seconds and stops as on ctrl-C,
+    so that no worker trains on unseen.
 
     :param fn: a picklable (module-level) function of ``(ctx, *args)``; its result must be picklable.
     :param workers: the number of worker processes, >= 1.
