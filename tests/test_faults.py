@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -137,6 +138,22 @@ def newest_write(out: Path) -> float:
         except FileNotFoundError:  # a temporary file or staging folder renamed or removed since iterdir
             pass
     return max(times)
+
+
+def test_sigterm_stops_rl2_train_as_ctrl_c_does_with_a_checkpoint_of_the_step_reached(tmp_path):
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen(train_argv(out, 10**7), cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not (out / run_folder.CHECKPOINT_STATE).exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # into the training that follows the first checkpoint
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr.decode()[-2000:]
+    reached = re.search(r"interrupted at step (\d+): checkpoint saved", stderr.decode())
+    assert reached is not None, stderr.decode()[-2000:]
+    assert assert_consistent(out)["num_timesteps"] == int(reached.group(1)) > 0
 
 
 def test_rl2_train_killed_at_random_moments_resumes_from_a_consistent_set(tmp_path):

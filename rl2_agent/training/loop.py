@@ -12,9 +12,13 @@ objective).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -182,10 +186,30 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True, over
         shutdown_distributed(wait_for_peers=True)
         return model  # None on the workers other than 0: the run folder is worker 0's, maybe on another machine
     if config.workers == 1:
-        return train_worker(DistributedContext(device=config.device), config, resume, progress, overwrite)
+        with _sigterm_as_interrupt():
+            return train_worker(DistributedContext(device=config.device), config, resume, progress, overwrite)
     _check_folder(Path(config.out), resume, overwrite)  # a clear error before any worker starts
     launch(_launched_worker, config.workers, (config, resume, progress, overwrite), device=config.device)
     return run_folder.load_model(config.out, device="cpu")
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, a batch scheduler's stop) ends a one-process run as ctrl-C does: with a checkpoint of the
+    step it reached, not only the last periodic one. (Data-parallel workers stop together instead, see
+    :mod:`rl2_agent.training.distributed`.) Signal handlers belong to the main thread: elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _launched_worker(ctx: DistributedContext, config: TrainConfig, resume: bool, progress: bool, overwrite: bool) -> None:
