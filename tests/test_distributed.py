@@ -331,6 +331,22 @@ def test_a_stop_asked_of_one_worker_stops_every_worker_at_the_same_step(tmp_path
     assert steps[0] == steps[1] == 2 * 2 * 2 * N_STEPS  # both after their second rollout (2 envs per worker)
 
 
+def _train_twice_with_a_stop_in_the_first(ctx: DistributedContext) -> int:
+    first = make_data_parallel(_model(ctx, 2, 2 * N_STEPS), ctx)
+    with pytest.raises(KeyboardInterrupt):
+        first.learn(100 * 4 * N_STEPS, callback=_StopOnRank1(ctx.rank))
+    second = make_data_parallel(_model(ctx, 2, 2 * N_STEPS), ctx)
+    try:
+        second.learn(3 * 4 * N_STEPS)
+    except KeyboardInterrupt:
+        return -1  # stopped by the first training's request
+    return int(second.num_timesteps)
+
+
+def test_a_stop_once_honoured_does_not_stop_the_next_training_in_the_process() -> None:
+    assert launch(_train_twice_with_a_stop_in_the_first, 2, timeout_s=60) == [3 * 4 * N_STEPS] * 2
+
+
 def _raise_on_rank1(ctx: DistributedContext) -> int:
     if ctx.rank == 1:
         raise ValueError("bad setting on this worker")

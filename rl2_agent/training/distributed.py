@@ -508,6 +508,7 @@ class DataParallelRecurrentPPO(RecurrentPPO):
         flags = th.tensor([1 if finished else 0, 0 if stop_requested() else 1], device=ctx.comm_device)
         dist.all_reduce(flags, op=dist.ReduceOp.MIN)
         if flags[1].item() == 0:  # a worker was asked to stop: every worker stops here, between the same collectives
+            _STOP_REQUESTED.clear()  # honoured: a later training in this process starts afresh
             raise KeyboardInterrupt
         self._dp_baseline = sync_running_stats(running_stats(self.get_vec_normalize_env()), ctx, self._dp_baseline)
         return bool(flags[0].item())
@@ -688,7 +689,7 @@ def _pin_to_own_cpus(rank: int, workers: int) -> None:
 PARENT_POLL_S = 1.0
 
 
-def _interrupt_when_orphaned(parent_pid: int, poll_s: float = PARENT_POLL_S) -> threading.Thread:
+def _interrupt_when_orphaned(parent_pid: int, poll_s: float = PARENT_POLL_S) -> None:
     """Watch, from a daemon thread, that the launching process lives; once it is gone, act as ctrl-C would.
 
     A launcher killed without running its own clean-up (SIGTERM from ``kill``, a batch scheduler or
@@ -701,9 +702,7 @@ def _interrupt_when_orphaned(parent_pid: int, poll_s: float = PARENT_POLL_S) -> 
             time.sleep(poll_s)
         _thread.interrupt_main()  # as SIGINT: a stop request in training (make_data_parallel), else KeyboardInterrupt
 
-    watcher = threading.Thread(target=watch, name="rl2-parent-watch", daemon=True)
-    watcher.start()
-    return watcher
+    threading.Thread(target=watch, name="rl2-parent-watch", daemon=True).start()
 
 
 def _worker_main(
